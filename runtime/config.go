@@ -1,0 +1,114 @@
+package runtime
+
+import (
+	"regexp"
+
+	"github.com/gwc-dev/gwc/runtime/hosttable"
+)
+
+// SupportPackageIsVersion1 is referenced by generated code. A generated file
+// that names a version this runtime does not define fails to compile, which
+// catches a gwc generator and runtime that disagree.
+const SupportPackageIsVersion1 = true
+
+// Config is the whole compiled configuration of one ingress binary. Codegen
+// writes it as a Go literal; the runtime never reads configuration from
+// anywhere else.
+type Config struct {
+	// Digest is the sha256 of the input resources, for server_info.
+	Digest string
+	// Sources lists the input files, relative and slash-separated.
+	Sources   []string
+	Listeners []Listener
+	Clusters  []Cluster
+}
+
+// Listener is one bound port.
+type Listener struct {
+	// Bind is the address to bind ("" for every address).
+	Bind string
+	Port int
+	// Protocol is the Gateway server protocol, upper case ("HTTP").
+	Protocol string
+	// Hosts picks an index into VirtualHosts from the Host header.
+	Hosts        hosttable.Router
+	VirtualHosts []VirtualHost
+}
+
+// VirtualHost is the ordered route list for one domain.
+type VirtualHost struct {
+	// Domain is the lower-case domain: "a.example.com", "*.example.com" or "*".
+	Domain string
+	Routes []Route
+}
+
+// Route is one HTTP rule; the first route whose Matches accept a request
+// takes it.
+type Route struct {
+	// ID names the route's origin, e.g.
+	// "vs.yaml:14:7 istioinaction/webapp-vs http[0]"; logs and admin use it.
+	ID string
+	// Matches are OR'ed; an empty list matches every request.
+	Matches []Match
+	// Clusters are the weighted destinations; weights need not sum to 100.
+	Clusters []WeightedCluster
+}
+
+// Match is one HTTPMatchRequest; all its conditions must hold.
+type Match struct {
+	// Path matches the request path without the query string.
+	Path    StringMatch
+	Method  StringMatch
+	Headers []HeaderMatch
+}
+
+// MatchKind says how a StringMatch compares.
+type MatchKind uint8
+
+const (
+	// MatchAny is the zero value: no condition.
+	MatchAny MatchKind = iota
+	MatchExact
+	MatchPrefix
+	// MatchRegex is an RE2 full match, as Envoy's safe_regex.
+	MatchRegex
+)
+
+// StringMatch is an Istio StringMatch. Regex is compiled by Prepare.
+type StringMatch struct {
+	Kind  MatchKind
+	Value string
+	Regex *regexp.Regexp
+}
+
+// HeaderMatch matches one request header by its lower-case name.
+type HeaderMatch struct {
+	Name  string
+	Match StringMatch
+}
+
+// WeightedCluster is one destination of a route.
+type WeightedCluster struct {
+	// Cluster indexes Config.Clusters.
+	Cluster int
+	Weight  uint32
+}
+
+// Cluster is an upstream service at one port, named as Envoy names it:
+// "outbound|8080||webapp.istioinaction.svc.cluster.local".
+type Cluster struct {
+	Name string
+	// Resolve says the endpoints' hosts are DNS names, resolved at run time
+	// and kept fresh: every address a name yields is an endpoint (ServiceEntry
+	// DNS, or a destination with no ServiceEntry, as in a Kubernetes
+	// cluster). Otherwise the endpoints are IP addresses (ServiceEntry STATIC).
+	Resolve   bool
+	Endpoints []Endpoint
+}
+
+// Endpoint is one upstream address.
+type Endpoint struct {
+	// Address is "host:port"; host is an IP unless the cluster resolves.
+	Address string
+	Weight  uint32
+}

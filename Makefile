@@ -1,0 +1,33 @@
+# gwc: make help lists the targets.
+GO ?= go
+
+.PHONY: help build test demo bench lint update check
+
+help: ## list the targets
+	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+
+build: ## build gwc into bin/gwc
+	$(GO) build -o bin/gwc ./cmd/gwc
+
+test: ## run every test: vet, unit, golden, end-to-end, cue vet of the examples, the quick start
+	test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo 'gofmt: files above need formatting'; exit 1; }
+	$(GO) vet ./...
+	$(GO) test ./...
+	$(GO) tool cue vet -c -d '#Resource' ./schema/ $$(find examples -name '*.yaml' | sort)
+	examples/demo.sh --check
+
+demo: ## build ./examples into an ingress and serve it with the demo backend
+	examples/demo.sh
+
+bench: ## micro-benchmarks (host lookup, routing)
+	$(GO) test -run '^$$' -bench . -benchmem ./runtime/... ./codegen/...
+
+lint: ## gofmt and go vet
+	test -z "$$(gofmt -l $$(git ls-files '*.go'))"
+	$(GO) vet ./...
+
+update: ## rewrite golden files
+	$(GO) test ./... -update
+
+check: update ## regenerate goldens and fail if anything changed
+	git diff --exit-code

@@ -1,0 +1,51 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"time"
+
+	"github.com/gwc-dev/gwc/codegen"
+)
+
+func runBuild(args []string, stdout, stderr io.Writer) int {
+	fs := newFlagSet("build", "[-o PATH] [--emit-source DIR] [--namespace NS] PATH...")
+	out := fs.String("o", "ingress", "write the ingress binary to `PATH`")
+	emit := fs.String("emit-source", "", "also write the generated Go module to `DIR` (kept after the build)")
+	ns := fs.String("namespace", "default", "namespace of resources that set none, as kubectl's --namespace")
+	paths, code, ok := parseFlags(fs, args, stderr)
+	if !ok {
+		return code
+	}
+	if len(paths) == 0 {
+		fmt.Fprintln(stderr, "gwc build: no input: name files or directories of resources, e.g. gwc build ./examples")
+		return 2
+	}
+	cfg, diags := compile(paths, *ns, stderr)
+	printDiags(stderr, diags)
+	if cfg == nil {
+		fmt.Fprintln(stderr, "gwc build: errors in the input; nothing was written")
+		return 1
+	}
+
+	start := time.Now()
+	files, err := codegen.Generate(cfg)
+	if err != nil {
+		fmt.Fprintf(stderr, "gwc build: generating source: %v\n", err)
+		return 1
+	}
+	step(stderr, "generate", start, plural(len(files), "file"))
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	start = time.Now()
+	if err := codegen.Build(ctx, files, *out, *emit); err != nil {
+		fmt.Fprintf(stderr, "gwc build: %v\n", err)
+		return 1
+	}
+	step(stderr, "go build", start, *out)
+	return 0
+}

@@ -1,0 +1,208 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// The helpers below build real ingress binaries with the real `gwc build`
+// (in-process run, real go build) and start them on loopback.
+
+// buildIngress compiles the resources in files (name -> YAML) and returns
+// the binary's path.
+func buildIngress(t *testing.T, files map[string]string) string {
+	t.Helper()
+	dir := t.TempDir()
+	for name, data := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return buildPaths(t, dir)
+}
+
+func buildPaths(t *testing.T, paths ...string) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "ingress")
+	var stdout, stderr bytes.Buffer
+	if code := run(append([]string{"build", "-o", bin}, paths...), nil, &stdout, &stderr); code != 0 {
+		t.Fatalf("gwc build exited %d:\n%s", code, stderr.String())
+	}
+	return bin
+}
+
+// ingress is a running ingress binary.
+type ingress struct {
+	cmd    *exec.Cmd
+	ports  map[int]string // Gateway port -> bound address
+	status string
+	mu     sync.Mutex
+	log    bytes.Buffer
+	exited chan struct{} // closed when the process has exited
+	err    error         // its exit error, once exited is closed
+}
+
+var (
+	listenerRE = regexp.MustCompile(`msg="listener bound" port=(\d+) addr=(\S+)`)
+	statusRE   = regexp.MustCompile(`msg="status server bound" addr=(\S+)`)
+)
+
+// startIngress runs bin with every Gateway port on 127.0.0.1:0 and waits
+// until it says it is ready.
+func startIngress(t *testing.T, bin string, gatewayPorts ...int) *ingress {
+	t.Helper()
+	args := []string{"--status-addr", "127.0.0.1:0", "--admin-addr", "127.0.0.1:0", "--drain-timeout", "10s"}
+	for _, p := range gatewayPorts {
+		args = append(args, "--listen", fmt.Sprintf("%d=127.0.0.1:0", p))
+	}
+	in := &ingress{cmd: exec.Command(bin, args...), ports: map[int]string{}, exited: make(chan struct{})}
+	stderr, err := in.cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := in.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	ready := make(chan struct{})
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		signalled := false
+		for sc.Scan() {
+			line := sc.Text()
+			in.mu.Lock()
+			in.log.WriteString(line + "\n")
+			if m := listenerRE.FindStringSubmatch(line); m != nil {
+				p, _ := strconv.Atoi(m[1])
+				in.ports[p] = m[2]
+			}
+			if m := statusRE.FindStringSubmatch(line); m != nil {
+				in.status = m[1]
+			}
+			in.mu.Unlock()
+			if strings.Contains(line, "msg=ready") && !signalled {
+				signalled = true
+				close(ready)
+			}
+		}
+		in.err = in.cmd.Wait()
+		close(in.exited)
+	}()
+	select {
+	case <-ready:
+	case <-in.exited:
+		t.Fatalf("ingress exited before ready: %v\n%s", in.err, in.logs())
+	case <-time.After(20 * time.Second):
+		in.cmd.Process.Kill()
+		t.Fatalf("ingress not ready after 20s:\n%s", in.logs())
+	}
+	t.Cleanup(func() {
+		in.cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-in.exited:
+		case <-time.After(15 * time.Second):
+			in.cmd.Process.Kill()
+		}
+		if t.Failed() {
+			t.Logf("ingress log:\n%s", in.logs())
+		}
+	})
+	return in
+}
+
+func (in *ingress) logs() string {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	return in.log.String()
+}
+
+// url is the base URL of the listener for a Gateway port.
+func (in *ingress) url(port int) string {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	return "http://" + in.ports[port]
+}
+
+// get sends a request with the given Host and returns status and body.
+func get(t *testing.T, client *http.Client, url, host string, header ...string) (int, string) {
+	t.Helper()
+	req, err := http.NewRequest("GET", url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Host = host
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatalf("GET %s (Host %s): %v", url, host, err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp.StatusCode, string(body)
+}
+
+// backend is a real HTTP server on loopback that answers with its name.
+func backend(t *testing.T, name string, delay time.Duration) (host string, port int) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		time.Sleep(delay)
+		w.Header().Set("X-Backend", name)
+		fmt.Fprintf(w, "%s %s %s xff=%s xfp=%s rid=%t", name, r.Method, r.URL.RequestURI(),
+			r.Header.Get("X-Forwarded-For"), r.Header.Get("X-Forwarded-Proto"), r.Header.Get("X-Request-Id") != "")
+	})}
+	go srv.Serve(ln)
+	t.Cleanup(func() { srv.Close() })
+	addr := ln.Addr().(*net.TCPAddr)
+	return addr.IP.String(), addr.Port
+}
+
+// closedPort returns a loopback port with nothing listening on it.
+func closedPort(t *testing.T) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := ln.Addr().(*net.TCPAddr).Port
+	ln.Close()
+	return port
+}
+
+// staticEntry is a ServiceEntry giving host one STATIC endpoint per port.
+func staticEntry(name, host string, ports ...int) string {
+	var eps strings.Builder
+	for _, p := range ports {
+		fmt.Fprintf(&eps, "  - address: 127.0.0.1\n    ports: {http: %d}\n", p)
+	}
+	return fmt.Sprintf(`apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata: {name: %s, namespace: shop}
+spec:
+  hosts: [%s]
+  ports: [{number: 8080, name: http, protocol: HTTP}]
+  resolution: STATIC
+  endpoints:
+%s`, name, host, eps.String())
+}

@@ -1,0 +1,51 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/gwc-dev/gwc/compiler"
+	"github.com/gwc-dev/gwc/compiler/diag"
+	"github.com/gwc-dev/gwc/compiler/ir"
+	"github.com/gwc-dev/gwc/compiler/load"
+)
+
+// step prints one progress line with its duration.
+func step(w io.Writer, name string, start time.Time, what string) {
+	fmt.Fprintf(w, "gwc: %-15s %-50s %8s\n", name, what, time.Since(start).Round(100*time.Microsecond))
+}
+
+// compile loads, validates and compiles paths. It returns every
+// diagnostic; the IR is nil when any of them is an error.
+func compile(paths []string, namespace string, progress io.Writer) (*ir.Config, diag.List) {
+	start := time.Now()
+	res := load.Load(paths, load.Options{Namespace: namespace})
+	step(progress, "load+validate", start, plural(len(res.Resources), "resource"))
+	if res.Diags.HasErrors() {
+		return nil, res.Diags
+	}
+	start = time.Now()
+	cfg, diags := compiler.Compile(res.Resources)
+	all := append(res.Diags, diags...)
+	all.Sort()
+	if cfg == nil {
+		return nil, all
+	}
+	routes, vhosts := 0, 0
+	for _, l := range cfg.Listeners {
+		vhosts += len(l.VirtualHosts)
+		for _, vh := range l.VirtualHosts {
+			routes += len(vh.Routes)
+		}
+	}
+	step(progress, "compile", start, fmt.Sprintf("%s, %s, %s, %s",
+		plural(len(cfg.Listeners), "listener"), plural(vhosts, "virtual host"), plural(routes, "route"), plural(len(cfg.Clusters), "cluster")))
+	return cfg, all
+}
+
+func printDiags(w io.Writer, diags diag.List) {
+	for _, d := range diags {
+		fmt.Fprintln(w, d)
+	}
+}

@@ -1,0 +1,150 @@
+// Package codegen turns the IR into the Go source of an ingress binary,
+// writes the generated module and builds it with the Go toolchain.
+package codegen
+
+import (
+	"bytes"
+	"fmt"
+	"go/format"
+	"net"
+	"strconv"
+	"strings"
+	"text/template"
+
+	"github.com/gwc-dev/gwc/codegen/mph"
+	"github.com/gwc-dev/gwc/compiler/ir"
+	"github.com/gwc-dev/gwc/templates"
+)
+
+// File is one generated source file.
+type File struct {
+	Name string
+	Data []byte
+}
+
+// listenerView is an ir.Listener with its host tables rendered.
+type listenerView struct {
+	ir.Listener
+	Exact, Wildcard string
+	CatchAll        int
+}
+
+// Generate renders the ingress's Go source. The output depends only on cfg,
+// so the same IR always gives the same bytes.
+func Generate(cfg *ir.Config) ([]File, error) {
+	data := struct {
+		*ir.Config
+		Listeners []listenerView
+	}{Config: cfg}
+	for _, l := range cfg.Listeners {
+		v, err := renderListener(l)
+		if err != nil {
+			return nil, err
+		}
+		data.Listeners = append(data.Listeners, v)
+	}
+	funcs := template.FuncMap{
+		"quote":       strconv.Quote,
+		"comment":     comment,
+		"match":       matchLiteral,
+		"hostPort":    func(h string, p int) string { return net.JoinHostPort(h, strconv.Itoa(p)) },
+		"clusterName": func(i int) string { return cfg.Clusters[i].Name },
+	}
+	tmpl, err := template.New("").Funcs(funcs).ParseFS(templates.FS, "*.tmpl")
+	if err != nil {
+		return nil, fmt.Errorf("parsing templates: %w", err)
+	}
+	var files []File
+	for _, name := range []string{"main.go", "config.go"} {
+		var buf bytes.Buffer
+		if err := tmpl.ExecuteTemplate(&buf, name, data); err != nil {
+			return nil, fmt.Errorf("rendering %s: %w", name, err)
+		}
+		src, err := format.Source(buf.Bytes())
+		if err != nil {
+			return nil, fmt.Errorf("formatting %s: %w\n%s", name, err, numbered(buf.Bytes()))
+		}
+		files = append(files, File{Name: name, Data: src})
+	}
+	return files, nil
+}
+
+// renderListener builds the perfect-hash tables of a listener's domains:
+// exact domains in one table, wildcard suffixes in another, "*" aside.
+func renderListener(l ir.Listener) (listenerView, error) {
+	v := listenerView{Listener: l, CatchAll: -1}
+	var exact, wild []string
+	var exactVals, wildVals []int32
+	for i, vh := range l.VirtualHosts {
+		switch {
+		case vh.Domain == "*":
+			v.CatchAll = i
+		case strings.HasPrefix(vh.Domain, "*."):
+			wild = append(wild, vh.Domain[2:])
+			wildVals = append(wildVals, int32(i))
+		default:
+			exact = append(exact, vh.Domain)
+			exactVals = append(exactVals, int32(i))
+		}
+	}
+	et, err := mph.Build(exact, exactVals)
+	if err != nil {
+		return v, fmt.Errorf("building the host table of port %d: %w", l.Port, err)
+	}
+	wt, err := mph.Build(wild, wildVals)
+	if err != nil {
+		return v, fmt.Errorf("building the wildcard table of port %d: %w", l.Port, err)
+	}
+	v.Exact = mph.Literal(et, "hosttable")
+	v.Wildcard = mph.Literal(wt, "hosttable")
+	return v, nil
+}
+
+var matchKinds = map[string]string{
+	"exact":   "gwcrt.MatchExact",
+	"prefix":  "gwcrt.MatchPrefix",
+	"regex":   "gwcrt.MatchRegex",
+	"present": "gwcrt.MatchAny", // in a HeaderMatch: the header is present
+}
+
+func stringMatch(m ir.StringMatch) string {
+	return fmt.Sprintf("gwcrt.StringMatch{Kind: %s, Value: %s}", matchKinds[m.Kind], strconv.Quote(m.Value))
+}
+
+// matchLiteral writes one gwcrt.Match; conditions that are absent are left
+// out so the literal reads like the VirtualService.
+func matchLiteral(m ir.Match) string {
+	var parts []string
+	if m.URI.Kind != "" {
+		parts = append(parts, "Path: "+stringMatch(m.URI))
+	}
+	if m.Method.Kind != "" {
+		parts = append(parts, "Method: "+stringMatch(m.Method))
+	}
+	if len(m.Headers) > 0 {
+		var hs []string
+		for _, h := range m.Headers {
+			hs = append(hs, fmt.Sprintf("{Name: %s, Match: %s}", strconv.Quote(h.Name), stringMatch(h.Match)))
+		}
+		parts = append(parts, "Headers: []gwcrt.HeaderMatch{"+strings.Join(hs, ", ")+"}")
+	}
+	return "{" + strings.Join(parts, ", ") + "}"
+}
+
+// comment makes s safe inside a // comment: a line break or other control
+// character in a config string must not end the comment and start code.
+func comment(s string) string {
+	if strings.IndexFunc(s, func(r rune) bool { return r < ' ' || r == 0x7f || r == '\u2028' || r == '\u2029' }) < 0 {
+		return s
+	}
+	q := strconv.Quote(s)
+	return q[1 : len(q)-1]
+}
+
+func numbered(src []byte) string {
+	var b strings.Builder
+	for i, line := range strings.Split(string(src), "\n") {
+		fmt.Fprintf(&b, "%5d  %s\n", i+1, line)
+	}
+	return b.String()
+}

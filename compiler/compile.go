@@ -1,0 +1,99 @@
+// Package compiler turns loaded, validated Istio resources into the IR:
+// it decodes the typed model, resolves names (gateways, short hosts),
+// binds VirtualService hosts to Gateway servers as istiod does, orders
+// routes and resolves destinations to clusters. Problems are reported as
+// positioned diagnostics, all of them in one run.
+package compiler
+
+import (
+	"cmp"
+	"fmt"
+	"slices"
+
+	"github.com/gwc-dev/gwc/compiler/diag"
+	"github.com/gwc-dev/gwc/compiler/ir"
+	"github.com/gwc-dev/gwc/compiler/load"
+)
+
+// compilation holds the state of one Compile call.
+type compilation struct {
+	diags    diag.List
+	gateways map[string]*gateway // by "namespace/name"
+	vss      []*virtualService   // sorted by namespace, name
+	ses      []*serviceEntry     // sorted by namespace, name
+
+	listeners map[listenerKey]*listener
+	clusters  map[string]*ir.Cluster
+}
+
+// Compile lowers resources into the IR. The IR is nil when there are errors.
+func Compile(resources []*load.Resource) (*ir.Config, diag.List) {
+	c := &compilation{
+		gateways:  map[string]*gateway{},
+		listeners: map[listenerKey]*listener{},
+		clusters:  map[string]*ir.Cluster{},
+	}
+	c.decode(resources)
+	c.buildListeners()
+	c.bindVirtualServices()
+	cfg := c.lower(resources)
+	c.diags.Sort()
+	if c.diags.HasErrors() {
+		return nil, c.diags
+	}
+	return cfg, c.diags
+}
+
+func (c *compilation) report(sev diag.Severity, r *load.Resource, path, hint, format string, args ...any) {
+	c.diags = append(c.diags, diag.Diagnostic{
+		Pos:      r.PosOf(path),
+		Severity: sev,
+		Resource: r.ID(),
+		Field:    path,
+		Message:  fmt.Sprintf(format, args...),
+		Hint:     hint,
+	})
+}
+
+func (c *compilation) errorf(r *load.Resource, path, hint, format string, args ...any) {
+	c.report(diag.Error, r, path, hint, format, args...)
+}
+
+func (c *compilation) warnf(r *load.Resource, path, hint, format string, args ...any) {
+	c.report(diag.Warning, r, path, hint, format, args...)
+}
+
+// decode reads each resource into the typed model.
+func (c *compilation) decode(resources []*load.Resource) {
+	for _, r := range resources {
+		c.checkSupported(r)
+		var err error
+		switch r.Kind {
+		case "Gateway":
+			g := &gateway{Resource: r}
+			if err = r.Value.LookupPath(specPath).Decode(&g.Spec); err == nil {
+				c.gateways[r.Namespace+"/"+r.Name] = g
+			}
+		case "VirtualService":
+			vs := &virtualService{Resource: r}
+			if err = r.Value.LookupPath(specPath).Decode(&vs.Spec); err == nil {
+				c.vss = append(c.vss, vs)
+			}
+		case "ServiceEntry":
+			se := &serviceEntry{Resource: r}
+			if err = r.Value.LookupPath(specPath).Decode(&se.Spec); err == nil {
+				c.ses = append(c.ses, se)
+			}
+		case "DestinationRule":
+			c.report(diag.Note, r, "", "", "DestinationRule is validated but not applied yet: subsets and traffic policies are not compiled by this version of gwc")
+		}
+		if err != nil {
+			c.errorf(r, "spec", "", "decoding: %v", err)
+		}
+	}
+	byName := func(a, b *load.Resource) int {
+		return cmp.Or(cmp.Compare(a.Namespace, b.Namespace), cmp.Compare(a.Name, b.Name))
+	}
+	slices.SortFunc(c.vss, func(a, b *virtualService) int { return byName(a.Resource, b.Resource) })
+	slices.SortFunc(c.ses, func(a, b *serviceEntry) int { return byName(a.Resource, b.Resource) })
+}

@@ -1,0 +1,87 @@
+package compiler
+
+import (
+	"cmp"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"slices"
+
+	"github.com/gwc-dev/gwc/compiler/ir"
+	"github.com/gwc-dev/gwc/compiler/load"
+)
+
+// lower assembles the IR from the bound listeners: everything sorted, every
+// cluster referenced by index.
+func (c *compilation) lower(resources []*load.Resource) *ir.Config {
+	cfg := &ir.Config{Digest: digest(resources)}
+	for _, r := range resources {
+		if !slices.Contains(cfg.Sources, r.File) {
+			cfg.Sources = append(cfg.Sources, r.File)
+		}
+	}
+	slices.Sort(cfg.Sources)
+
+	type pending struct {
+		l     *ir.Listener
+		vh    int
+		built []route
+	}
+	var todo []pending
+	for _, key := range sortedListenerKeys(c.listeners) {
+		l := c.listeners[key]
+		il := ir.Listener{Bind: key.Bind, Port: key.Port, Protocol: l.protocol}
+		for _, s := range l.servers {
+			il.Servers = append(il.Servers, s.origin())
+		}
+		cfg.Listeners = append(cfg.Listeners, il)
+	}
+	for li, key := range sortedListenerKeys(c.listeners) {
+		l := c.listeners[key]
+		il := &cfg.Listeners[li]
+		for _, domain := range sortedKeys(l.vhosts) {
+			v := l.vhosts[domain]
+			vh := ir.VirtualHost{Domain: domain}
+			for _, s := range v.servers {
+				vh.Servers = append(vh.Servers, s.origin())
+			}
+			il.VirtualHosts = append(il.VirtualHosts, vh)
+			todo = append(todo, pending{l: il, vh: len(il.VirtualHosts) - 1, built: c.routes(l, v)})
+		}
+	}
+
+	names := sortedKeys(c.clusters)
+	index := map[string]int{}
+	for i, name := range names {
+		index[name] = i
+		cfg.Clusters = append(cfg.Clusters, *c.clusters[name])
+	}
+	for _, p := range todo {
+		vh := &p.l.VirtualHosts[p.vh]
+		for _, r := range p.built {
+			for _, d := range r.dests {
+				r.Destinations = append(r.Destinations, ir.Destination{Cluster: index[d.cluster], Weight: d.weight})
+			}
+			vh.Routes = append(vh.Routes, r.Route)
+		}
+	}
+	return cfg
+}
+
+// digest is a sha256 over the input resources in a canonical order, so the
+// same resources give the same digest whatever files they came from.
+func digest(resources []*load.Resource) string {
+	sorted := slices.Clone(resources)
+	slices.SortFunc(sorted, func(a, b *load.Resource) int {
+		return cmp.Or(cmp.Compare(a.Kind, b.Kind), cmp.Compare(a.Namespace, b.Namespace), cmp.Compare(a.Name, b.Name))
+	})
+	h := sha256.New()
+	for _, r := range sorted {
+		js, err := r.Value.MarshalJSON()
+		if err != nil {
+			js = []byte(err.Error())
+		}
+		fmt.Fprintf(h, "%s\x00%s\x00%s\x00%s\x00%s\n", r.APIVersion, r.Kind, r.Namespace, r.Name, js)
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}

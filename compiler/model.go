@@ -1,0 +1,119 @@
+package compiler
+
+import (
+	"github.com/gwc-dev/gwc/compiler/load"
+)
+
+// The typed model: the parts of each spec the compiler reads, decoded from
+// the validated CUE value. Fields the schema accepts but this compiler does
+// not implement are detected by unsupported.go, never silently dropped.
+
+type gatewaySpec struct {
+	Selector map[string]string `json:"selector"`
+	Servers  []server          `json:"servers"`
+}
+
+type server struct {
+	Port  serverPort `json:"port"`
+	Hosts []string   `json:"hosts"`
+	TLS   *serverTLS `json:"tls"`
+	Bind  string     `json:"bind"`
+	Name  string     `json:"name"`
+}
+
+type serverPort struct {
+	Number   int    `json:"number"`
+	Protocol string `json:"protocol"`
+	Name     string `json:"name"`
+}
+
+type serverTLS struct {
+	HTTPSRedirect bool   `json:"httpsRedirect"`
+	Mode          string `json:"mode"`
+}
+
+type virtualServiceSpec struct {
+	Hosts    []string    `json:"hosts"`
+	Gateways []string    `json:"gateways"`
+	HTTP     []httpRoute `json:"http"`
+	TLS      []any       `json:"tls"`
+	TCP      []any       `json:"tcp"`
+}
+
+type httpRoute struct {
+	Name  string          `json:"name"`
+	Match []httpMatch     `json:"match"`
+	Route []httpRouteDest `json:"route"`
+	// Other actions, rejected by unsupported.go for now.
+	Redirect       any `json:"redirect"`
+	DirectResponse any `json:"directResponse"`
+	Delegate       any `json:"delegate"`
+}
+
+type httpMatch struct {
+	Name      string                 `json:"name"`
+	URI       *stringMatch           `json:"uri"`
+	Scheme    *stringMatch           `json:"scheme"`
+	Method    *stringMatch           `json:"method"`
+	Authority *stringMatch           `json:"authority"`
+	Headers   map[string]stringMatch `json:"headers"`
+	Port      int                    `json:"port"`
+	Gateways  []string               `json:"gateways"`
+}
+
+type stringMatch struct {
+	Exact  *string `json:"exact"`
+	Prefix *string `json:"prefix"`
+	Regex  *string `json:"regex"`
+}
+
+type httpRouteDest struct {
+	Destination destination `json:"destination"`
+	Weight      *int        `json:"weight"`
+}
+
+type destination struct {
+	Host   string `json:"host"`
+	Subset string `json:"subset"`
+	Port   *struct {
+		Number int `json:"number"`
+	} `json:"port"`
+}
+
+type serviceEntrySpec struct {
+	Hosts      []string        `json:"hosts"`
+	Ports      []servicePort   `json:"ports"`
+	Resolution string          `json:"resolution"`
+	Endpoints  []workloadEntry `json:"endpoints"`
+}
+
+type servicePort struct {
+	Number     int    `json:"number"`
+	Protocol   string `json:"protocol"`
+	Name       string `json:"name"`
+	TargetPort int    `json:"targetPort"`
+}
+
+type workloadEntry struct {
+	Address string            `json:"address"`
+	Ports   map[string]int    `json:"ports"`
+	Labels  map[string]string `json:"labels"`
+	Weight  int               `json:"weight"`
+}
+
+// gateway, virtualService and serviceEntry pair a decoded spec with the
+// resource it came from, for names and positions.
+type gateway struct {
+	*load.Resource
+	Spec gatewaySpec
+}
+
+type virtualService struct {
+	*load.Resource
+	Spec virtualServiceSpec
+}
+
+type serviceEntry struct {
+	*load.Resource
+	Spec serviceEntrySpec
+}

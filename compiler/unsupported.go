@@ -1,0 +1,105 @@
+package compiler
+
+import (
+	"fmt"
+
+	"cuelang.org/go/cue"
+
+	"github.com/gwc-dev/gwc/compiler/diag"
+	"github.com/gwc-dev/gwc/compiler/load"
+)
+
+// verdict is what this version of gwc does with a field the schema
+// accepts but the compiler does not implement: fail, or warn that it has
+// no effect. A field is never dropped silently.
+type verdict struct {
+	severity diag.Severity
+	message  string
+	hint     string
+}
+
+const later = "it comes with a later release of gwc; remove it to build now"
+
+// unsupported lists fields by kind and path, list indexes written "[]".
+var unsupported = map[string]map[string]verdict{
+	"Gateway": {
+		"spec.servers[].tls":             {diag.Error, "server TLS settings (including httpsRedirect) are not supported yet", later},
+		"spec.servers[].port.targetPort": {diag.Warning, "targetPort has no effect on a Gateway and is ignored", "remove it"},
+		"spec.servers[].defaultEndpoint": {diag.Warning, "defaultEndpoint is not implemented by Istio either and is ignored", "remove it"},
+	},
+	"VirtualService": {
+		"spec.tls":                           {diag.Error, "TLS routes are not supported yet", later},
+		"spec.tcp":                           {diag.Error, "TCP routes are not supported yet", later},
+		"spec.http[].redirect":               {diag.Error, "redirect is not supported yet", later},
+		"spec.http[].directResponse":         {diag.Error, "directResponse is not supported yet", later},
+		"spec.http[].delegate":               {diag.Error, "delegate is not supported yet", later},
+		"spec.http[].rewrite":                {diag.Error, "rewrite is not supported yet", later},
+		"spec.http[].fault":                  {diag.Error, "fault injection is not supported yet", later},
+		"spec.http[].mirror":                 {diag.Error, "mirror is not supported yet", later},
+		"spec.http[].mirrors":                {diag.Error, "mirrors is not supported yet", later},
+		"spec.http[].mirrorPercentage":       {diag.Error, "mirrorPercentage is not supported yet", later},
+		"spec.http[].mirrorPercent":          {diag.Error, "mirrorPercent is not supported yet", later},
+		"spec.http[].corsPolicy":             {diag.Error, "corsPolicy is not supported yet", later},
+		"spec.http[].headers":                {diag.Error, "header operations are not supported yet", later},
+		"spec.http[].route[].headers":        {diag.Error, "header operations are not supported yet", later},
+		"spec.http[].match[].queryParams":    {diag.Error, "queryParams matching is not supported yet", later},
+		"spec.http[].match[].withoutHeaders": {diag.Error, "withoutHeaders matching is not supported yet", later},
+		"spec.http[].match[].ignoreUriCase":  {diag.Error, "ignoreUriCase is not supported yet", later},
+		"spec.http[].timeout": {diag.Warning, "timeout is not applied yet: requests wait for the upstream without a route timeout",
+			"remove it, or accept that it has no effect in this version"},
+		"spec.http[].retries": {diag.Warning, "retries are not applied yet: only Istio's default retry on connect failure is done",
+			"remove it, or accept that it has no effect in this version"},
+		"spec.http[].match[].statPrefix": {diag.Warning, "statPrefix is ignored: gwc has no per-route stats yet", "remove it"},
+		"spec.http[].match[].sourceLabels": {diag.Warning, "sourceLabels selects sidecars in the mesh and cannot apply at a standalone gateway; ignored",
+			"remove it, or move the rule to a mesh VirtualService"},
+		"spec.http[].match[].sourceNamespace": {diag.Warning, "sourceNamespace selects sidecars in the mesh and cannot apply at a standalone gateway; ignored",
+			"remove it, or move the rule to a mesh VirtualService"},
+	},
+	"ServiceEntry": {
+		"spec.workloadSelector": {diag.Error, "workloadSelector selects pods, which a standalone gateway cannot see", "list the endpoints with their addresses instead"},
+		"spec.subjectAltNames":  {diag.Warning, "subjectAltNames is ignored: gwc does not originate TLS to upstreams yet", "remove it"},
+	},
+}
+
+// checkSupported reports every field of r that this version cannot honour.
+// The resource is still compiled, so that its other problems are reported
+// in the same run.
+func (c *compilation) checkSupported(r *load.Resource) {
+	rules := unsupported[r.Kind]
+	walk(r.Value, "", "", func(path, pattern string) {
+		v, found := rules[pattern]
+		if !found {
+			return
+		}
+		c.report(v.severity, r, path, v.hint, "%s", v.message)
+	})
+}
+
+// walk calls fn for every field and list element under v with its path
+// ("spec.http[0].match[1]") and pattern ("spec.http[].match[]").
+func walk(v cue.Value, path, pattern string, fn func(path, pattern string)) {
+	switch v.Kind() {
+	case cue.StructKind:
+		it, err := v.Fields()
+		if err != nil {
+			return
+		}
+		for it.Next() {
+			sel := it.Selector().String()
+			p, q := sel, sel
+			if path != "" {
+				p, q = path+"."+sel, pattern+"."+sel
+			}
+			fn(p, q)
+			walk(it.Value(), p, q, fn)
+		}
+	case cue.ListKind:
+		it, err := v.List()
+		if err != nil {
+			return
+		}
+		for i := 0; it.Next(); i++ {
+			walk(it.Value(), fmt.Sprintf("%s[%d]", path, i), pattern+"[]", fn)
+		}
+	}
+}

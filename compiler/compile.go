@@ -36,8 +36,10 @@ func Compile(resources []*load.Resource) (*ir.Config, diag.List) {
 	c.decode(resources)
 	c.buildListeners()
 	c.bindVirtualServices()
+	c.checkDestinations()
 	cfg := c.lower(resources)
 	c.diags.Sort()
+	c.diags = slices.Compact(c.diags)
 	if c.diags.HasErrors() {
 		return nil, c.diags
 	}
@@ -61,6 +63,18 @@ func (c *compilation) errorf(r *load.Resource, path, hint, format string, args .
 
 func (c *compilation) warnf(r *load.Resource, path, hint, format string, args ...any) {
 	c.report(diag.Warning, r, path, hint, format, args...)
+}
+
+// checkDestinations resolves the destinations of every rule once, whether
+// or not the VirtualService is bound, so that their problems are reported
+// even when a gateway reference is broken too. Clusters made here that no
+// route uses are left out of the IR.
+func (c *compilation) checkDestinations() {
+	for _, vs := range c.vss {
+		for i, rule := range vs.Spec.HTTP {
+			c.destinations(vs, i, rule, 0)
+		}
+	}
 }
 
 // decode reads each resource into the typed model.

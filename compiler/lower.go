@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"maps"
 	"slices"
 
 	"github.com/gwc-dev/gwc/compiler/ir"
@@ -50,7 +51,15 @@ func (c *compilation) lower(resources []*load.Resource) *ir.Config {
 		}
 	}
 
-	names := sortedKeys(c.clusters)
+	used := map[string]bool{}
+	for _, p := range todo {
+		for _, r := range p.built {
+			for _, d := range r.dests {
+				used[d.cluster] = true
+			}
+		}
+	}
+	names := slices.Sorted(maps.Keys(used))
 	index := map[string]int{}
 	for i, name := range names {
 		index[name] = i

@@ -2,6 +2,7 @@ package runtime
 
 import (
 	"regexp"
+	"strconv"
 
 	"github.com/gwc-dev/gwc/runtime/hosttable"
 )
@@ -52,6 +53,10 @@ type Route struct {
 	Matches []Match
 	// Clusters are the weighted destinations; weights need not sum to 100.
 	Clusters []WeightedCluster
+
+	// cumWeights[i] is the sum of the weights of Clusters[0..i]; set by
+	// Prepare so a pick is one random number and a short scan.
+	cumWeights []uint32
 }
 
 // Match is one HTTPMatchRequest; all its conditions must hold.
@@ -74,7 +79,24 @@ const (
 	MatchRegex
 )
 
+// String returns the kind as admin output and logs name it.
+func (k MatchKind) String() string {
+	switch k {
+	case MatchAny:
+		return "any"
+	case MatchExact:
+		return "exact"
+	case MatchPrefix:
+		return "prefix"
+	case MatchRegex:
+		return "regex"
+	}
+	return "MatchKind(" + strconv.Itoa(int(k)) + ")"
+}
+
 // StringMatch is an Istio StringMatch. Regex is compiled by Prepare.
+// In a HeaderMatch, MatchAny means the header must be present (Istio's
+// empty StringMatch).
 type StringMatch struct {
 	Kind  MatchKind
 	Value string
@@ -85,6 +107,13 @@ type StringMatch struct {
 type HeaderMatch struct {
 	Name  string
 	Match StringMatch
+
+	// key is Name as net/http stores it in a Header map ("" for a
+	// pseudo-header); set by Prepare so matching never canonicalises per
+	// request.
+	key string
+	// pseudo says which request field a ":name" header reads.
+	pseudo pseudoHeader
 }
 
 // WeightedCluster is one destination of a route.

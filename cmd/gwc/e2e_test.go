@@ -112,7 +112,7 @@ spec:
 
 	// What the backend saw: the path and query as sent, and Envoy's headers.
 	status, body := get(t, client, base+"/api/items?q=1", "shop.example.com", "X-Forwarded-For", "203.0.113.7")
-	if status != 200 || !strings.Contains(body, "api GET /api/items?q=1 xff=203.0.113.7, 127.0.0.1 xfp=http rid=true") {
+	if status != 200 || !strings.Contains(body, "api GET /api/items?q=1 xff=203.0.113.7,127.0.0.1 xfp=http rid=true") {
 		t.Errorf("backend saw %q (status %d)", body, status)
 	}
 }

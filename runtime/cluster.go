@@ -1,0 +1,218 @@
+package runtime
+
+import (
+	"context"
+	"math/rand/v2"
+	"net/netip"
+	"sync/atomic"
+)
+
+// pick chooses the cluster for one request: at random in proportion to the
+// weights (a zero weight gets nothing; one destination gets everything,
+// whatever its weight, as in Istio). It returns an index into
+// Config.Clusters, or -1 when the route has no destination.
+func (rt *Route) pick() int {
+	n := len(rt.Clusters)
+	switch {
+	case n == 0:
+		return -1
+	case n == 1 || len(rt.cumWeights) != n:
+		return rt.Clusters[0].Cluster
+	}
+	total := rt.cumWeights[n-1]
+	if total == 0 {
+		return -1
+	}
+	x := rand.Uint32N(total)
+	for i, c := range rt.cumWeights {
+		if x < c {
+			return rt.Clusters[i].Cluster
+		}
+	}
+	return -1
+}
+
+// endpointSet is an immutable list of upstream addresses with the order in
+// which round-robin visits them.
+type endpointSet struct {
+	// addrs are "ip:port", deduplicated.
+	addrs []string
+	// order lists indexes into addrs, each as often as its weight asks, in a
+	// smooth interleaving; nil when every weight is the same.
+	order []uint32
+}
+
+// at returns the address for the n-th pick.
+func (s *endpointSet) at(n uint32) string {
+	if s.order == nil {
+		return s.addrs[n%uint32(len(s.addrs))]
+	}
+	return s.addrs[s.order[n%uint32(len(s.order))]]
+}
+
+// size returns how many picks make one full round.
+func (s *endpointSet) size() int {
+	if s.order == nil {
+		return len(s.addrs)
+	}
+	return len(s.order)
+}
+
+// weightedAddr is an address with its load-balancing weight.
+type weightedAddr struct {
+	addr   string
+	weight uint32
+}
+
+// maxScheduleLen bounds the weighted round-robin schedule.
+const maxScheduleLen = 1024
+
+// newEndpointSet builds a set; a zero weight counts as 1 (ServiceEntry
+// endpoints without a weight) and a repeated address keeps its first weight.
+func newEndpointSet(in []weightedAddr) *endpointSet {
+	s := &endpointSet{}
+	var weights []uint64
+	seen := make(map[string]bool, len(in))
+	for _, a := range in {
+		if seen[a.addr] {
+			continue
+		}
+		seen[a.addr] = true
+		w := uint64(a.weight)
+		if w == 0 {
+			w = 1
+		}
+		s.addrs = append(s.addrs, a.addr)
+		weights = append(weights, w)
+	}
+	s.order = schedule(weights)
+	return s
+}
+
+// schedule returns a smooth weighted round-robin order over len(weights)
+// items, or nil when all weights are equal. Weights are reduced by their
+// common divisor and scaled so the order has at most maxScheduleLen slots.
+func schedule(weights []uint64) []uint32 {
+	if len(weights) < 2 {
+		return nil
+	}
+	g, equal := weights[0], true
+	var total uint64
+	for _, w := range weights {
+		g = gcd(g, w)
+		equal = equal && w == weights[0]
+		total += w
+	}
+	if equal {
+		return nil
+	}
+	ws := make([]int64, len(weights))
+	total = 0
+	for i, w := range weights {
+		w /= g
+		ws[i] = int64(w)
+		total += w
+	}
+	if total > maxScheduleLen {
+		scaled := uint64(0)
+		for i, w := range ws {
+			ws[i] = max(1, w*int64(maxScheduleLen)/int64(total))
+			scaled += uint64(ws[i])
+		}
+		total = scaled
+	}
+	order := make([]uint32, 0, total)
+	current := make([]int64, len(ws))
+	for range total {
+		best := 0
+		for i := range ws {
+			current[i] += ws[i]
+			if current[i] > current[best] {
+				best = i
+			}
+		}
+		current[best] -= int64(total)
+		order = append(order, uint32(best))
+	}
+	return order
+}
+
+func gcd(a, b uint64) uint64 {
+	for b != 0 {
+		a, b = b, a%b
+	}
+	return a
+}
+
+// upstream is the run-time state of one Cluster.
+type upstream struct {
+	cluster *Cluster
+	// static holds the endpoints of a cluster that does not resolve.
+	static *endpointSet
+	// dns keeps the endpoints of a cluster that resolves.
+	dns  *dnsEndpoints
+	next atomic.Uint32
+}
+
+func newUpstream(c *Cluster, stop <-chan struct{}) *upstream {
+	u := &upstream{cluster: c}
+	if c.Resolve {
+		u.dns = newDNSEndpoints(c.Endpoints, stop)
+		return u
+	}
+	in := make([]weightedAddr, 0, len(c.Endpoints))
+	for _, ep := range c.Endpoints {
+		// Prepare checked the address; normalise its spelling.
+		ap, err := netip.ParseAddrPort(ep.Address)
+		if err != nil {
+			continue
+		}
+		in = append(in, weightedAddr{netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port()).String(), ep.Weight})
+	}
+	u.static = newEndpointSet(in)
+	return u
+}
+
+// endpoints returns the current endpoints; a resolving cluster resolves on
+// first use (once, however many requests wait for it).
+func (u *upstream) endpoints(ctx context.Context) *endpointSet {
+	if u.dns != nil {
+		return u.dns.get(ctx)
+	}
+	return u.static
+}
+
+// current returns the endpoints without resolving, for admin output.
+func (u *upstream) current() []string {
+	if u.dns != nil {
+		if s := u.dns.set.Load(); s != nil {
+			return s.addrs
+		}
+		return nil
+	}
+	return u.static.addrs
+}
+
+// pickAddr returns the next endpoint in round-robin order, skipping those
+// already tried when another one is left (Envoy's previous_hosts retry
+// predicate).
+func (u *upstream) pickAddr(s *endpointSet, tried []string) string {
+	n := s.size()
+	var addr string
+	for range n {
+		addr = s.at(u.next.Add(1) - 1)
+		if !contains(tried, addr) {
+			return addr
+		}
+	}
+	return addr
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}

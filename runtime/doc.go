@@ -1,0 +1,28 @@
+// Package runtime is the engine every gwc-generated ingress binary links:
+// it serves a compiled Config as the Istio ingress gateway (Envoy as istiod
+// configures it) would.
+//
+// Generated code imports it as gwcrt, declares the configuration as a Go
+// literal of the types in config.go and calls Main:
+//
+//	var _ = gwcrt.SupportPackageIsVersion1
+//	var config = &gwcrt.Config{...}
+//	func main() { os.Exit(gwcrt.Main(config, os.Args[1:])) }
+//
+// What it provides:
+//
+//   - start-up: Config.Prepare checks the tables and compiles matchers;
+//     every socket is bound before anything is served (Run, Main);
+//   - HTTP listeners (HTTP/1.1 and h2c): virtual host by Host header through
+//     the generated host tables, Envoy path normalisation, first matching
+//     route (VirtualHost.Select, Match.Matches; `gwc explain` uses the same
+//     methods), Envoy's local replies (404, 426, 503 ...);
+//   - forwarding through net/http/httputil.ReverseProxy over one pooled
+//     transport, with Istio's headers (x-forwarded-for, x-forwarded-proto,
+//     x-request-id, x-envoy-attempt-count, server, x-envoy-upstream-service-
+//     time), weighted clusters, round-robin endpoints, DNS endpoints kept
+//     fresh, and Istio's default retry on connect failure;
+//   - an edge guard in front of net/http's HTTP/1.1 parser (guard.go);
+//   - the status port (readiness), an admin port (config dump, clusters) and
+//     a graceful drain on SIGTERM.
+package runtime

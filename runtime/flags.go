@@ -1,0 +1,136 @@
+package runtime
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// options are the binary's command-line settings.
+type options struct {
+	statusAddr   string
+	adminAddr    string
+	drainTimeout time.Duration
+	// listen maps a Gateway port to the address its listener binds.
+	listen listenFlag
+}
+
+// listenFlag collects --listen PORT=ADDR.
+type listenFlag map[int]string
+
+func (f listenFlag) String() string {
+	ports := make([]int, 0, len(f))
+	for p := range f {
+		ports = append(ports, p)
+	}
+	slices.Sort(ports)
+	parts := make([]string, len(ports))
+	for i, p := range ports {
+		parts[i] = strconv.Itoa(p) + "=" + f[p]
+	}
+	return strings.Join(parts, ",")
+}
+
+func (f listenFlag) Set(v string) error {
+	port, addr, ok := strings.Cut(v, "=")
+	if !ok {
+		return errors.New("want PORT=ADDR, e.g. 80=:8080")
+	}
+	n, err := strconv.Atoi(port)
+	if err != nil || n < 1 || n > 65535 {
+		return fmt.Errorf("port %q is not a number in 1-65535", port)
+	}
+	if _, _, err := net.SplitHostPort(addr); err != nil {
+		return fmt.Errorf("address %q: %w", addr, err)
+	}
+	if _, dup := f[n]; dup {
+		return fmt.Errorf("port %d given twice", n)
+	}
+	f[n] = addr
+	return nil
+}
+
+// parseFlags parses args. It returns flag.ErrHelp after printing the help
+// for --help, and a usage error (already printed with the usage) otherwise.
+func parseFlags(cfg *Config, args []string, stderr io.Writer) (*options, error) {
+	o := &options{listen: listenFlag{}}
+	fs := flag.NewFlagSet(filepath.Base(os.Args[0]), flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&o.statusAddr, "status-addr", ":15021",
+		"address of the status server (Istio's status port): GET /healthz/ready is 200 once every listener is bound, 503 while draining; empty disables it")
+	fs.StringVar(&o.adminAddr, "admin-addr", "127.0.0.1:15000",
+		"address of the admin server: /config_dump, /clusters, /healthz/ready; keep it private; empty disables it")
+	fs.DurationVar(&o.drainTimeout, "drain-timeout", 30*time.Second,
+		"on SIGTERM or SIGINT, how long in-flight requests may take to finish before connections are closed")
+	fs.Var(o.listen, "listen",
+		"`PORT=ADDR`: bind the listener of Gateway port PORT on ADDR instead of :PORT (repeatable). "+
+			"Use it when the pod's port differs from the Gateway port (Istio listens on the Service's targetPort, e.g. 80=:8080), "+
+			"or to pick the interface or an ephemeral port (80=127.0.0.1:0)")
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "Usage: %s [flags]\n\n", fs.Name())
+		fmt.Fprintf(stderr, "Serves the ingress configuration compiled into this binary by gwc, as the Istio ingress gateway would.\n")
+		fmt.Fprintf(stderr, "Gateway ports:%s\n\nFlags:\n", portList(cfg))
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	if fs.NArg() > 0 {
+		err := fmt.Errorf("unexpected argument %q", fs.Arg(0))
+		fmt.Fprintln(stderr, err)
+		fs.Usage()
+		return nil, err
+	}
+	if o.drainTimeout < 0 {
+		err := errors.New("--drain-timeout must not be negative")
+		fmt.Fprintln(stderr, err)
+		return nil, err
+	}
+	for port := range o.listen {
+		if !hasPort(cfg, port) {
+			err := fmt.Errorf("--listen %d: no listener on Gateway port %d (ports:%s)", port, port, portList(cfg))
+			fmt.Fprintln(stderr, err)
+			return nil, err
+		}
+	}
+	return o, nil
+}
+
+// addrFor returns where listener l binds.
+func (o *options) addrFor(l *Listener) string {
+	if a, ok := o.listen[l.Port]; ok {
+		return a
+	}
+	return net.JoinHostPort(l.Bind, strconv.Itoa(l.Port))
+}
+
+func hasPort(cfg *Config, port int) bool {
+	if cfg == nil {
+		return false
+	}
+	for _, l := range cfg.Listeners {
+		if l.Port == port {
+			return true
+		}
+	}
+	return false
+}
+
+func portList(cfg *Config) string {
+	if cfg == nil || len(cfg.Listeners) == 0 {
+		return " none"
+	}
+	var b strings.Builder
+	for _, l := range cfg.Listeners {
+		fmt.Fprintf(&b, " %d (%s)", l.Port, l.Protocol)
+	}
+	return b.String()
+}

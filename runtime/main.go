@@ -1,0 +1,171 @@
+package runtime
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"sync/atomic"
+	"syscall"
+)
+
+// Main runs the ingress for cfg with the command-line arguments args (without
+// the program name) until SIGTERM or SIGINT, then drains and returns the exit
+// status: 0 after a drain, 1 when the configuration is invalid or a socket
+// cannot be bound or served, 2 for a usage error. A second signal during the
+// drain kills the process at once.
+func Main(cfg *Config, args []string) int {
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
+	defer stop()
+	go func() {
+		<-ctx.Done()
+		stop() // give the signals back to the default handler
+	}()
+	return Run(ctx, cfg, args, os.Stderr)
+}
+
+// Run is Main without the signal handling: it serves until ctx is done, then
+// drains. It logs to stderr with log/slog's text format; once every socket is
+// bound it logs one line per socket ("listener bound" with port and addr,
+// "status server bound", "admin server bound", each with the real address
+// when port 0 was asked) and then "ready".
+func Run(ctx context.Context, cfg *Config, args []string, stderr io.Writer) int {
+	opts, err := parseFlags(cfg, args, stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	if err != nil {
+		return 2
+	}
+	log := slog.New(slog.NewTextHandler(stderr, nil))
+	if cfg == nil {
+		log.Error("invalid configuration", "err", "no configuration")
+		return 1
+	}
+	if err := cfg.Prepare(); err != nil {
+		log.Error("invalid configuration", "err", err)
+		return 1
+	}
+	g := &gateway{cfg: cfg, opts: opts, log: log}
+	if err := g.bind(); err != nil {
+		log.Error("cannot start", "err", err)
+		return 1
+	}
+	stop := make(chan struct{})
+	defer close(stop)
+	g.engine = newEngine(cfg, log, stop)
+	return g.serve(ctx)
+}
+
+// Readiness states.
+const (
+	stateStarting int32 = iota
+	stateReady
+	stateDraining
+)
+
+// gateway is one run of the ingress: its sockets, servers and state.
+type gateway struct {
+	cfg    *Config
+	opts   *options
+	log    *slog.Logger
+	engine *engine
+	state  atomic.Int32
+
+	listeners   []net.Listener // as cfg.Listeners
+	statusLn    net.Listener   // nil when disabled
+	adminLn     net.Listener   // nil when disabled
+	servers     []*http.Server // as cfg.Listeners
+	statusSrv   *http.Server
+	adminSrv    *http.Server
+	serveErrors chan error
+}
+
+// bind opens every socket before anything is served, so a start either
+// serves everything or nothing.
+func (g *gateway) bind() error {
+	var opened []net.Listener
+	fail := func(what, addr string, err error) error {
+		for _, ln := range opened {
+			ln.Close()
+		}
+		return fmt.Errorf("binding %s on %s: %w", what, addr, err)
+	}
+	for i := range g.cfg.Listeners {
+		l := &g.cfg.Listeners[i]
+		addr := g.opts.addrFor(l)
+		ln, err := net.Listen("tcp", addr)
+		if err != nil {
+			return fail(fmt.Sprintf("listener for port %d", l.Port), addr, err)
+		}
+		opened = append(opened, ln)
+		g.listeners = append(g.listeners, ln)
+	}
+	if a := g.opts.statusAddr; a != "" {
+		ln, err := net.Listen("tcp", a)
+		if err != nil {
+			return fail("status server", a, err)
+		}
+		opened = append(opened, ln)
+		g.statusLn = ln
+	}
+	if a := g.opts.adminAddr; a != "" {
+		ln, err := net.Listen("tcp", a)
+		if err != nil {
+			return fail("admin server", a, err)
+		}
+		g.adminLn = ln
+	}
+	for i, ln := range g.listeners {
+		g.log.Info("listener bound", "port", g.cfg.Listeners[i].Port, "addr", ln.Addr().String())
+	}
+	if g.statusLn != nil {
+		g.log.Info("status server bound", "addr", g.statusLn.Addr().String())
+	}
+	if g.adminLn != nil {
+		g.log.Info("admin server bound", "addr", g.adminLn.Addr().String())
+	}
+	return nil
+}
+
+// serve serves until ctx is done or a server fails, then drains.
+func (g *gateway) serve(ctx context.Context) int {
+	g.serveErrors = make(chan error, len(g.listeners)+2)
+	for i, ln := range g.listeners {
+		srv := newListenerServer(&listenerHandler{l: &g.cfg.Listeners[i], e: g.engine}, g.log)
+		g.servers = append(g.servers, srv)
+		go g.run(srv, guardListener{ln})
+	}
+	if g.statusLn != nil {
+		g.statusSrv = newStatusServer(g)
+		go g.run(g.statusSrv, g.statusLn)
+	}
+	if g.adminLn != nil {
+		g.adminSrv = newAdminServer(g)
+		go g.run(g.adminSrv, g.adminLn)
+	}
+	g.state.Store(stateReady)
+	g.log.Info("ready")
+
+	code := 0
+	select {
+	case <-ctx.Done():
+	case err := <-g.serveErrors:
+		g.log.Error("serving failed", "err", err)
+		code = 1
+	}
+	g.drain()
+	return code
+}
+
+func (g *gateway) run(srv *http.Server, ln net.Listener) {
+	if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		g.serveErrors <- err
+	}
+}

@@ -1,0 +1,193 @@
+package runtime
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/netip"
+	"regexp"
+	"strconv"
+	"strings"
+)
+
+// pseudoHeader says which request field an HTTP/2-style ":name" header in a
+// HeaderMatch reads; net/http keeps those fields outside the Header map.
+type pseudoHeader uint8
+
+const (
+	notPseudo pseudoHeader = iota
+	pseudoAuthority
+	pseudoMethod
+	pseudoPath
+	pseudoScheme
+)
+
+// Prepare checks cfg and compiles what matching needs: regexes (anchored for
+// RE2 full-match, as Envoy's safe_regex), header names in the form net/http
+// stores them, cumulative route weights. It is idempotent. Generated configs
+// always pass; an error means a generator bug or a hand-written config, and
+// lists every problem found.
+func (cfg *Config) Prepare() error {
+	var errs []error
+	fail := func(format string, args ...any) {
+		errs = append(errs, fmt.Errorf(format, args...))
+	}
+	if cfg == nil {
+		return errors.New("no configuration")
+	}
+	type bindKey struct {
+		bind string
+		port int
+	}
+	seen := map[bindKey]bool{}
+	for li := range cfg.Listeners {
+		l := &cfg.Listeners[li]
+		where := fmt.Sprintf("listener %d (port %d)", li, l.Port)
+		if l.Port < 1 || l.Port > 65535 {
+			fail("%s: port out of range 1-65535", where)
+		}
+		if !plaintextHTTP(l.Protocol) {
+			fail("%s: protocol %q is not supported by this runtime (want HTTP, HTTP2, GRPC or GRPC-WEB)", where, l.Protocol)
+		}
+		k := bindKey{l.Bind, l.Port}
+		if seen[k] {
+			fail("%s: another listener has the same bind address and port", where)
+		}
+		seen[k] = true
+		if c := l.Hosts.CatchAll; c < -1 || int(c) >= len(l.VirtualHosts) {
+			fail("%s: catch-all virtual host %d out of range (have %d)", where, c, len(l.VirtualHosts))
+		}
+		for vi := range l.VirtualHosts {
+			vh := &l.VirtualHosts[vi]
+			for ri := range vh.Routes {
+				r := &vh.Routes[ri]
+				rwhere := fmt.Sprintf("%s: virtual host %q: route %d %q", where, vh.Domain, ri, r.ID)
+				for mi := range r.Matches {
+					if err := r.Matches[mi].prepare(); err != nil {
+						fail("%s: match %d: %w", rwhere, mi, err)
+					}
+				}
+				if err := r.prepareWeights(len(cfg.Clusters)); err != nil {
+					fail("%s: %w", rwhere, err)
+				}
+			}
+		}
+	}
+	for ci := range cfg.Clusters {
+		c := &cfg.Clusters[ci]
+		for ei, ep := range c.Endpoints {
+			if err := checkEndpoint(c.Resolve, ep.Address); err != nil {
+				fail("cluster %q: endpoint %d: %w", c.Name, ei, err)
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// plaintextHTTP reports whether a Gateway port protocol is served as
+// cleartext HTTP (HTTP/1.1 and h2c, as Envoy's AUTO codec).
+func plaintextHTTP(p string) bool {
+	switch strings.ToUpper(p) {
+	case "HTTP", "HTTP2", "GRPC", "GRPC-WEB":
+		return true
+	}
+	return false
+}
+
+func (m *Match) prepare() error {
+	var errs []error
+	if err := m.Path.prepare(); err != nil {
+		errs = append(errs, fmt.Errorf("path: %w", err))
+	}
+	if err := m.Method.prepare(); err != nil {
+		errs = append(errs, fmt.Errorf("method: %w", err))
+	}
+	for hi := range m.Headers {
+		h := &m.Headers[hi]
+		if err := h.prepare(); err != nil {
+			errs = append(errs, fmt.Errorf("header %q: %w", h.Name, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func (h *HeaderMatch) prepare() error {
+	name := strings.ToLower(h.Name)
+	if name == "" {
+		return errors.New("empty header name")
+	}
+	h.Name = name
+	h.pseudo, h.key = notPseudo, ""
+	switch name {
+	case ":authority", "host":
+		h.pseudo = pseudoAuthority
+	case ":method":
+		h.pseudo = pseudoMethod
+	case ":path":
+		h.pseudo = pseudoPath
+	case ":scheme":
+		h.pseudo = pseudoScheme
+	default:
+		if name[0] == ':' {
+			return errors.New("unknown pseudo-header")
+		}
+		h.key = http.CanonicalHeaderKey(name)
+	}
+	return h.Match.prepare()
+}
+
+func (s *StringMatch) prepare() error {
+	switch s.Kind {
+	case MatchAny, MatchExact, MatchPrefix:
+		s.Regex = nil
+		return nil
+	case MatchRegex:
+		re, err := regexp.Compile(`^(?:` + s.Value + `)$`)
+		if err != nil {
+			return fmt.Errorf("compiling regex %q: %w", s.Value, err)
+		}
+		s.Regex = re
+		return nil
+	}
+	return fmt.Errorf("unknown match kind %d", s.Kind)
+}
+
+func (r *Route) prepareWeights(nclusters int) error {
+	r.cumWeights = r.cumWeights[:0]
+	var total uint64
+	for i, wc := range r.Clusters {
+		if wc.Cluster < 0 || wc.Cluster >= nclusters {
+			return fmt.Errorf("destination %d: cluster index %d out of range (have %d)", i, wc.Cluster, nclusters)
+		}
+		total += uint64(wc.Weight)
+		if total > 1<<32-1 {
+			return errors.New("weights sum past 2^32-1")
+		}
+		r.cumWeights = append(r.cumWeights, uint32(total))
+	}
+	if total == 0 && len(r.Clusters) > 1 {
+		return errors.New("weights sum to 0")
+	}
+	return nil
+}
+
+func checkEndpoint(resolve bool, addr string) error {
+	if !resolve {
+		if _, err := netip.ParseAddrPort(addr); err != nil {
+			return fmt.Errorf("address %q is not IP:port: %w", addr, err)
+		}
+		return nil
+	}
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("address %q: %w", addr, err)
+	}
+	if host == "" {
+		return fmt.Errorf("address %q has no host", addr)
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+		return fmt.Errorf("address %q: port out of range 1-65535", addr)
+	}
+	return nil
+}

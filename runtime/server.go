@@ -1,0 +1,130 @@
+package runtime
+
+import (
+	"log"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+)
+
+// engine is what the listeners share: one upstream and one proxy per
+// cluster, indexed as Config.Clusters, over one transport.
+type engine struct {
+	cfg       *Config
+	ups       []*upstream
+	proxies   []*proxy
+	transport *http.Transport
+	log       *slog.Logger
+}
+
+// newEngine builds the engine for a prepared cfg. DNS refreshes stop when
+// stop is closed.
+func newEngine(cfg *Config, log *slog.Logger, stop <-chan struct{}) *engine {
+	e := &engine{cfg: cfg, transport: newTransport(), log: log}
+	pool := make(bufferPool, 256)
+	for i := range cfg.Clusters {
+		up := newUpstream(&cfg.Clusters[i], stop)
+		e.ups = append(e.ups, up)
+		e.proxies = append(e.proxies, newProxy(up, e.transport, pool, log))
+	}
+	return e
+}
+
+// listenerHandler serves one HTTP listener: Envoy's HTTP connection manager
+// and router as Istio configures them at a gateway.
+type listenerHandler struct {
+	l *Listener
+	e *engine
+}
+
+func (h *listenerHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.ProtoMajor == 1 {
+		switch guardVerdict(r) {
+		case frameBadRequest:
+			localReply(w, http.StatusBadRequest, "Bad Request", true)
+			return
+		case frameTooManyHeaders:
+			localReply(w, http.StatusRequestHeaderFieldsTooLarge, "Request Header Fields Too Large", true)
+			return
+		case frameClose:
+			// Not on an upgrade: its 101 must say "Connection: Upgrade", and
+			// the guard stays lost for whatever follows on the connection.
+			if _, up := r.Header["Upgrade"]; !up {
+				w.Header()["Connection"] = valClose
+			}
+		}
+		if r.ProtoMinor == 0 {
+			// Istio's gateways accept HTTP/1.0 only with PILOT_HTTP10=1.
+			localReply(w, http.StatusUpgradeRequired, "Upgrade Required", true)
+			return
+		}
+	}
+	l := h.l
+	vi := l.Hosts.Lookup(r.Host)
+	if vi < 0 || int(vi) >= len(l.VirtualHosts) {
+		localReply(w, http.StatusNotFound, "", false)
+		return
+	}
+	vh := &l.VirtualHosts[vi]
+	path := requestPath(r)
+	if path == "" || path[0] != '/' {
+		localReply(w, http.StatusNotFound, "", false)
+		return
+	}
+	path, ok := normalizePath(path)
+	if !ok {
+		localReply(w, http.StatusBadRequest, "Bad Request", false)
+		return
+	}
+	ri := vh.selectPath(r, path)
+	if ri < 0 {
+		localReply(w, http.StatusNotFound, "", false)
+		return
+	}
+	ci := vh.Routes[ri].pick()
+	if ci < 0 || ci >= len(h.e.proxies) {
+		// Envoy: cluster not found (NC).
+		localReply(w, http.StatusServiceUnavailable, "", false)
+		return
+	}
+	h.e.proxies[ci].rp.ServeHTTP(w, r)
+}
+
+// newListenerServer returns the server for one HTTP listener: HTTP/1.1 and
+// h2c with prior knowledge (Envoy's AUTO codec on plaintext), Envoy's 60KiB
+// header limit and 1h idle timeout, and the framing guard's hook.
+func newListenerServer(h http.Handler, log *slog.Logger) *http.Server {
+	var protos http.Protocols
+	protos.SetHTTP1(true)
+	protos.SetUnencryptedHTTP2(true)
+	return &http.Server{
+		Handler:                      h,
+		Protocols:                    &protos,
+		MaxHeaderBytes:               60 << 10,
+		IdleTimeout:                  time.Hour,
+		ConnContext:                  withGuard,
+		DisableGeneralOptionsHandler: true,
+		ErrorLog:                     newServerLog(log),
+	}
+}
+
+// serverLog carries net/http's own log lines into slog. Most are clients
+// and scanners misbehaving (debug); a recovered handler panic is a bug
+// (error); accept errors are worth a warning.
+type serverLog struct{ log *slog.Logger }
+
+func newServerLog(l *slog.Logger) *log.Logger { return log.New(serverLog{l}, "", 0) }
+
+func (s serverLog) Write(p []byte) (int, error) {
+	msg := strings.TrimRight(string(p), "\n")
+	switch {
+	case strings.Contains(msg, "panic serving"):
+		s.log.Error("handler panicked", "detail", msg)
+	case strings.Contains(msg, "Accept error"):
+		s.log.Warn("accepting connections", "detail", msg)
+	default:
+		s.log.Debug("net/http", "detail", msg)
+	}
+	return len(p), nil
+}

@@ -44,7 +44,18 @@ func (l *loader) loadYAML(name string, data []byte) {
 	}
 	// One broken document must not hide the others: parse each on its own,
 	// padded with blank lines so that positions stay those of the file.
-	for _, c := range splitYAML(data) {
+	// The padding grows with the square of the number of documents; past a
+	// bound, report the first error only.
+	chunks := splitYAML(data)
+	padding := 0
+	for _, c := range chunks {
+		padding += c.line
+	}
+	if padding > maxYAMLPadding {
+		l.yamlError(name, data, err)
+		return
+	}
+	for _, c := range chunks {
 		padded := append(bytes.Repeat([]byte("\n"), c.line-1), c.text...)
 		exprs, err := decodeYAML(name, padded)
 		if err != nil {
@@ -71,6 +82,8 @@ func decodeYAML(name string, data []byte) ([]ast.Expr, error) {
 		out = append(out, e)
 	}
 }
+
+const maxYAMLPadding = 64 << 20
 
 // yamlChunk is one document's text and the line it starts on.
 type yamlChunk struct {
@@ -135,6 +148,11 @@ func (l *loader) yamlError(name string, data []byte, err error) {
 		}
 	}
 	msg = strings.TrimPrefix(msg, "yaml: ")
+	if pos.Line == 0 && (yamlParserError(msg) || yamlScannerError(msg)) {
+		// The YAML library leaves out line numbers that are 0, counting
+		// from 0: the first line.
+		pos.Line, pos.Col = 1, 1
+	}
 	if m := unknownAnchorRE.FindStringSubmatch(msg); m != nil && pos.Line == 0 {
 		// The parser gives no position here: point at the first use.
 		if i := bytes.Index(data, []byte("*"+m[1])); i >= 0 {
@@ -160,6 +178,34 @@ func yamlParserError(msg string) bool {
 		"found duplicate %YAML directive",
 		"found incompatible YAML document",
 		"found undefined tag handle",
+	} {
+		if strings.HasPrefix(msg, p) {
+			return true
+		}
+	}
+	return false
+}
+
+// yamlScannerError reports whether a message comes from the YAML scanner
+// (go.yaml.in/yaml/v3 scannerc.go).
+func yamlScannerError(msg string) bool {
+	for _, p := range []string{
+		"block sequence entries are not allowed",
+		"could not find expected",
+		"did not find URI escaped octet",
+		"did not find expected",
+		"did not find the expected",
+		"exceeded max depth",
+		"found a tab character",
+		"found an incorrect",
+		"found an indentation indicator",
+		"found character that cannot start any token",
+		"found extremely long version number",
+		"found invalid Unicode character escape code",
+		"found unexpected",
+		"found unknown",
+		"mapping keys are not allowed",
+		"mapping values are not allowed",
 	} {
 		if strings.HasPrefix(msg, p) {
 			return true

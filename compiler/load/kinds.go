@@ -8,6 +8,7 @@ import (
 	"cuelang.org/go/cue"
 
 	"github.com/gwc-dev/gwc/compiler/diag"
+	"github.com/gwc-dev/gwc/schema"
 )
 
 const istioGroup = "networking.istio.io"
@@ -15,8 +16,8 @@ const istioGroup = "networking.istio.io"
 // istioVersions are the served versions of the group, newest first.
 var istioVersions = []string{"v1", "v1beta1", "v1alpha3"}
 
-// compiledKinds are the kinds gwc compiles.
-var compiledKinds = []string{"Gateway", "VirtualService", "ServiceEntry", "DestinationRule"}
+// compiledKinds are the kinds gwc compiles, each with its definition.
+var compiledKinds = schema.Kinds
 
 // unusedKinds are the group's other kinds: valid Istio, no meaning to gwc.
 var unusedKinds = []string{"Sidecar", "EnvoyFilter", "WorkloadEntry", "WorkloadGroup", "ProxyConfig"}

@@ -11,7 +11,7 @@
 //   - JSON files hold one object, or several objects one after another.
 //   - A CUE file is evaluated on its own (imports of the standard library
 //     only) and may yield one resource, a list of resources, or a struct
-//     whose fields are resources, nested to any depth: a struct with a kind
+//     whose fields are resources, nested up to 32 levels: a struct with a kind
 //     or apiVersion field is a resource, any other struct or list is
 //     searched for resources. Definitions and hidden fields are ignored.
 //

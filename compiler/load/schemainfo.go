@@ -16,6 +16,18 @@ type schemaInfo struct {
 	// formats maps the text of a pattern constraint, as CUE prints it in
 	// errors, to what it means.
 	formats map[string]format
+	// nodes memoizes schema lookups by node key (see step): looking a
+	// field up in CUE is costly and the same few are asked for each
+	// resource.
+	nodes map[string]schemaNode
+}
+
+// schemaNode is a constraint of the schema and what the loader asks of it.
+type schemaNode struct {
+	v        cue.Value
+	key      string
+	ok       bool
+	required []string
 }
 
 type format struct {
@@ -39,7 +51,7 @@ var namedFormats = map[string]format{
 }
 
 func newSchemaInfo(root cue.Value) *schemaInfo {
-	s := &schemaInfo{root: root, formats: map[string]format{}}
+	s := &schemaInfo{root: root, formats: map[string]format{}, nodes: map[string]schemaNode{}}
 	for name, f := range namedFormats {
 		def := root.LookupPath(cue.MakePath(cue.Def(name)))
 		for _, b := range boundTexts(def) {
@@ -91,6 +103,39 @@ func (s *schemaInfo) node(v cue.Value, path []seg) (cue.Value, bool) {
 		v = next
 	}
 	return v, true
+}
+
+// top returns the node of a kind's definition.
+func (s *schemaInfo) top(kind string) schemaNode {
+	if n, ok := s.nodes[kind]; ok {
+		return n
+	}
+	v := s.def(kind)
+	n := schemaNode{v: v, key: kind, ok: v.Exists(), required: requiredFields(v)}
+	s.nodes[kind] = n
+	return n
+}
+
+// step is child, memoized. A node's key is its parent's key and the step
+// taken; the elements of a list share one key.
+func (s *schemaInfo) step(parent schemaNode, p seg) schemaNode {
+	k := parent.key + "\x00" + p.key
+	if p.isIdx {
+		k = parent.key + "\x00[]"
+	}
+	if n, ok := s.nodes[k]; ok {
+		return n
+	}
+	var n schemaNode
+	if parent.ok {
+		n.v, n.ok = child(parent.v, p)
+	}
+	n.key = k
+	if n.ok {
+		n.required = requiredFields(n.v)
+	}
+	s.nodes[k] = n
+	return n
 }
 
 // child steps from a schema struct or list to the constraint of one field

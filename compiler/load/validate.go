@@ -26,7 +26,7 @@ func (l *loader) resource(file string, pos diag.Pos, doc cue.Value, apiVersion, 
 	c := &checker{s: l.schema, r: r, doc: doc, def: l.schema.def(kind), seen: map[string]bool{}}
 	u := c.def.Unify(doc)
 	c.explain(u.Validate(cue.Concrete(true)))
-	c.required(c.def, doc, nil, 0)
+	c.required(l.schema.top(kind), doc, nil, 0)
 	l.res.Diags = append(l.res.Diags, c.diags...)
 
 	dup := false
@@ -177,16 +177,13 @@ func (c *checker) missing(path []seg, name string) {
 // required finds required fields absent from the data. CUE's own check
 // stops at the first value in error, so it misses them in any resource
 // that also has another problem.
-func (c *checker) required(s, d cue.Value, path []seg, depth int) {
-	if depth > maxDepth {
+func (c *checker) required(s schemaNode, d cue.Value, path []seg, depth int) {
+	if depth > maxDepth || !s.ok {
 		return
 	}
 	switch d.IncompleteKind() {
 	case cue.StructKind:
-		if s.IncompleteKind()&cue.StructKind == 0 {
-			return
-		}
-		for _, name := range requiredFields(s) {
+		for _, name := range s.required {
 			if !d.LookupPath(cue.MakePath(cue.Str(name))).Exists() {
 				c.missing(path, name)
 			}
@@ -200,15 +197,10 @@ func (c *checker) required(s, d cue.Value, path []seg, depth int) {
 				continue
 			}
 			p := keySeg(it.Selector().Unquoted())
-			if cs, ok := child(s, p); ok {
-				c.required(cs, it.Value(), append(path[:len(path):len(path)], p), depth+1)
-			}
+			c.required(c.s.step(s, p), it.Value(), append(path[:len(path):len(path)], p), depth+1)
 		}
 	case cue.ListKind:
-		es, ok := child(s, idxSeg(0))
-		if !ok {
-			return
-		}
+		es := c.s.step(s, idxSeg(0))
 		it, err := d.List()
 		if err != nil {
 			return

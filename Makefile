@@ -13,7 +13,7 @@ test: ## run every test: vet, unit, golden, end-to-end, cue vet of the examples,
 	test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo 'gofmt: files above need formatting'; exit 1; }
 	$(GO) vet ./...
 	$(GO) test ./...
-	$(GO) tool cue vet -c -d '#Resource' ./schema/ $$(find examples -name '*.yaml' | sort)
+	$(GO) tool cue vet -c -d '#Resource' ./schema/ schema/testdata/valid.yaml $$(find examples -name '*.yaml' | sort)
 	examples/demo.sh --check
 
 demo: ## build ./examples into an ingress and serve it with the demo backend

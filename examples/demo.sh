@@ -9,6 +9,11 @@ cd "$(dirname "$0")/.."
 check=false
 [[ "${1:-}" == "--check" ]] && check=true
 
+# The demo's ports are fixed (the example ServiceEntry names 127.0.0.1:9080),
+# so demos and the example test in other checkouts take turns.
+exec 9>/tmp/gwc-demo-ports.lock
+flock -w 300 9 || { echo "demo: another demo holds the ports" >&2; exit 1; }
+
 mkdir -p bin
 go build -o bin/gwc ./cmd/gwc
 go build -o bin/demo-backend ./examples/demo-backend

@@ -9,13 +9,15 @@ import (
 	"time"
 
 	"github.com/gwc-dev/gwc/codegen"
+	"github.com/gwc-dev/gwc/compiler/ir"
 )
 
 func runBuild(args []string, stdout, stderr io.Writer) int {
-	fs := newFlagSet("build", "[-o PATH] [--emit-source DIR] [--namespace NS] PATH...")
+	fs := newFlagSet("build", "[-o PATH] [--emit-source DIR] [--namespace NS] [--dump-ir] PATH...")
 	out := fs.String("o", "ingress", "write the ingress binary to `PATH`")
 	emit := fs.String("emit-source", "", "also write the generated Go module to `DIR` (kept after the build)")
 	ns := fs.String("namespace", "default", "namespace of resources that set none, as kubectl's --namespace")
+	dumpIR := fs.Bool("dump-ir", false, "print the compiled IR (listeners, virtual hosts, routes, clusters) on stdout and stop")
 	paths, code, ok := parseFlags(fs, args, stderr)
 	if !ok {
 		return code
@@ -29,6 +31,10 @@ func runBuild(args []string, stdout, stderr io.Writer) int {
 	if cfg == nil {
 		fmt.Fprintln(stderr, "gwc build: errors in the input; nothing was written")
 		return 1
+	}
+	if *dumpIR {
+		fmt.Fprint(stdout, ir.Dump(cfg))
+		return 0
 	}
 
 	start := time.Now()

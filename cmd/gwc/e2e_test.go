@@ -248,3 +248,36 @@ spec:
 		t.Error("listener still accepting after drain")
 	}
 }
+
+// TestDNSEndpoints resolves a ServiceEntry DNS endpoint at run time
+// (localhost, answered from the hosts file: no traffic leaves the machine).
+func TestDNSEndpoints(t *testing.T) {
+	_, port := backend(t, "dns", 0)
+	bin := buildIngress(t, map[string]string{
+		"gateway.yaml": shopGateway,
+		"se.yaml": fmt.Sprintf(`apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata: {name: web, namespace: shop}
+spec:
+  hosts: [web.shop.svc.cluster.local]
+  ports: [{number: 8080, name: http, protocol: HTTP}]
+  resolution: DNS
+  endpoints: [{address: localhost, ports: {http: %d}}]
+`, port),
+		"vs.yaml": `apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: shop, namespace: shop}
+spec:
+  hosts: [shop.example.com]
+  gateways: [shop-gw]
+  http:
+  - route: [{destination: {host: web}}]
+`,
+	})
+	in := startIngress(t, bin, 80)
+	for range 5 {
+		if status, body := get(t, http.DefaultClient, in.url(80)+"/", "shop.example.com"); status != 200 || !strings.HasPrefix(body, "dns ") {
+			t.Fatalf("got %d %q", status, body)
+		}
+	}
+}

@@ -4,8 +4,10 @@ import (
 	"encoding/json"
 	"net"
 	"net/http"
+	"os"
 	"os/exec"
 	"path/filepath"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -18,6 +20,7 @@ func TestCoolstoreExample(t *testing.T) {
 	if out, err := exec.Command("go", "build", "-o", demo, "../../examples/demo-backend").CombinedOutput(); err != nil {
 		t.Fatalf("building the demo backend: %v\n%s", err, out)
 	}
+	lockDemoPorts(t)
 	if ln, err := net.Listen("tcp", "127.0.0.1:9080"); err != nil {
 		t.Fatalf("the example's ServiceEntry points at 127.0.0.1:9080, which is busy (is make demo running?): %v", err)
 	} else {
@@ -56,5 +59,21 @@ func TestCoolstoreExample(t *testing.T) {
 	}
 	if status, _ := get(t, http.DefaultClient, in.url(80)+"/", "other.example.com"); status != 404 {
 		t.Errorf("other host: got %d, want 404", status)
+	}
+}
+
+// lockDemoPorts takes the lock examples/demo.sh takes: the example's ports
+// are fixed, so the demo and this test, in any checkout, take turns.
+func lockDemoPorts(t *testing.T) {
+	f, err := os.OpenFile(filepath.Join(os.TempDir(), "gwc-demo-ports.lock"), os.O_CREATE|os.O_RDWR, 0o666)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.Close() })
+	for i := 0; syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB) != nil; i++ {
+		if i == 3000 {
+			t.Fatal("the example's ports stayed locked for 5 minutes: is make demo running?")
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 }

@@ -23,23 +23,20 @@ func (c *compilation) lower(resources []*load.Resource) *ir.Config {
 	}
 	slices.Sort(cfg.Sources)
 
+	// Routes are built before clusters get their indexes, which depend on
+	// the set of clusters the routes use.
 	type pending struct {
-		l     *ir.Listener
-		vh    int
-		built []route
+		listener, vh int
+		built        []route
 	}
 	var todo []pending
 	for _, key := range sortedListenerKeys(c.listeners) {
 		l := c.listeners[key]
-		il := ir.Listener{Bind: key.Bind, Port: key.Port, Protocol: l.protocol}
+		cfg.Listeners = append(cfg.Listeners, ir.Listener{Bind: key.Bind, Port: key.Port, Protocol: l.protocol})
+		il := &cfg.Listeners[len(cfg.Listeners)-1]
 		for _, s := range l.servers {
 			il.Servers = append(il.Servers, s.origin())
 		}
-		cfg.Listeners = append(cfg.Listeners, il)
-	}
-	for li, key := range sortedListenerKeys(c.listeners) {
-		l := c.listeners[key]
-		il := &cfg.Listeners[li]
 		for _, domain := range sortedKeys(l.vhosts) {
 			v := l.vhosts[domain]
 			vh := ir.VirtualHost{Domain: domain}
@@ -47,7 +44,7 @@ func (c *compilation) lower(resources []*load.Resource) *ir.Config {
 				vh.Servers = append(vh.Servers, s.origin())
 			}
 			il.VirtualHosts = append(il.VirtualHosts, vh)
-			todo = append(todo, pending{l: il, vh: len(il.VirtualHosts) - 1, built: c.routes(l, v)})
+			todo = append(todo, pending{listener: len(cfg.Listeners) - 1, vh: len(il.VirtualHosts) - 1, built: c.routes(l, v)})
 		}
 	}
 
@@ -66,7 +63,7 @@ func (c *compilation) lower(resources []*load.Resource) *ir.Config {
 		cfg.Clusters = append(cfg.Clusters, *c.clusters[name])
 	}
 	for _, p := range todo {
-		vh := &p.l.VirtualHosts[p.vh]
+		vh := &cfg.Listeners[p.listener].VirtualHosts[p.vh]
 		for _, r := range p.built {
 			for _, d := range r.dests {
 				r.Destinations = append(r.Destinations, ir.Destination{Cluster: index[d.cluster], Weight: d.weight})

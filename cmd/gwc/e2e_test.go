@@ -121,15 +121,7 @@ func TestDeadBackendIs503(t *testing.T) {
 	bin := buildIngress(t, map[string]string{
 		"gateway.yaml": shopGateway,
 		"se.yaml":      staticEntry("web", "web.shop.svc.cluster.local", closedPort(t)),
-		"vs.yaml": `apiVersion: networking.istio.io/v1
-kind: VirtualService
-metadata: {name: shop, namespace: shop}
-spec:
-  hosts: [shop.example.com]
-  gateways: [shop-gw]
-  http:
-  - route: [{destination: {host: web}}]
-`,
+		"vs.yaml": shopRoute("web"),
 	})
 	in := startIngress(t, bin, 80)
 	status, body := get(t, http.DefaultClient, in.url(80)+"/", "shop.example.com")
@@ -191,15 +183,7 @@ func TestDrainLosesNoRequest(t *testing.T) {
 	bin := buildIngress(t, map[string]string{
 		"gateway.yaml": shopGateway,
 		"se.yaml":      staticEntry("slow", "slow.shop.svc.cluster.local", slow),
-		"vs.yaml": `apiVersion: networking.istio.io/v1
-kind: VirtualService
-metadata: {name: shop, namespace: shop}
-spec:
-  hosts: [shop.example.com]
-  gateways: [shop-gw]
-  http:
-  - route: [{destination: {host: slow}}]
-`,
+		"vs.yaml": shopRoute("slow"),
 	})
 	in := startIngress(t, bin, 80)
 	url := in.url(80) + "/"
@@ -264,15 +248,7 @@ spec:
   resolution: DNS
   endpoints: [{address: localhost, ports: {http: %d}}]
 `, port),
-		"vs.yaml": `apiVersion: networking.istio.io/v1
-kind: VirtualService
-metadata: {name: shop, namespace: shop}
-spec:
-  hosts: [shop.example.com]
-  gateways: [shop-gw]
-  http:
-  - route: [{destination: {host: web}}]
-`,
+		"vs.yaml": shopRoute("web"),
 	})
 	in := startIngress(t, bin, 80)
 	for range 5 {

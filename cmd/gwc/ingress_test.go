@@ -206,3 +206,17 @@ spec:
   endpoints:
 %s`, name, host, eps.String())
 }
+
+// shopRoute is a VirtualService sending every request for shop.example.com
+// on shop-gw to host.
+func shopRoute(host string) string {
+	return fmt.Sprintf(`apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: shop, namespace: shop}
+spec:
+  hosts: [shop.example.com]
+  gateways: [shop-gw]
+  http:
+  - route: [{destination: {host: %s}}]
+`, host)
+}

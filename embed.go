@@ -6,9 +6,10 @@ package gwc
 import "embed"
 
 // RuntimeFS holds runtime/ (test files and testdata are skipped when it is
-// written out).
+// written out) and gwc's go.mod and go.sum, whose requirements the
+// runtime's imports resolve against.
 //
-//go:embed runtime
+//go:embed runtime go.mod go.sum
 var RuntimeFS embed.FS
 
 // ModulePath is the module path generated code imports the runtime from.

@@ -33,19 +33,20 @@ func goBuild(ctx context.Context, dir, out string) error {
 }
 
 // buildEnv fixes the environment of go build: a static binary, module mode,
-// no workspace, no network, and none of the user's GOFLAGS, which could
-// change what gets built (-toolexec, -overlay, -modfile).
+// no workspace, the local toolchain, and none of the user's GOFLAGS, which
+// could change what gets built (-toolexec, -overlay, -modfile). Modules
+// come from the module cache, so a machine that built gwc builds offline.
 func buildEnv(env []string) []string {
 	var out []string
 	for _, kv := range env {
 		k, _, _ := strings.Cut(kv, "=")
 		switch k {
-		case "GOFLAGS", "CGO_ENABLED", "GOWORK", "GOPROXY", "GO111MODULE", "GOTOOLCHAIN":
+		case "GOFLAGS", "CGO_ENABLED", "GOWORK", "GO111MODULE", "GOTOOLCHAIN":
 			continue
 		}
 		out = append(out, kv)
 	}
-	return append(out, "CGO_ENABLED=0", "GOWORK=off", "GOPROXY=off", "GO111MODULE=on", "GOTOOLCHAIN=local", "GOFLAGS=-mod=mod")
+	return append(out, "CGO_ENABLED=0", "GOWORK=off", "GO111MODULE=on", "GOTOOLCHAIN=local", "GOFLAGS=-mod=mod")
 }
 
 // Build writes the generated module into a temporary directory (or into

@@ -17,13 +17,24 @@ import (
 const generatedModule = "gwc.generated/ingress"
 
 // moduleFiles returns every file of the generated module: go.mod, the
-// generated sources, and the runtime's source under gwc/ with a go.mod
-// that the main module's replace directive points at.
+// generated sources, and the runtime's source under gwc/ with gwc's own
+// go.mod and go.sum, which the main module's replace directive points at.
 func moduleFiles(files []File) ([]File, error) {
 	out := []File{{Name: "go.mod", Data: []byte(fmt.Sprintf(
 		"module %s\n\ngo 1.26\n\nrequire %s v0.0.0\n\nreplace %s => ./gwc\n", generatedModule, gwc.ModulePath, gwc.ModulePath))}}
 	out = append(out, files...)
-	out = append(out, File{Name: "gwc/go.mod", Data: []byte(fmt.Sprintf("module %s\n\ngo 1.26\n", gwc.ModulePath))})
+	for _, name := range []string{"go.mod", "go.sum"} {
+		data, err := fs.ReadFile(gwc.RuntimeFS, name)
+		if err != nil {
+			return nil, fmt.Errorf("reading the embedded %s: %w", name, err)
+		}
+		// gwc's own requirements pin the versions of whatever the runtime
+		// imports; its go.sum serves the main module too.
+		out = append(out, File{Name: "gwc/" + name, Data: data})
+		if name == "go.sum" {
+			out = append(out, File{Name: name, Data: data})
+		}
+	}
 	err := fs.WalkDir(gwc.RuntimeFS, "runtime", func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err

@@ -41,10 +41,10 @@ func addShipFlags(fs *flag.FlagSet) *shipFlags {
 		image:      fs.String("image", "", "write an OCI image archive to `FILE.tar` (docker load and podman load read it)"),
 		layout:     fs.String("image-layout", "", "write the image as an OCI image layout in `DIR`"),
 		push:       fs.String("push", "", "push the image to `REF` with docker login's credentials and credential helpers"),
-		base:       fs.String("base", "", "base image `REF|FILE.tar` (default: scratch with the build machine's CA bundle)"),
-		tag:        fs.String("tag", "ingress:latest", "the image's name in --image and --image-layout, and in --manifests when not pushing"),
+		base:       fs.String("base", "", "base image `REF|FILE.tar` (default: scratch with a CA bundle)"),
+		tag:        fs.String("tag", "ingress:latest", "the image's name `REF` in --image and --image-layout, and in --manifests when not pushing"),
 		caBundle:   fs.String("ca-bundle", image.DefaultCABundle, "the CA bundle `FILE` copied into the scratch image"),
-		manifests:  fs.String("manifests", "", "write Kubernetes objects (Deployment, Service, HPA, PDB) to DIR/NAME.yaml"),
+		manifests:  fs.String("manifests", "", "write the Kubernetes objects (Deployment, Service, autoscaler, disruption budget) to `DIR`/NAME.yaml"),
 		dockerfile: fs.Bool("dockerfile", false, "write a Dockerfile beside the binary, for docker build"),
 		workload:   addWorkloadFlags(fs),
 	}

@@ -62,8 +62,8 @@ func fixture(t *testing.T, platforms ...codegen.Platform) Spec {
 	return spec
 }
 
-// archiveImage reads the single image of an archive's OCI layout.
-func archiveImage(t *testing.T, file string) v1.Image {
+// untar extracts an archive into a temporary directory.
+func untar(t *testing.T, file string) string {
 	t.Helper()
 	dir := t.TempDir()
 	f, err := os.Open(file)
@@ -90,7 +90,13 @@ func archiveImage(t *testing.T, file string) v1.Image {
 			t.Fatal(err)
 		}
 	}
-	idx, err := layout.ImageIndexFromPath(dir)
+	return dir
+}
+
+// archiveImage reads the single image of an archive's OCI layout.
+func archiveImage(t *testing.T, file string) v1.Image {
+	t.Helper()
+	idx, err := layout.ImageIndexFromPath(untar(t, file))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -253,6 +259,25 @@ func TestMultiPlatformIndex(t *testing.T) {
 	want := []string{"linux/amd64 binary for linux/amd64", "linux/arm64 binary for linux/arm64"}
 	if !slices.Equal(got, want) {
 		t.Errorf("index holds %q, want %q", got, want)
+	}
+
+	// The archive of an index holds the same layout, and no manifest.json,
+	// which can describe one platform only.
+	file := filepath.Join(t.TempDir(), "multi.tar")
+	if err := WriteArchive(file, a, "ingress:test", spec.Created); err != nil {
+		t.Fatal(err)
+	}
+	untarred := untar(t, file)
+	if _, err := os.Stat(filepath.Join(untarred, "manifest.json")); err == nil {
+		t.Error("a multi-platform archive has a manifest.json")
+	}
+	fromTar, err := layout.ImageIndexFromPath(untarred)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tm, _ := fromTar.IndexManifest()
+	if want, _ := a.Digest(); len(tm.Manifests) != 1 || tm.Manifests[0].Digest != want {
+		t.Errorf("archive index %+v, want the index %v", tm.Manifests, want)
 	}
 
 	// A directory that is not a layout is never replaced.

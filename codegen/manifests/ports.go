@@ -50,7 +50,7 @@ func Ports(cfg *ir.Config) ([]Port, error) {
 	for _, p := range gwPorts {
 		if p >= 1024 {
 			if taken[p] {
-				return nil, fmt.Errorf("Gateway port %d is the ingress's own status or admin port; use another port", p)
+				return nil, fmt.Errorf("gateway port %d is the ingress's own status or admin port; use another port", p)
 			}
 			taken[p] = true
 		}

@@ -52,7 +52,7 @@ type Spec struct {
 	// Labels are added to the image config.
 	Labels map[string]string
 	// Created is the image's creation time, and the time of every file the
-	// image adds; see Created.
+	// image adds; see Created. The zero time means the Unix epoch.
 	Created time.Time
 	// Keychain finds registry credentials for Base; authn.DefaultKeychain
 	// when nil.
@@ -93,6 +93,9 @@ func (a Artifact) Digest() (v1.Hash, error) {
 func Build(ctx context.Context, spec Spec) (Artifact, error) {
 	if len(spec.Binaries) == 0 {
 		return Artifact{}, errors.New("no binary to put in the image")
+	}
+	if spec.Created.IsZero() {
+		spec.Created = time.Unix(0, 0).UTC()
 	}
 	kc := spec.Keychain
 	if kc == nil {

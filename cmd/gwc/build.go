@@ -13,11 +13,12 @@ import (
 )
 
 func runBuild(args []string, stdout, stderr io.Writer) int {
-	fs := newFlagSet("build", "[-o PATH] [--emit-source DIR] [--namespace NS] [--dump-ir] PATH...")
+	fs := newFlagSet("build", "[-o PATH] [--emit-source DIR] [--namespace NS] [--dump-ir] [--platform LIST] [--image FILE.tar] [--image-layout DIR] [--push REF] [--base REF|FILE.tar] [--manifests DIR] [--dockerfile] PATH...")
 	out := fs.String("o", "ingress", "write the ingress binary to `PATH`")
 	emit := fs.String("emit-source", "", "also write the generated Go module to `DIR` (kept after the build)")
 	ns := fs.String("namespace", "default", "namespace of resources that set none, as kubectl's --namespace")
 	dumpIR := fs.Bool("dump-ir", false, "print the compiled IR (listeners, virtual hosts, routes, clusters) on stdout and stop")
+	sf := addShipFlags(fs)
 	paths, code, ok := parseFlags(fs, args, stderr)
 	if !ok {
 		return code
@@ -25,6 +26,13 @@ func runBuild(args []string, stdout, stderr io.Writer) int {
 	if len(paths) == 0 {
 		fmt.Fprintln(stderr, "gwc build: no input: name files or directories of resources, e.g. gwc build ./examples")
 		return 2
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	targets, err := sf.targets(ctx, *out)
+	if err != nil {
+		fmt.Fprintf(stderr, "gwc build: %v\n", err)
+		return 1
 	}
 	cfg, diags := compile(paths, *ns, stderr)
 	printDiags(stderr, diags)
@@ -45,13 +53,17 @@ func runBuild(args []string, stdout, stderr io.Writer) int {
 	}
 	step(stderr, "generate", start, plural(len(files), "file"))
 
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
-	defer stop()
 	start = time.Now()
-	if err := codegen.Build(ctx, files, *out, *emit); err != nil {
+	if err := codegen.BuildTargets(ctx, files, *emit, targets); err != nil {
 		fmt.Fprintf(stderr, "gwc build: %v\n", err)
 		return 1
 	}
-	step(stderr, "go build", start, *out)
+	for _, t := range targets {
+		step(stderr, "go build", start, t.Out)
+	}
+	if err := sf.ship(ctx, cfg, paths, *ns, targets, *out, stderr); err != nil {
+		fmt.Fprintf(stderr, "gwc build: %v\n", err)
+		return 1
+	}
 	return 0
 }

@@ -12,7 +12,9 @@ const usage = `gwc compiles Istio ingress configuration into a static ingress bi
 
 Usage:
   gwc build [-o PATH] [--emit-source DIR] [--namespace NS] [--dump-ir] PATH...
+            [--platform LIST] [--image FILE.tar] [--image-layout DIR] [--push REF] [--manifests DIR] [--dockerfile]
   gwc vet [--format text|json] [--namespace NS] PATH...
+  gwc manifests [--image REF] [--name NAME] [-o FILE] PATH...
   gwc version
 
 PATH is a file or directory of Kubernetes YAML, JSON or CUE.
@@ -31,6 +33,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return runBuild(args[1:], stdout, stderr)
 	case "vet":
 		return runVet(args[1:], stdout, stderr)
+	case "manifests":
+		return runManifests(args[1:], stdout, stderr)
 	case "version":
 		return runVersion(args[1:], stdout, stderr)
 	case "help", "-h", "-help", "--help":

@@ -1,0 +1,56 @@
+package main
+
+import (
+	"fmt"
+	"io"
+
+	"github.com/gwc-dev/gwc/codegen/manifests"
+)
+
+// runManifests prints the Kubernetes objects that run an ingress image:
+// gwc manifests --image REF ./config | kubectl apply -f -.
+func runManifests(args []string, stdout, stderr io.Writer) int {
+	fs := newFlagSet("manifests", "[--image REF] [--name NAME] [--drain-timeout D] [--min-replicas N] [--max-replicas N] [--namespace NS] [-o FILE] PATH...")
+	ref := fs.String("image", "ingress:latest", "the image `REF` the Deployment runs, best by digest (what gwc build --push prints)")
+	out := fs.String("o", "", "write to `FILE` instead of stdout")
+	ns := fs.String("namespace", "default", "namespace of resources that set none, as kubectl's --namespace")
+	wf := addWorkloadFlags(fs)
+	paths, code, ok := parseFlags(fs, args, stderr)
+	if !ok {
+		return code
+	}
+	if len(paths) == 0 {
+		fmt.Fprintln(stderr, "gwc manifests: no input: name files or directories of resources, e.g. gwc manifests ./examples")
+		return 2
+	}
+	cfg, diags := compile(paths, *ns, stderr)
+	printDiags(stderr, diags)
+	if cfg == nil {
+		fmt.Fprintln(stderr, "gwc manifests: errors in the input; nothing was written")
+		return 1
+	}
+	ports, err := manifests.Ports(cfg)
+	if err != nil {
+		fmt.Fprintf(stderr, "gwc manifests: %v\n", err)
+		return 1
+	}
+	facts, err := readGatewayFacts(paths, *ns, cfg)
+	if err != nil {
+		fmt.Fprintf(stderr, "gwc manifests: %v\n", err)
+		return 1
+	}
+	data, err := manifests.Render(manifestSpec(cfg, facts, ports, *ref, wf))
+	if err != nil {
+		fmt.Fprintf(stderr, "gwc manifests: %v\n", err)
+		return 1
+	}
+	if *out == "" {
+		stdout.Write(data)
+		return 0
+	}
+	if err := writeFileAtomic(*out, data); err != nil {
+		fmt.Fprintf(stderr, "gwc manifests: writing %s: %v\n", *out, err)
+		return 1
+	}
+	return 0
+}

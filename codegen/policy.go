@@ -28,7 +28,10 @@ func policyLiteral(p *ir.Policy) (string, error) {
 	var b strings.Builder
 	line := func(format string, args ...any) { fmt.Fprintf(&b, format+"\n", args...) }
 	dur := func(name string, d time.Duration) {
-		if d != 0 {
+		switch {
+		case d < 0:
+			line("%s: %d, // off", name, int64(d))
+		case d > 0:
 			line("%s: %d, // %s", name, int64(d), d)
 		}
 	}

@@ -165,6 +165,10 @@ func (c *compilation) endpoints(se *serviceEntry, host string, sp servicePort) (
 			cl.Endpoints = []ir.Endpoint{{Host: host, Port: target, Weight: 1}}
 			return cl, true
 		}
+	case "DNS_ROUND_ROBIN", "DYNAMIC_DNS":
+		c.errorf(se.Resource, "spec.resolution", "use resolution: DNS",
+			"resolution %s is not supported yet", strings.ToUpper(se.Spec.Resolution))
+		return nil, false
 	default:
 		c.errorf(se.Resource, "spec.resolution", "use resolution: STATIC with endpoints, or resolution: DNS",
 			"resolution %s gives an ingress no endpoints to send traffic to", cmp.Or(se.Spec.Resolution, "NONE (the default)"))

@@ -138,6 +138,7 @@ var unsupportedPolicy = map[string]verdict{
 	"tls.credentialName": {diag.Error, "credentialName for upstream TLS is not supported yet",
 		"give caCertificates, clientCertificate and privateKey as files"},
 	"tls.caCrl": {diag.Error, "caCrl is not supported yet", later},
+	"loadBalancer.consistentHash.httpCookie.attributes": {diag.Error, "cookie attributes are not supported yet", later},
 }
 
 func init() {

@@ -109,3 +109,18 @@ func (u *upstream) sweep(now time.Time) {
 		h.mu.Unlock()
 	}
 }
+
+// ejectedAddrs lists the endpoints ejected now, for the admin page.
+func (u *upstream) ejectedAddrs() []string {
+	v := u.cur.Load()
+	if v == nil {
+		return nil
+	}
+	var out []string
+	for _, h := range v.hosts {
+		if h.ejected.Load() {
+			out = append(out, h.addr)
+		}
+	}
+	return out
+}

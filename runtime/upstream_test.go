@@ -262,6 +262,15 @@ func TestAllEjectedIsNoHealthyUpstream(t *testing.T) {
 			t.Fatalf("want the backend's 503, got %d", resp.StatusCode)
 		}
 	}
+	ar, err := c.Get("http://" + g.admin + "/clusters")
+	if err != nil {
+		t.Fatal(err)
+	}
+	admin, _ := io.ReadAll(ar.Body)
+	ar.Body.Close()
+	if !strings.Contains(string(admin), `"ejected": [`) || !strings.Contains(string(admin), bad.addr()) {
+		t.Errorf("/clusters does not show the ejected endpoint:\n%s", admin)
+	}
 	resp, body := g.do(t, c, 80, "GET", "svc", "/", nil)
 	if resp.StatusCode != 503 || body != bodyNoHealthyUpstream {
 		t.Fatalf("after ejection: %d %q, want 503 %q", resp.StatusCode, body, bodyNoHealthyUpstream)

@@ -6,7 +6,6 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptrace"
-	"sync"
 	"sync/atomic"
 )
 
@@ -27,13 +26,6 @@ func (u *upstream) attempt(rt http.RoundTripper, req *http.Request, set *endpoin
 		return nil, h.addr, err
 	}
 	h.active.Add(1)
-	var once sync.Once
-	release := func() {
-		once.Do(func() {
-			h.active.Add(-1)
-			u.cb.release()
-		})
-	}
 	if u.tls {
 		req.URL.Scheme = "https"
 		ctx = context.WithValue(ctx, sniKey{}, hostOnly(req.Host))
@@ -48,7 +40,8 @@ func (u *upstream) attempt(rt http.RoundTripper, req *http.Request, set *endpoin
 	req.URL.Host = h.addr
 	resp, err := rt.RoundTrip(req)
 	if err != nil {
-		release()
+		h.active.Add(-1)
+		u.cb.release()
 		if req.Context().Err() == nil {
 			u.report(v, h, 0)
 		}
@@ -59,18 +52,33 @@ func (u *upstream) attempt(rt http.RoundTripper, req *http.Request, set *endpoin
 		resp.Header.Add("Set-Cookie", key.setCookie)
 	}
 	if rwc, ok := resp.Body.(io.ReadWriteCloser); ok && resp.StatusCode == http.StatusSwitchingProtocols {
-		resp.Body = &releaseRWC{ReadWriteCloser: rwc, release: release}
+		resp.Body = &releaseRWC{ReadWriteCloser: rwc, slot: slot{h: h, cb: u.cb}}
 	} else {
-		resp.Body = &releaseBody{rc: resp.Body, release: release}
+		resp.Body = &releaseBody{rc: resp.Body, slot: slot{h: h, cb: u.cb}}
 	}
 	return resp, h.addr, nil
+}
+
+// slot is what an attempt holds while its response is read: a request in
+// flight on a host and a place in the circuit breakers.
+type slot struct {
+	h    *hostState
+	cb   *breakers
+	done atomic.Bool
+}
+
+func (s *slot) release() {
+	if s.done.CompareAndSwap(false, true) {
+		s.h.active.Add(-1)
+		s.cb.release()
+	}
 }
 
 // releaseBody releases the attempt's slot once the response is read to
 // its end or closed.
 type releaseBody struct {
-	rc      io.ReadCloser
-	release func()
+	rc io.ReadCloser
+	slot
 }
 
 func (b *releaseBody) Read(p []byte) (int, error) {
@@ -90,7 +98,7 @@ func (b *releaseBody) Close() error {
 // releaseRWC keeps an upgraded connection writable for ReverseProxy.
 type releaseRWC struct {
 	io.ReadWriteCloser
-	release func()
+	slot
 }
 
 func (b *releaseRWC) Close() error {

@@ -346,3 +346,44 @@ func TestHeaderHashStable(t *testing.T) {
 		t.Errorf("50 keys used %d of 3 endpoints", len(used))
 	}
 }
+
+func TestIdleTimeoutClosesUpstreamConnections(t *testing.T) {
+	a := newCountingBackend(t, "a", nil)
+	b := newCountingBackend(t, "b", nil)
+	short := policyCluster(&ClusterPolicy{Pool: ConnectionPool{IdleTimeout: 30 * time.Millisecond}}, a)
+	long := policyCluster(nil, b)
+	long.Name = "long"
+	cfg := oneRoute(t, []Cluster{short, long})
+	cfg.Listeners[0].VirtualHosts[0].Routes = []Route{
+		{ID: "short", Matches: []Match{{Path: StringMatch{Kind: MatchPrefix, Value: "/short"}}}, Clusters: []WeightedCluster{{Cluster: 0, Weight: 1}}},
+		{ID: "long", Clusters: []WeightedCluster{{Cluster: 1, Weight: 1}}},
+	}
+	g := startGateway(t, cfg)
+	c := client()
+	for range 2 {
+		g.do(t, c, 80, "GET", "svc", "/short", nil)
+		g.do(t, c, 80, "GET", "svc", "/long", nil)
+		time.Sleep(200 * time.Millisecond)
+	}
+	conns := func(b *countingBackend) int {
+		b.mu.Lock()
+		defer b.mu.Unlock()
+		return len(b.conns)
+	}
+	if n := conns(a); n != 2 {
+		t.Errorf("idleTimeout 30ms: 2 requests 200ms apart used %d connections, want 2", n)
+	}
+	if n := conns(b); n != 1 {
+		t.Errorf("default idle timeout: 2 requests used %d connections, want 1", n)
+	}
+}
+
+func TestClusterTransportSettings(t *testing.T) {
+	tr, err := newClusterTransport(&ClusterPolicy{Pool: ConnectionPool{MaxConnections: 7, IdleTimeout: -1, MaxRequestsPerConnection: 1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tr.MaxConnsPerHost != 7 || tr.IdleConnTimeout != 0 || !tr.DisableKeepAlives {
+		t.Errorf("transport: maxConnsPerHost %d, idle %s, keep-alives off %t", tr.MaxConnsPerHost, tr.IdleConnTimeout, tr.DisableKeepAlives)
+	}
+}

@@ -47,12 +47,15 @@ func policyLiteral(p *ir.Policy) (string, error) {
 	}
 	line("&gwcrt.ClusterPolicy{ // from DestinationRule %s", comment(p.Origin.String()))
 	line("LB: %s,", lb)
-	if h := p.Hash; h != (ir.HashPolicy{}) {
+	if h := p.Hash; h.Header != "" || h.Cookie != "" || h.SourceIP || h.QueryParam != "" {
 		line("Hash: gwcrt.HashPolicy{")
 		str("Header", h.Header)
 		str("Cookie", h.Cookie)
 		str("CookiePath", h.CookiePath)
 		dur("CookieTTL", h.CookieTTL)
+		if len(h.CookieAttributes) > 0 {
+			line("CookieAttributes: %s,", stringSlice(h.CookieAttributes))
+		}
 		if h.SourceIP {
 			line("SourceIP: true,")
 		}
@@ -95,11 +98,7 @@ func policyLiteral(p *ir.Policy) (string, error) {
 		str("PrivateKey", t.PrivateKey)
 		str("SNI", t.SNI)
 		if len(t.SubjectAltNames) > 0 {
-			q := make([]string, len(t.SubjectAltNames))
-			for i, s := range t.SubjectAltNames {
-				q[i] = strconv.Quote(s)
-			}
-			line("SubjectAltNames: []string{%s},", strings.Join(q, ", "))
+			line("SubjectAltNames: %s,", stringSlice(t.SubjectAltNames))
 		}
 		if t.InsecureSkipVerify {
 			line("InsecureSkipVerify: true,")
@@ -108,4 +107,12 @@ func policyLiteral(p *ir.Policy) (string, error) {
 	}
 	b.WriteString("}")
 	return b.String(), nil
+}
+
+func stringSlice(ss []string) string {
+	q := make([]string, len(ss))
+	for i, s := range ss {
+		q[i] = strconv.Quote(s)
+	}
+	return "[]string{" + strings.Join(q, ", ") + "}"
 }

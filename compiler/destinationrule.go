@@ -53,9 +53,13 @@ type loadBalancer struct {
 type consistentHash struct {
 	HTTPHeaderName *string `json:"httpHeaderName"`
 	HTTPCookie     *struct {
-		Name string `json:"name"`
-		Path string `json:"path"`
-		TTL  string `json:"ttl"`
+		Name       string `json:"name"`
+		Path       string `json:"path"`
+		TTL        string `json:"ttl"`
+		Attributes []struct {
+			Name  string `json:"name"`
+			Value string `json:"value"`
+		} `json:"attributes"`
 	} `json:"httpCookie"`
 	UseSourceIP            *bool   `json:"useSourceIp"`
 	HTTPQueryParameterName *string `json:"httpQueryParameterName"`
@@ -138,7 +142,6 @@ var unsupportedPolicy = map[string]verdict{
 	"tls.credentialName": {diag.Error, "credentialName for upstream TLS is not supported yet",
 		"give caCertificates, clientCertificate and privateKey as files"},
 	"tls.caCrl": {diag.Error, "caCrl is not supported yet", later},
-	"loadBalancer.consistentHash.httpCookie.attributes": {diag.Error, "cookie attributes are not supported yet", later},
 }
 
 func init() {
@@ -453,6 +456,18 @@ func (c *compilation) lowerLB(out *ir.Policy, lb *loadBalancer, errorf, warnf fu
 		}
 	case ch.HTTPCookie != nil:
 		h.Cookie, h.CookiePath = ch.HTTPCookie.Name, ch.HTTPCookie.Path
+		for i, a := range ch.HTTPCookie.Attributes {
+			if a.Name == "" || strings.ContainsAny(a.Name+a.Value, ";\r\n") {
+				errorf(fmt.Sprintf("loadBalancer.consistentHash.httpCookie.attributes[%d]", i), "use a plain attribute such as SameSite=Strict",
+					"cookie attribute %q=%q cannot be written in a Set-Cookie header", a.Name, a.Value)
+				continue
+			}
+			attr := a.Name
+			if a.Value != "" {
+				attr += "=" + a.Value
+			}
+			h.CookieAttributes = append(h.CookieAttributes, attr)
+		}
 		if ch.HTTPCookie.TTL != "" {
 			ttl := ch.HTTPCookie.TTL
 			h.CookieTTL = dur("loadBalancer.consistentHash.httpCookie.ttl", &ttl, true)

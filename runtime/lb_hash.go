@@ -106,6 +106,9 @@ func setCookieValue(hp *HashPolicy, v string) string {
 	if hp.CookiePath != "" {
 		s += "; Path=" + hp.CookiePath
 	}
+	for _, a := range hp.CookieAttributes {
+		s += "; " + a
+	}
 	return s + "; HttpOnly"
 }
 

@@ -162,12 +162,12 @@ func TestHashKeys(t *testing.T) {
 			t.Errorf("%s: equal keys hash differently", tc.name)
 		}
 	}
-	k := requestKey(&HashPolicy{Cookie: "sid", CookiePath: "/app", CookieTTL: 3600e9}, req("/"))
+	k := requestKey(&HashPolicy{Cookie: "sid", CookiePath: "/app", CookieTTL: 3600e9, CookieAttributes: []string{"SameSite=Strict", "Secure"}}, req("/"))
 	if !k.ok || k.setCookie == "" {
 		t.Fatalf("cookie with ttl not generated: %+v", k)
 	}
 	c, err := http.ParseSetCookie(k.setCookie)
-	if err != nil || c.Name != "sid" || c.MaxAge != 3600 || c.Path != "/app" || !c.HttpOnly {
+	if err != nil || c.Name != "sid" || c.MaxAge != 3600 || c.Path != "/app" || !c.HttpOnly || c.SameSite != http.SameSiteStrictMode || !c.Secure {
 		t.Fatalf("Set-Cookie %q: %+v %v", k.setCookie, c, err)
 	}
 	if again := requestKey(&HashPolicy{Cookie: "sid"}, req("/", "Cookie", "sid="+c.Value)); again.h != k.h {

@@ -61,8 +61,11 @@ type HashPolicy struct {
 	Cookie     string
 	CookiePath string
 	CookieTTL  time.Duration
-	SourceIP   bool
-	QueryParam string
+	// CookieAttributes are added to a generated cookie: "Name=value" or
+	// "Name".
+	CookieAttributes []string
+	SourceIP         bool
+	QueryParam       string
 }
 
 // ConnectionPool holds Envoy's circuit-breaker thresholds and connection

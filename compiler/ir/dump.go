@@ -98,6 +98,9 @@ func dumpPolicy(p func(int, string, ...any), pol *Policy) {
 		lb += " header " + h.Header
 	case h.Cookie != "":
 		lb += fmt.Sprintf(" cookie %s path %q ttl %s", h.Cookie, h.CookiePath, h.CookieTTL)
+		if len(h.CookieAttributes) > 0 {
+			lb += " attributes " + strings.Join(h.CookieAttributes, ";")
+		}
 	case h.SourceIP:
 		lb += " source-ip"
 	case h.QueryParam != "":

@@ -143,8 +143,11 @@ type HashPolicy struct {
 	Cookie     string
 	CookiePath string
 	CookieTTL  time.Duration
-	SourceIP   bool
-	QueryParam string
+	// CookieAttributes are added to a generated cookie: "Name=value" or
+	// "Name".
+	CookieAttributes []string
+	SourceIP         bool
+	QueryParam       string
 }
 
 // ConnectionPool holds circuit-breaker limits (0: unlimited) and

@@ -401,9 +401,6 @@ func (c *compilation) toPolicy(dr *destinationRule, path string, p *trafficPolic
 		if o.Consecutive5xx == 0 && o.ConsecutiveGateway == 0 {
 			warnf("outlierDetection", "set consecutive5xxErrors or consecutiveGatewayErrors", "outlier detection ejects nothing: both thresholds are 0")
 			o = nil
-		} else if o.MaxEjectionPercent*2 < 100 {
-			warnf("outlierDetection.maxEjectionPercent", "set maxEjectionPercent: 100 to allow ejecting any host",
-				"at most %d%% of the hosts can be ejected: a cluster of fewer than %d hosts ejects none", o.MaxEjectionPercent, ceilDiv(100, max(o.MaxEjectionPercent, 1)))
 		}
 		out.Outlier = o
 	}
@@ -503,8 +500,6 @@ func (c *compilation) lowerLB(out *ir.Policy, lb *loadBalancer, errorf, warnf fu
 		out.TableSize = 0
 	}
 }
-
-func ceilDiv(a, b uint32) uint32 { return (a + b - 1) / b }
 
 // dnsLabel reports whether s is a DNS-1123 label.
 func dnsLabel(s string) bool {

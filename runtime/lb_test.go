@@ -215,6 +215,14 @@ func TestOutlierEjectionLimits(t *testing.T) {
 	if ejected != 2 {
 		t.Fatalf("%d of 4 hosts ejected, want 2 (maxEjectionPercent 50)", ejected)
 	}
+	// One host can always be ejected, whatever the percentage.
+	low := testUpstream(t, &ClusterPolicy{Outlier: &OutlierDetection{Consecutive5xx: 1, Interval: 1 << 62, BaseEjectionTime: 1 << 62, MaxEjectionPercent: 10}}, 1, 1, 1)
+	lv := low.view(low.static)
+	low.report(lv, lv.hosts[0], 500)
+	low.report(lv, lv.hosts[1], 500)
+	if !lv.hosts[0].ejected.Load() || lv.hosts[1].ejected.Load() {
+		t.Error("with maxEjectionPercent 10 of 3 hosts, want exactly the first failing host ejected")
+	}
 	for range 100 {
 		if i := u.pick(v, nil, hashKey{}); v.hosts[i].ejected.Load() {
 			t.Fatal("picked an ejected host")

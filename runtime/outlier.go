@@ -53,8 +53,10 @@ func (u *upstream) eject(v *lbView, h *hostState) {
 	if h.ejected.Load() || u.cur.Load() != v {
 		return
 	}
-	n := int64(len(v.hosts))
-	if (int64(u.ejectedCount.Load())+1)*100 > int64(u.outlier.MaxEjectionPercent)*n {
+	// As Envoy: within maxEjectionPercent, but one host can always be
+	// ejected.
+	n, ejected := int64(len(v.hosts)), int64(u.ejectedCount.Load())
+	if ejected > 0 && (ejected+1)*100 > int64(u.outlier.MaxEjectionPercent)*n {
 		return
 	}
 	h.mu.Lock()

@@ -134,10 +134,17 @@ func TestWeightedSpreadThroughGateway(t *testing.T) {
 
 func TestCircuitBreakerLimits(t *testing.T) {
 	release := make(chan struct{})
+	// Requests in flight across both backends, and the most at once.
+	var inflight, peak atomic.Int64
+	var mu sync.Mutex
 	slow := func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		peak.Store(max(peak.Load(), inflight.Add(1)))
+		mu.Unlock()
+		defer inflight.Add(-1)
 		select {
 		case <-release:
-		case <-time.After(5 * time.Second):
+		case <-time.After(10 * time.Second):
 		}
 		io.WriteString(w, "ok")
 	}
@@ -145,43 +152,58 @@ func TestCircuitBreakerLimits(t *testing.T) {
 	b := newCountingBackend(t, "b", slow)
 	p := &ClusterPolicy{Pool: ConnectionPool{MaxConnections: 2, MaxPendingRequests: 3}}
 	g := startGateway(t, oneRoute(t, []Cluster{policyCluster(p, a, b)}))
-	var wg sync.WaitGroup
-	var results []result
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		results = fire(t, g, 12, 12, nil)
-	}()
-	// Every request has arrived once 2 are in flight, 3 wait and 7 were
-	// turned away.
-	deadline := time.Now().Add(5 * time.Second)
-	for a.inflight.Load()+b.inflight.Load() < 2 && time.Now().Before(deadline) {
-		time.Sleep(5 * time.Millisecond)
+	const n = 12
+	results := make(chan result, n)
+	for range n {
+		go func() {
+			req, _ := http.NewRequest("GET", "http://"+g.addr[80]+"/", nil)
+			req.Host = "svc"
+			resp, err := client().Do(req)
+			if err != nil {
+				t.Error(err)
+				results <- result{}
+				return
+			}
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			results <- result{resp.StatusCode, resp.Header.Get("X-Backend"), resp.Header.Get("X-Envoy-Overloaded"), string(body)}
+		}()
 	}
-	time.Sleep(100 * time.Millisecond)
-	close(release)
-	wg.Wait()
-	ok, overloaded := 0, 0
-	for _, r := range results {
-		switch {
-		case r.code == 200:
-			ok++
-		case r.code == 503 && r.overloaded == "true" && strings.Contains(r.body, "overflow"):
-			overloaded++
-		default:
-			t.Errorf("unexpected answer %d %q (x-envoy-overloaded %q)", r.code, r.body, r.overloaded)
+	// 2 requests hold the connections and 3 wait: the other 7 are answered
+	// at once, before the backends release anything.
+	var got []result
+	timeout := time.After(10 * time.Second)
+	for len(got) < n-5 {
+		select {
+		case r := <-results:
+			got = append(got, r)
+		case <-timeout:
+			t.Fatalf("only %d answers while the backends hold 2 requests", len(got))
 		}
 	}
-	if peak := a.peak.Load() + b.peak.Load(); a.peak.Load() > 2 || b.peak.Load() > 2 || peak > 4 {
-		t.Errorf("backends saw %d and %d requests at once; maxConnections is 2", a.peak.Load(), b.peak.Load())
+	for _, r := range got {
+		if r.code != 503 || r.overloaded != "true" || !strings.Contains(r.body, "overflow") {
+			t.Errorf("early answer %d %q (x-envoy-overloaded %q), want 503 overflow", r.code, r.body, r.overloaded)
+		}
 	}
-	if max(a.inflight.Load(), 0) != 0 {
-		t.Error("requests still in flight")
+	// The two admitted requests may still be on their way to the backends.
+	deadline := time.Now().Add(10 * time.Second)
+	for inflight.Load() < 2 && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
 	}
-	t.Logf("maxConnections 2, pending 3, 12 concurrent: %d served, %d overloaded", ok, overloaded)
-	if ok < 2 || ok > 5 || overloaded != 12-ok {
-		t.Errorf("%d served and %d overloaded, want 2 to 5 served (2 connections + 3 pending) and the rest overloaded", ok, overloaded)
+	if in := inflight.Load(); in != 2 {
+		t.Errorf("backends hold %d requests, want 2 (maxConnections)", in)
 	}
+	close(release)
+	for range 5 {
+		if r := <-results; r.code != 200 {
+			t.Errorf("a pending request got %d %q, want 200", r.code, r.body)
+		}
+	}
+	if p := peak.Load(); p > 2 {
+		t.Errorf("backends saw %d requests at once; maxConnections is 2", p)
+	}
+	t.Logf("maxConnections 2, http1MaxPendingRequests 3, %d concurrent: 5 served (at most 2 at once), 7 overloaded", n)
 }
 
 func TestMaxRequestsNeverExceeded(t *testing.T) {
@@ -222,7 +244,7 @@ func TestOutlierEjectsAndReturns(t *testing.T) {
 		io.WriteString(w, "bad")
 	})
 	good := newCountingBackend(t, "good", nil)
-	od := &OutlierDetection{Consecutive5xx: 3, Interval: 20 * time.Millisecond, BaseEjectionTime: 200 * time.Millisecond, MaxEjectionPercent: 100}
+	od := &OutlierDetection{Consecutive5xx: 3, Interval: 20 * time.Millisecond, BaseEjectionTime: time.Second, MaxEjectionPercent: 100}
 	g := startGateway(t, oneRoute(t, []Cluster{policyCluster(&ClusterPolicy{LB: LBRoundRobin, Outlier: od}, bad, good)}))
 	c := client()
 	fails := 0
@@ -242,7 +264,7 @@ func TestOutlierEjectsAndReturns(t *testing.T) {
 	// interval).
 	broken.Store(false)
 	before := bad.requests.Load()
-	deadline := time.Now().Add(5 * time.Second)
+	deadline := time.Now().Add(10 * time.Second)
 	for bad.requests.Load() == before && time.Now().Before(deadline) {
 		g.do(t, c, 80, "GET", "svc", "/", nil)
 		time.Sleep(10 * time.Millisecond)

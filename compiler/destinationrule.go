@@ -261,9 +261,6 @@ func applyPort(p *trafficPolicy, port int) *trafficPolicy {
 // checkDestinationRule reports every problem of one rule, whether or not a
 // route uses the part that has it.
 func (c *compilation) checkDestinationRule(dr *destinationRule) {
-	if strings.TrimPrefix(dr.host, "*.") == "" || dr.host == "*" {
-		c.errorf(dr.Resource, "spec.host", "name a service host", "host %q matches every service", dr.Spec.Host)
-	}
 	seen := map[string]int{}
 	for i, s := range dr.Spec.Subsets {
 		path := fmt.Sprintf("spec.subsets[%d]", i)
@@ -284,11 +281,19 @@ func (c *compilation) checkPolicy(dr *destinationRule, path string, p *trafficPo
 	if p == nil {
 		return
 	}
+	if p.LoadBalancer == nil && p.ConnectionPool == nil && p.OutlierDetection == nil && p.TLS == nil && len(p.PortLevelSettings) == 0 {
+		c.errorf(dr.Resource, path, "set loadBalancer, connectionPool, outlierDetection, tls or portLevelSettings, or remove it",
+			"traffic policy must have at least one field")
+		return
+	}
 	c.checkParts(dr, path, p.LoadBalancer, p.ConnectionPool, p.OutlierDetection, p.TLS)
 	for i, pl := range p.PortLevelSettings {
 		pp := fmt.Sprintf("%s.portLevelSettings[%d]", path, i)
 		if pl.Port == nil || pl.Port.Number == 0 {
 			c.errorf(dr.Resource, pp, "add port: {number: N}", "port-level settings need a port")
+		}
+		if pl.LoadBalancer == nil && pl.ConnectionPool == nil && pl.OutlierDetection == nil && pl.TLS == nil {
+			c.errorf(dr.Resource, pp, "set loadBalancer, connectionPool, outlierDetection or tls", "port-level settings must have at least one field besides the port")
 		}
 		c.checkParts(dr, pp, pl.LoadBalancer, pl.ConnectionPool, pl.OutlierDetection, pl.TLS)
 	}

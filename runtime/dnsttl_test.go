@@ -11,8 +11,8 @@ import (
 	"time"
 )
 
-// fakeDNS is a DNS server on 127.0.0.1 answering A questions from a table;
-// AAAA questions get no records. Tests never ask any other server.
+// fakeDNS is a DNS server on 127.0.0.1 answering A and AAAA questions from
+// a table. Tests never ask any other server.
 type fakeDNS struct {
 	addr string
 	mu   sync.Mutex
@@ -82,8 +82,12 @@ func (f *fakeDNS) answer(q []byte) []byte {
 		flags |= 2
 	}
 	var ips []netip.Addr
-	if qtype == dnsTypeA && !f.fail {
-		ips = f.a[strings.Join(labels, ".")]
+	if !f.fail {
+		for _, ip := range f.a[strings.Join(labels, ".")] {
+			if ip.Is4() == (qtype == dnsTypeA) {
+				ips = append(ips, ip)
+			}
+		}
 	}
 	resp = binary.BigEndian.AppendUint16(resp, flags)
 	resp = binary.BigEndian.AppendUint16(resp, 1)
@@ -92,12 +96,12 @@ func (f *fakeDNS) answer(q []byte) []byte {
 	resp = append(resp, question...)
 	for _, ip := range ips {
 		resp = append(resp, 0xc0, 12) // the question's name
-		resp = binary.BigEndian.AppendUint16(resp, dnsTypeA)
+		resp = binary.BigEndian.AppendUint16(resp, qtype)
 		resp = binary.BigEndian.AppendUint16(resp, 1)
 		resp = binary.BigEndian.AppendUint32(resp, f.ttl)
-		resp = binary.BigEndian.AppendUint16(resp, 4)
-		b := ip.As4()
-		resp = append(resp, b[:]...)
+		raw := ip.AsSlice()
+		resp = binary.BigEndian.AppendUint16(resp, uint16(len(raw)))
+		resp = append(resp, raw...)
 	}
 	return resp
 }
@@ -124,13 +128,13 @@ func TestDNSRefreshFollowsTTL(t *testing.T) {
 	defer close(stop)
 	d := ttlEndpoints(t, f, stop, "svc.test", "other.test")
 	d.minRefresh, d.maxRefresh, d.failRefresh = 2*time.Second, 90*time.Second, 3*time.Second
-	f.set("svc.test", 30, "10.0.0.1", "10.0.0.2")
+	f.set("svc.test", 30, "10.0.0.1", "10.0.0.2", "2001:db8::1")
 	f.set("other.test", 30, "10.0.0.3")
 	if next := d.refresh(); next != 30*time.Second {
 		t.Errorf("TTL 30s: next refresh in %s, want 30s", next)
 	}
-	if got := strings.Join(d.set.Load().addrs, " "); got != "10.0.0.1:8080 10.0.0.2:8080 10.0.0.3:8080" {
-		t.Errorf("endpoints %s", got)
+	if got := strings.Join(d.set.Load().addrs, " "); got != "10.0.0.1:8080 10.0.0.2:8080 [2001:db8::1]:8080 10.0.0.3:8080" {
+		t.Errorf("endpoints %s, want every A and AAAA answer", got)
 	}
 	f.set("other.test", 7, "10.0.0.4")
 	if next := d.refresh(); next != 7*time.Second {

@@ -85,6 +85,10 @@ func policyLiteral(p *ir.Policy) (string, error) {
 		line("Outlier: &gwcrt.OutlierDetection{")
 		num("Consecutive5xx", uint64(o.Consecutive5xx))
 		num("ConsecutiveGateway", uint64(o.ConsecutiveGateway))
+		if o.SplitLocalOrigin {
+			line("SplitLocalOrigin: true,")
+		}
+		num("ConsecutiveLocalOrigin", uint64(o.ConsecutiveLocalOrigin))
 		dur("Interval", o.Interval)
 		dur("BaseEjectionTime", o.BaseEjectionTime)
 		num("MaxEjectionPercent", uint64(o.MaxEjectionPercent))

@@ -92,12 +92,14 @@ type connectionPool struct {
 }
 
 type outlierDetection struct {
-	Consecutive5xxErrors     *int64  `json:"consecutive5xxErrors"`
-	ConsecutiveGatewayErrors *int64  `json:"consecutiveGatewayErrors"`
-	Interval                 *string `json:"interval"`
-	BaseEjectionTime         *string `json:"baseEjectionTime"`
-	MaxEjectionPercent       *int64  `json:"maxEjectionPercent"`
-	MinHealthPercent         *int64  `json:"minHealthPercent"`
+	Consecutive5xxErrors           *int64  `json:"consecutive5xxErrors"`
+	ConsecutiveGatewayErrors       *int64  `json:"consecutiveGatewayErrors"`
+	SplitExternalLocalOriginErrors bool    `json:"splitExternalLocalOriginErrors"`
+	ConsecutiveLocalOriginFailures *int64  `json:"consecutiveLocalOriginFailures"`
+	Interval                       *string `json:"interval"`
+	BaseEjectionTime               *string `json:"baseEjectionTime"`
+	MaxEjectionPercent             *int64  `json:"maxEjectionPercent"`
+	MinHealthPercent               *int64  `json:"minHealthPercent"`
 }
 
 type clientTLS struct {
@@ -136,8 +138,6 @@ var unsupportedPolicy = map[string]verdict{
 	"connectionPool.http.maxConcurrentStreams":        {diag.Error, "maxConcurrentStreams is not supported: gwc speaks HTTP/1.1 to upstreams", "remove it"},
 	"connectionPool.http.http2KeepAlive":              {diag.Error, "http2KeepAlive is not supported: gwc speaks HTTP/1.1 to upstreams", "remove it"},
 	"outlierDetection.consecutiveErrors":              {diag.Error, "consecutiveErrors is deprecated and not supported", "use consecutive5xxErrors"},
-	"outlierDetection.splitExternalLocalOriginErrors": {diag.Error, "splitting local-origin errors is not supported yet", later},
-	"outlierDetection.consecutiveLocalOriginFailures": {diag.Error, "consecutiveLocalOriginFailures is not supported yet", later},
 	"outlierDetection.outlierDetectionHttpErrorCodes": {diag.Error, "outlierDetectionHttpErrorCodes is not supported yet", later},
 	"tls.credentialName": {diag.Error, "credentialName for upstream TLS is not supported yet",
 		"give caCertificates, clientCertificate and privateKey as files"},
@@ -403,7 +403,16 @@ func (c *compilation) toPolicy(dr *destinationRule, path string, p *trafficPolic
 		if od.MinHealthPercent != nil {
 			o.MinHealthPercent = uint32(*od.MinHealthPercent)
 		}
-		if o.Consecutive5xx == 0 && o.ConsecutiveGateway == 0 {
+		if od.SplitExternalLocalOriginErrors {
+			o.SplitLocalOrigin, o.ConsecutiveLocalOrigin = true, 5
+			if od.ConsecutiveLocalOriginFailures != nil {
+				o.ConsecutiveLocalOrigin = uint32(max(0, min(*od.ConsecutiveLocalOriginFailures, 1<<32-1)))
+			}
+		} else if od.ConsecutiveLocalOriginFailures != nil {
+			errorf("outlierDetection.consecutiveLocalOriginFailures", "set splitExternalLocalOriginErrors: true, or remove it",
+				"consecutiveLocalOriginFailures needs splitExternalLocalOriginErrors")
+		}
+		if o.Consecutive5xx == 0 && o.ConsecutiveGateway == 0 && o.ConsecutiveLocalOrigin == 0 {
 			warnf("outlierDetection", "set consecutive5xxErrors or consecutiveGatewayErrors", "outlier detection ejects nothing: both thresholds are 0")
 			o = nil
 		}

@@ -17,11 +17,12 @@ type hostState struct {
 	// ejected is set while outlier detection keeps the host out.
 	ejected atomic.Bool
 
-	mu        sync.Mutex // guards the outlier counters below
-	consec5xx uint32
-	consecGw  uint32
-	ejectedAt time.Time
-	ejections uint32
+	mu          sync.Mutex // guards the outlier counters below
+	consec5xx   uint32
+	consecGw    uint32
+	consecLocal uint32
+	ejectedAt   time.Time
+	ejections   uint32
 }
 
 // lbView pairs an endpoint set with the state of its hosts and, for the

@@ -238,3 +238,24 @@ func TestOutlierEjectionLimits(t *testing.T) {
 		t.Errorf("in panic mode %d hosts got traffic, want 4", len(seen))
 	}
 }
+
+func TestOutlierSplitLocalOrigin(t *testing.T) {
+	od := &OutlierDetection{Consecutive5xx: 2, SplitLocalOrigin: true, ConsecutiveLocalOrigin: 3,
+		Interval: 1 << 62, BaseEjectionTime: 1 << 62, MaxEjectionPercent: 100}
+	u := testUpstream(t, &ClusterPolicy{Outlier: od}, 1, 1)
+	v := u.view(u.static)
+	h := v.hosts[0]
+	// Connect failures do not count as 5xx when split: two of them and a
+	// 500 eject nothing.
+	u.report(v, h, 0)
+	u.report(v, h, 500)
+	u.report(v, h, 0)
+	if h.ejected.Load() {
+		t.Fatal("ejected after 2 local-origin failures and 1 5xx (thresholds 3 and 2)")
+	}
+	u.report(v, h, 0) // a response (the 500) reset the local count: 2 now
+	u.report(v, h, 0)
+	if !h.ejected.Load() {
+		t.Fatal("not ejected after 3 consecutive local-origin failures")
+	}
+}

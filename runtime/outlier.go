@@ -15,30 +15,35 @@ const maxEjectionTime = 300 * time.Second
 
 // report records the result of one attempt on h: the response status, or 0
 // for a locally originated failure (connect error, reset, timeout), which
-// Envoy counts as a gateway error when it does not split them out.
+// Envoy counts as a gateway error unless splitExternalLocalOriginErrors
+// counts them apart.
 func (u *upstream) report(v *lbView, h *hostState, status int) {
 	od := u.outlier
 	if od == nil {
 		return
 	}
-	gw := status == 0 || status == 502 || status == 503 || status == 504
-	fail := gw || status >= 500
 	h.mu.Lock()
-	if !fail {
-		h.consec5xx, h.consecGw = 0, 0
-		h.mu.Unlock()
-		return
-	}
-	h.consec5xx++
-	if gw {
+	var trip bool
+	switch {
+	case status == 0 && od.SplitLocalOrigin:
+		// Counted apart: the upstream never answered.
+		h.consecLocal++
+		trip = od.ConsecutiveLocalOrigin > 0 && h.consecLocal >= od.ConsecutiveLocalOrigin
+	case status == 0 || status == 502 || status == 503 || status == 504:
+		h.consecLocal = 0
+		h.consec5xx++
 		h.consecGw++
-	} else {
+	case status >= 500:
+		h.consecLocal = 0
+		h.consec5xx++
 		h.consecGw = 0
+	default:
+		h.consec5xx, h.consecGw, h.consecLocal = 0, 0, 0
 	}
-	trip := od.Consecutive5xx > 0 && h.consec5xx >= od.Consecutive5xx ||
+	trip = trip || od.Consecutive5xx > 0 && h.consec5xx >= od.Consecutive5xx ||
 		od.ConsecutiveGateway > 0 && h.consecGw >= od.ConsecutiveGateway
 	if trip {
-		h.consec5xx, h.consecGw = 0, 0
+		h.consec5xx, h.consecGw, h.consecLocal = 0, 0, 0
 	}
 	h.mu.Unlock()
 	if trip {

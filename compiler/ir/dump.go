@@ -124,6 +124,9 @@ func dumpPolicy(p func(int, string, ...any), pol *Policy) {
 	if o := pol.Outlier; o != nil {
 		p(2, "outlier consecutive5xx %d consecutiveGateway %d interval %s baseEjection %s maxEjection %d%% minHealth %d%%",
 			o.Consecutive5xx, o.ConsecutiveGateway, o.Interval, o.BaseEjectionTime, o.MaxEjectionPercent, o.MinHealthPercent)
+		if o.SplitLocalOrigin {
+			p(2, "outlier split local origin: consecutive %d", o.ConsecutiveLocalOrigin)
+		}
 	}
 	if t := pol.TLS; t != nil {
 		p(2, "tls ca %q cert %q key %q sni %q sans %v insecure %t", t.CACertificates, t.ClientCertificate, t.PrivateKey, t.SNI, t.SubjectAltNames, t.InsecureSkipVerify)

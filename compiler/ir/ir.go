@@ -174,10 +174,14 @@ type TCPKeepAlive struct {
 type Outlier struct {
 	Consecutive5xx     uint32
 	ConsecutiveGateway uint32
-	Interval           time.Duration
-	BaseEjectionTime   time.Duration
-	MaxEjectionPercent uint32
-	MinHealthPercent   uint32
+	// SplitLocalOrigin counts failures to connect or to get a response
+	// apart, against ConsecutiveLocalOrigin, instead of as gateway errors.
+	SplitLocalOrigin       bool
+	ConsecutiveLocalOrigin uint32
+	Interval               time.Duration
+	BaseEjectionTime       time.Duration
+	MaxEjectionPercent     uint32
+	MinHealthPercent       uint32
 }
 
 // UpstreamTLS is TLS origination (SIMPLE or MUTUAL); files are read by the

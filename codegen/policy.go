@@ -71,6 +71,7 @@ func policyLiteral(p *ir.Policy) (string, error) {
 		num("MaxRetries", uint64(c.MaxRetries))
 		num("MaxRequestsPerConnection", uint64(c.MaxRequestsPerConnection))
 		dur("ConnectTimeout", c.ConnectTimeout)
+		dur("MaxConnectionDuration", c.MaxConnectionDuration)
 		dur("IdleTimeout", c.IdleTimeout)
 		if k := c.KeepAlive; k != nil {
 			line("KeepAlive: &gwcrt.TCPKeepAlive{")

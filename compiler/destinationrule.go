@@ -74,9 +74,10 @@ type consistentHash struct {
 
 type connectionPool struct {
 	TCP *struct {
-		MaxConnections *int64  `json:"maxConnections"`
-		ConnectTimeout *string `json:"connectTimeout"`
-		TCPKeepalive   *struct {
+		MaxConnections        *int64  `json:"maxConnections"`
+		ConnectTimeout        *string `json:"connectTimeout"`
+		MaxConnectionDuration *string `json:"maxConnectionDuration"`
+		TCPKeepalive          *struct {
 			Probes   *int64  `json:"probes"`
 			Time     *string `json:"time"`
 			Interval *string `json:"interval"`
@@ -131,7 +132,6 @@ var unsupportedPolicy = map[string]verdict{
 	"loadBalancer.zoneAwareLbSetting":                 {diag.Error, "zone-aware load balancing is not supported yet", later},
 	"loadBalancer.warmupDurationSecs":                 {diag.Error, "slow start (warmup) is not supported yet", later},
 	"loadBalancer.warmup":                             {diag.Error, "slow start (warmup) is not supported yet", later},
-	"connectionPool.tcp.maxConnectionDuration":        {diag.Error, "maxConnectionDuration is not supported yet", later},
 	"connectionPool.tcp.idleTimeout":                  {diag.Error, "tcp.idleTimeout applies to TCP proxying, which gwc does not do", "use connectionPool.http.idleTimeout"},
 	"connectionPool.http.h2UpgradePolicy":             {diag.Error, "h2UpgradePolicy is not supported: gwc speaks HTTP/1.1 to upstreams", "remove it"},
 	"connectionPool.http.useClientProtocol":           {diag.Error, "useClientProtocol is not supported: gwc speaks HTTP/1.1 to upstreams", "remove it"},
@@ -359,6 +359,7 @@ func (c *compilation) toPolicy(dr *destinationRule, path string, p *trafficPolic
 		if t := cp.TCP; t != nil {
 			pool.MaxConnections = limit("connectionPool.tcp.maxConnections", t.MaxConnections)
 			pool.ConnectTimeout = dur("connectionPool.tcp.connectTimeout", t.ConnectTimeout, false)
+			pool.MaxConnectionDuration = dur("connectionPool.tcp.maxConnectionDuration", t.MaxConnectionDuration, false)
 			if ka := t.TCPKeepalive; ka != nil {
 				k := &ir.TCPKeepAlive{Time: dur("connectionPool.tcp.tcpKeepalive.time", ka.Time, false),
 					Interval: dur("connectionPool.tcp.tcpKeepalive.interval", ka.Interval, false)}

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptrace"
 	"sync/atomic"
+	"time"
 )
 
 // attempt sends req to one endpoint of the cluster chosen by its load
@@ -30,9 +31,10 @@ func (u *upstream) attempt(rt http.RoundTripper, req *http.Request, set *endpoin
 		req.URL.Scheme = "https"
 		ctx = context.WithValue(ctx, sniKey{}, hostOnly(req.Host))
 	}
-	if p := u.cluster.Policy; p != nil && p.Pool.MaxRequestsPerConnection > 1 && req.Header.Get("Upgrade") == "" {
+	if p := u.cluster.Policy; p != nil && (p.Pool.MaxRequestsPerConnection > 1 || p.Pool.MaxConnectionDuration > 0) &&
+		req.Header.Get("Upgrade") == "" {
 		delete(req.Header, "Connection") // set by an earlier attempt
-		ctx = httptrace.WithClientTrace(ctx, lastRequestTrace(req.Header, p.Pool.MaxRequestsPerConnection))
+		ctx = httptrace.WithClientTrace(ctx, lastRequestTrace(req.Header, &p.Pool))
 	}
 	if ctx != req.Context() {
 		req = req.WithContext(ctx)
@@ -112,15 +114,23 @@ func (b *releaseRWC) Close() error {
 type countedConn struct {
 	net.Conn
 	requests atomic.Uint32
+	born     time.Time
 }
 
-// lastRequestTrace marks the request that reaches a connection's limit as
-// the last on it: it goes out with "Connection: close", so the upstream
-// closes the connection after answering. GotConn runs before the request
-// is written, and h is shared by the transport's copies of the request.
-func lastRequestTrace(h http.Header, limit uint32) *httptrace.ClientTrace {
+// lastRequestTrace marks the request that reaches a connection's limit
+// (maxRequestsPerConnection, or maxConnectionDuration passed) as the last
+// on it: it goes out with "Connection: close", so the upstream closes the
+// connection after answering. GotConn runs before the request is written,
+// and h is shared by the transport's copies of the request.
+func lastRequestTrace(h http.Header, pool *ConnectionPool) *httptrace.ClientTrace {
 	return &httptrace.ClientTrace{GotConn: func(info httptrace.GotConnInfo) {
-		if cc, ok := info.Conn.(*countedConn); ok && cc.requests.Add(1) >= limit {
+		cc, ok := info.Conn.(*countedConn)
+		if !ok {
+			return
+		}
+		n := cc.requests.Add(1)
+		if pool.MaxRequestsPerConnection > 1 && n >= pool.MaxRequestsPerConnection ||
+			pool.MaxConnectionDuration > 0 && time.Since(cc.born) >= pool.MaxConnectionDuration {
 			h["Connection"] = valClose
 		}
 	}}

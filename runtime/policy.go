@@ -83,6 +83,9 @@ type ConnectionPool struct {
 	// MaxRequestsPerConnection closes a connection after that many requests.
 	MaxRequestsPerConnection uint32
 	ConnectTimeout           time.Duration
+	// MaxConnectionDuration retires a connection this old: its next request
+	// is its last.
+	MaxConnectionDuration time.Duration
 	// IdleTimeout closes connections idle that long; negative disables it.
 	IdleTimeout time.Duration
 	KeepAlive   *TCPKeepAlive

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"time"
 )
 
 // needsOwnTransport reports whether a cluster's policy changes how its
@@ -16,7 +17,7 @@ func needsOwnTransport(p *ClusterPolicy) bool {
 		return false
 	}
 	pool := p.Pool
-	return p.TLS != nil || pool.MaxConnections > 0 || pool.MaxRequestsPerConnection > 0 ||
+	return p.TLS != nil || pool.MaxConnections > 0 || pool.MaxRequestsPerConnection > 0 || pool.MaxConnectionDuration > 0 ||
 		pool.ConnectTimeout > 0 || pool.IdleTimeout != 0 || pool.KeepAlive != nil
 }
 
@@ -37,7 +38,7 @@ func newClusterTransport(p *ClusterPolicy) (*http.Transport, error) {
 		if err != nil {
 			return nil, &connectError{err}
 		}
-		return &countedConn{Conn: c}, nil
+		return &countedConn{Conn: c, born: time.Now()}, nil
 	}
 	t.DialContext = dial
 	if pool.MaxConnections > 0 {
@@ -77,7 +78,7 @@ func newClusterTransport(p *ClusterPolicy) (*http.Transport, error) {
 				c.Close()
 				return nil, &connectError{fmt.Errorf("tls handshake: %w", err)}
 			}
-			return &countedConn{Conn: tc}, nil
+			return &countedConn{Conn: tc, born: time.Now()}, nil
 		}
 	}
 	return t, nil

@@ -409,3 +409,27 @@ func TestClusterTransportSettings(t *testing.T) {
 		t.Errorf("transport: maxConnsPerHost %d, idle %s, keep-alives off %t", tr.MaxConnsPerHost, tr.IdleConnTimeout, tr.DisableKeepAlives)
 	}
 }
+
+func TestMaxConnectionDuration(t *testing.T) {
+	a := newCountingBackend(t, "a", nil)
+	g := startGateway(t, oneRoute(t, []Cluster{policyCluster(&ClusterPolicy{Pool: ConnectionPool{MaxConnectionDuration: 100 * time.Millisecond}}, a)}))
+	c := client()
+	conns := func() int {
+		a.mu.Lock()
+		defer a.mu.Unlock()
+		return len(a.conns)
+	}
+	for range 3 {
+		g.do(t, c, 80, "GET", "svc", "/", nil)
+	}
+	if n := conns(); n != 1 {
+		t.Fatalf("3 quick requests used %d connections, want 1", n)
+	}
+	time.Sleep(150 * time.Millisecond)
+	// The connection is past its age: the next request is its last.
+	g.do(t, c, 80, "GET", "svc", "/", nil)
+	g.do(t, c, 80, "GET", "svc", "/", nil)
+	if n := conns(); n != 2 {
+		t.Errorf("after maxConnectionDuration, %d connections, want 2", n)
+	}
+}

@@ -117,6 +117,9 @@ func dumpPolicy(p func(int, string, ...any), pol *Policy) {
 		}
 		p(2, "pool maxConnections %d maxPending %d maxRequests %d maxRetries %d maxRequestsPerConnection %d connectTimeout %s idleTimeout %s",
 			c.MaxConnections, c.MaxPendingRequests, c.MaxRequests, c.MaxRetries, c.MaxRequestsPerConnection, c.ConnectTimeout, idle)
+		if c.MaxConnectionDuration > 0 {
+			p(2, "maxConnectionDuration %s", c.MaxConnectionDuration)
+		}
 		if k := c.KeepAlive; k != nil {
 			p(2, "keepalive probes %d time %s interval %s", k.Probes, k.Time, k.Interval)
 		}

@@ -159,6 +159,7 @@ type ConnectionPool struct {
 	MaxRetries               uint32
 	MaxRequestsPerConnection uint32
 	ConnectTimeout           time.Duration
+	MaxConnectionDuration    time.Duration
 	IdleTimeout              time.Duration
 	KeepAlive                *TCPKeepAlive
 }

@@ -49,6 +49,7 @@ func Generate(cfg *ir.Config) ([]File, error) {
 		"match":       matchLiteral,
 		"hostPort":    func(h string, p int) string { return net.JoinHostPort(h, strconv.Itoa(p)) },
 		"clusterName": func(i int) string { return cfg.Clusters[i].Name },
+		"policy":      policyLiteral,
 	}
 	tmpl, err := template.New("").Funcs(funcs).ParseFS(templates.FS, "*.tmpl")
 	if err != nil {

@@ -47,46 +47,67 @@ func (c *compilation) destinations(vs *virtualService, i int, rule httpRoute, li
 // FQDN when none does, as inside a Kubernetes cluster.
 func (c *compilation) cluster(vs *virtualService, path string, d destination, listenerPort int) (string, bool) {
 	host := fqdn(d.Host, vs.Namespace)
-	if d.Subset != "" {
-		c.errorf(vs.Resource, path+".subset", "remove the subset; DestinationRule subsets come with a later release",
-			"subset %q cannot be resolved: this version of gwc does not compile DestinationRules yet", d.Subset)
-		return "", false
-	}
 	if strings.Contains(host, "*") {
 		c.errorf(vs.Resource, path+".host", "name one service", "destination host %q is a wildcard", d.Host)
 		return "", false
+	}
+	drs := c.destinationRulesFor(host)
+	for _, dr := range drs {
+		dr.used = true
+	}
+	var sub *subset
+	var subDR *destinationRule
+	if d.Subset != "" {
+		dr, k := findSubset(drs, d.Subset)
+		if k < 0 {
+			c.errorf(vs.Resource, path+".subset", "define the subset in a DestinationRule for "+host+", or remove it",
+				"subset %q is not defined by any DestinationRule for host %s (Envoy would answer 503 NC)", d.Subset, host)
+			return "", false
+		}
+		sub, subDR = &dr.Spec.Subsets[k], dr
 	}
 	port := 0
 	if d.Port != nil {
 		port = d.Port.Number
 	}
 	se := c.serviceEntryFor(host)
+	var cl *ir.Cluster
 	if se == nil {
 		if port == 0 {
 			port = listenerPort // istiod's fallback for a service it knows no ports of
 		}
-		name := fmt.Sprintf("outbound|%d||%s", port, host)
-		if c.clusters[name] == nil {
-			c.clusters[name] = &ir.Cluster{Name: name, Host: host, Port: port, Resolve: true,
-				Endpoints: []ir.Endpoint{{Host: host, Port: port, Weight: 1}}}
+		cl = &ir.Cluster{Host: host, Port: port, Resolve: true,
+			Endpoints: []ir.Endpoint{{Host: host, Port: port, Weight: 1}}}
+	} else {
+		sp, ok := c.servicePort(vs, path, se, port)
+		if !ok {
+			return "", false
 		}
-		return name, true
+		port = sp.Number
+		if cl = c.clusterCache(port, d.Subset, host); cl != nil {
+			return cl.Name, true
+		}
+		if cl, ok = c.endpoints(se, host, sp); !ok {
+			return "", false
+		}
 	}
-	sp, ok := c.servicePort(vs, path, se, port)
-	if !ok {
-		return "", false
-	}
-	name := fmt.Sprintf("outbound|%d||%s", sp.Number, host)
+	name := fmt.Sprintf("outbound|%d|%s|%s", port, d.Subset, host)
 	if c.clusters[name] != nil {
 		return name, true
 	}
-	cl, ok := c.endpoints(se, host, sp)
-	if !ok {
-		return "", false
-	}
 	cl.Name = name
+	if sub != nil {
+		if !c.selectSubset(vs, path, cl, subDR, sub, se) {
+			return "", false
+		}
+	}
+	c.applyPolicy(cl, drs, subDR, sub, se)
 	c.clusters[name] = cl
 	return name, true
+}
+
+func (c *compilation) clusterCache(port int, subsetName, host string) *ir.Cluster {
+	return c.clusters[fmt.Sprintf("outbound|%d|%s|%s", port, subsetName, host)]
 }
 
 // serviceEntryFor finds the ServiceEntry declaring host: an exact host
@@ -144,6 +165,10 @@ func (c *compilation) endpoints(se *serviceEntry, host string, sp servicePort) (
 			cl.Endpoints = []ir.Endpoint{{Host: host, Port: target, Weight: 1}}
 			return cl, true
 		}
+	case "DNS_ROUND_ROBIN", "DYNAMIC_DNS":
+		c.errorf(se.Resource, "spec.resolution", "use resolution: DNS",
+			"resolution %s is not supported yet", strings.ToUpper(se.Spec.Resolution))
+		return nil, false
 	default:
 		c.errorf(se.Resource, "spec.resolution", "use resolution: STATIC with endpoints, or resolution: DNS",
 			"resolution %s gives an ingress no endpoints to send traffic to", cmp.Or(se.Spec.Resolution, "NONE (the default)"))
@@ -173,7 +198,8 @@ func (c *compilation) endpoints(se *serviceEntry, host string, sp servicePort) (
 		if w == 0 {
 			w = 1
 		}
-		cl.Endpoints = append(cl.Endpoints, ir.Endpoint{Host: ep.Address, Port: p, Weight: w})
+		cl.Endpoints = append(cl.Endpoints, ir.Endpoint{Host: ep.Address, Port: p, Weight: w,
+			Labels: sortedLabels(ep.Labels), Locality: ep.Locality})
 	}
 	if ok && len(cl.Endpoints) == 0 {
 		c.warnf(se.Resource, "spec", "add endpoints", "ServiceEntry has no endpoints: requests routed to %s get 503", host)

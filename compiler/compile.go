@@ -21,6 +21,7 @@ type compilation struct {
 	gateways map[string]*gateway // by "namespace/name"
 	vss      []*virtualService   // sorted by namespace, name
 	ses      []*serviceEntry     // sorted by namespace, name
+	drs      []*destinationRule  // sorted by namespace, name
 
 	listeners map[listenerKey]*listener
 	clusters  map[string]*ir.Cluster
@@ -34,10 +35,13 @@ func Compile(resources []*load.Resource) (*ir.Config, diag.List) {
 		clusters:  map[string]*ir.Cluster{},
 	}
 	c.decode(resources)
+	c.collectDestinationRules()
 	c.buildListeners()
 	c.bindVirtualServices()
 	c.checkDestinations()
 	cfg := c.lower(resources)
+	c.warnMergedDestinationRules()
+	c.warnUnusedDestinationRules()
 	c.diags.Sort()
 	c.diags = slices.Compact(c.diags)
 	if c.diags.HasErrors() {
@@ -99,7 +103,10 @@ func (c *compilation) decode(resources []*load.Resource) {
 				c.ses = append(c.ses, se)
 			}
 		case "DestinationRule":
-			c.report(diag.Note, r, "", "", "DestinationRule is validated but not applied yet: subsets and traffic policies are not compiled by this version of gwc")
+			dr := &destinationRule{Resource: r}
+			if err = r.Value.LookupPath(specPath).Decode(&dr.Spec); err == nil {
+				c.drs = append(c.drs, dr)
+			}
 		}
 		if err != nil {
 			c.errorf(r, "spec", "", "decoding: %v", err)
@@ -110,4 +117,5 @@ func (c *compilation) decode(resources []*load.Resource) {
 	}
 	slices.SortFunc(c.vss, func(a, b *virtualService) int { return byName(a.Resource, b.Resource) })
 	slices.SortFunc(c.ses, func(a, b *serviceEntry) int { return byName(a.Resource, b.Resource) })
+	slices.SortFunc(c.drs, func(a, b *destinationRule) int { return byName(a.Resource, b.Resource) })
 }

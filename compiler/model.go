@@ -85,6 +85,9 @@ type serviceEntrySpec struct {
 	Ports      []servicePort   `json:"ports"`
 	Resolution string          `json:"resolution"`
 	Endpoints  []workloadEntry `json:"endpoints"`
+	// SubjectAltNames are checked on the upstream certificate when a
+	// DestinationRule originates TLS without its own.
+	SubjectAltNames []string `json:"subjectAltNames"`
 }
 
 type servicePort struct {
@@ -99,6 +102,9 @@ type workloadEntry struct {
 	Ports   map[string]int    `json:"ports"`
 	Labels  map[string]string `json:"labels"`
 	Weight  int               `json:"weight"`
+	// Locality is "region/zone/subzone"; carried to the IR, not yet used
+	// for load balancing.
+	Locality string `json:"locality"`
 }
 
 // gateway, virtualService and serviceEntry pair a decoded spec with the

@@ -57,7 +57,6 @@ var unsupported = map[string]map[string]verdict{
 	},
 	"ServiceEntry": {
 		"spec.workloadSelector": {diag.Error, "workloadSelector selects pods, which a standalone gateway cannot see", "list the endpoints with their addresses instead"},
-		"spec.subjectAltNames":  {diag.Warning, "subjectAltNames is ignored: gwc does not originate TLS to upstreams yet", "remove it"},
 	},
 }
 

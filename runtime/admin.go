@@ -107,6 +107,8 @@ type (
 		Endpoints []string `json:"endpoints"`
 		// Resolved is false for a resolving cluster no request has used yet.
 		Resolved bool `json:"resolved"`
+		// Ejected are the endpoints outlier detection keeps out now.
+		Ejected []string `json:"ejected,omitempty"`
 	}
 )
 
@@ -181,7 +183,8 @@ func (g *gateway) serveClusters(w http.ResponseWriter, _ *http.Request) {
 	for _, up := range g.engine.ups {
 		eps := up.current()
 		resolved := up.dns == nil || up.dns.set.Load() != nil
-		out = append(out, dumpClusterState{Name: up.cluster.Name, Endpoints: append([]string{}, eps...), Resolved: resolved})
+		out = append(out, dumpClusterState{Name: up.cluster.Name, Endpoints: append([]string{}, eps...), Resolved: resolved,
+			Ejected: up.ejectedAddrs()})
 	}
 	writeJSON(w, map[string]any{"clusters": out})
 }

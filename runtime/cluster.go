@@ -2,8 +2,10 @@ package runtime
 
 import (
 	"context"
+	"log/slog"
 	"math/rand/v2"
 	"net/netip"
+	"sync"
 	"sync/atomic"
 )
 
@@ -40,14 +42,16 @@ type endpointSet struct {
 	// order lists indexes into addrs, each as often as its weight asks, in a
 	// smooth interleaving; nil when every weight is the same.
 	order []uint32
+	// weights are the weights of addrs; nil when every weight is the same.
+	weights []uint32
 }
 
-// at returns the address for the n-th pick.
-func (s *endpointSet) at(n uint32) string {
+// index returns the index into addrs for the n-th pick.
+func (s *endpointSet) index(n uint32) int {
 	if s.order == nil {
-		return s.addrs[n%uint32(len(s.addrs))]
+		return int(n % uint32(len(s.addrs)))
 	}
-	return s.addrs[s.order[n%uint32(len(s.order))]]
+	return int(s.order[n%uint32(len(s.order))])
 }
 
 // size returns how many picks make one full round.
@@ -86,6 +90,12 @@ func newEndpointSet(in []weightedAddr) *endpointSet {
 		weights = append(weights, w)
 	}
 	s.order = schedule(weights)
+	if s.order != nil {
+		s.weights = make([]uint32, len(weights))
+		for i, w := range weights {
+			s.weights[i] = uint32(min(w, 1<<32-1))
+		}
+	}
 	return s
 }
 
@@ -147,15 +157,36 @@ func gcd(a, b uint64) uint64 {
 // upstream is the run-time state of one Cluster.
 type upstream struct {
 	cluster *Cluster
+	log     *slog.Logger
 	// static holds the endpoints of a cluster that does not resolve.
 	static *endpointSet
 	// dns keeps the endpoints of a cluster that resolves.
 	dns  *dnsEndpoints
 	next atomic.Uint32
+
+	cb      *breakers
+	outlier *OutlierDetection
+	tls     bool // originate TLS: requests go out as https
+
+	// cur is the view of the current endpoint set.
+	cur atomic.Pointer[lbView]
+	// hostMu guards hosts and serialises ejections.
+	hostMu       sync.Mutex
+	hosts        map[string]*hostState
+	ejectedCount atomic.Int32
+	// gen changes whenever the usable hosts may have: hash tables rebuild.
+	gen atomic.Uint64
 }
 
-func newUpstream(c *Cluster, stop <-chan struct{}) *upstream {
-	u := &upstream{cluster: c}
+func newUpstream(c *Cluster, stop <-chan struct{}, log *slog.Logger) *upstream {
+	u := &upstream{cluster: c, log: log, cb: newBreakers(c.Policy), hosts: map[string]*hostState{}}
+	if c.Policy != nil {
+		u.outlier = c.Policy.Outlier
+		u.tls = c.Policy.TLS != nil
+	}
+	if u.outlier != nil && u.outlier.Interval > 0 {
+		go u.sweepLoop(stop)
+	}
 	if c.Resolve {
 		u.dns = newDNSEndpoints(c.Endpoints, stop)
 		return u
@@ -191,21 +222,6 @@ func (u *upstream) current() []string {
 		return nil
 	}
 	return u.static.addrs
-}
-
-// pickAddr returns the next endpoint in round-robin order, skipping those
-// already tried when another one is left (Envoy's previous_hosts retry
-// predicate).
-func (u *upstream) pickAddr(s *endpointSet, tried []string) string {
-	n := s.size()
-	var addr string
-	for range n {
-		addr = s.at(u.next.Add(1) - 1)
-		if !contains(tried, addr) {
-			return addr
-		}
-	}
-	return addr
 }
 
 func contains(list []string, s string) bool {

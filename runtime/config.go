@@ -133,6 +133,9 @@ type Cluster struct {
 	// cluster). Otherwise the endpoints are IP addresses (ServiceEntry STATIC).
 	Resolve   bool
 	Endpoints []Endpoint
+	// Policy is the DestinationRule traffic policy; nil takes Istio's
+	// defaults.
+	Policy *ClusterPolicy
 }
 
 // Endpoint is one upstream address.

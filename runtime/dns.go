@@ -2,6 +2,7 @@ package runtime
 
 import (
 	"context"
+	"errors"
 	"net"
 	"net/netip"
 	"strconv"
@@ -11,10 +12,19 @@ import (
 )
 
 // DNS endpoints, as Envoy's STRICT_DNS clusters: every address a name
-// yields is an endpoint; answers are refreshed in the background and the
-// last good answer is kept while DNS fails.
+// yields is an endpoint; answers are refreshed in the background when their
+// TTL runs out (within bounds), and the last good answer is kept while DNS
+// fails.
 const (
+	// dnsRefresh is the refresh period of names resolved without a TTL
+	// (hosts file, search domains).
 	dnsRefresh = 30 * time.Second
+	// dnsMinRefresh and dnsMaxRefresh bound a TTL: Envoy's
+	// dns_min_refresh_rate and Istio's dnsRefreshRate.
+	dnsMinRefresh = 5 * time.Second
+	dnsMaxRefresh = 60 * time.Second
+	// dnsFailureRefresh is the next try after a lookup failed.
+	dnsFailureRefresh = 5 * time.Second
 	// dnsTimeout bounds one lookup, so a hung resolver cannot stall a
 	// refresh or a first request for long.
 	dnsTimeout = 10 * time.Second
@@ -34,6 +44,12 @@ type dnsEndpoints struct {
 	stop    <-chan struct{}
 	// lookup is net.DefaultResolver.LookupNetIP; tests may replace it.
 	lookup func(ctx context.Context, network, host string) ([]netip.Addr, error)
+	// ttlLookup resolves with the records' TTL, or fails with errNoTTL to
+	// leave the name to lookup; nil leaves every name to lookup.
+	ttlLookup func(ctx context.Context, host string) ([]netip.Addr, time.Duration, error)
+	// minRefresh and maxRefresh bound the TTL; failRefresh follows a
+	// failure.
+	minRefresh, maxRefresh, failRefresh time.Duration
 
 	// set is what requests use; nil until a lookup has yielded an address.
 	set atomic.Pointer[endpointSet]
@@ -46,7 +62,8 @@ type dnsEndpoints struct {
 }
 
 func newDNSEndpoints(eps []Endpoint, stop <-chan struct{}) *dnsEndpoints {
-	d := &dnsEndpoints{stop: stop, lookup: net.DefaultResolver.LookupNetIP}
+	d := &dnsEndpoints{stop: stop, lookup: net.DefaultResolver.LookupNetIP, ttlLookup: systemTTLResolver().lookup,
+		minRefresh: dnsMinRefresh, maxRefresh: dnsMaxRefresh, failRefresh: dnsFailureRefresh}
 	for _, ep := range eps {
 		host, port, err := net.SplitHostPort(ep.Address)
 		if err != nil {
@@ -84,7 +101,7 @@ func (d *dnsEndpoints) get(ctx context.Context) *endpointSet {
 		ch = make(chan struct{})
 		d.inflight = ch
 		go func() {
-			d.refresh()
+			next := d.refresh()
 			d.mu.Lock()
 			d.inflight = nil
 			start := !d.started
@@ -92,7 +109,7 @@ func (d *dnsEndpoints) get(ctx context.Context) *endpointSet {
 			d.mu.Unlock()
 			close(ch)
 			if start {
-				go d.refreshLoop()
+				go d.refreshLoop(next)
 			}
 		}()
 	}
@@ -110,28 +127,37 @@ func (d *dnsEndpoints) get(ctx context.Context) *endpointSet {
 
 var emptyEndpoints = &endpointSet{}
 
-func (d *dnsEndpoints) refreshLoop() {
-	t := time.NewTicker(dnsRefresh)
+func (d *dnsEndpoints) refreshLoop(first time.Duration) {
+	t := time.NewTimer(first)
 	defer t.Stop()
 	for {
 		select {
 		case <-d.stop:
 			return
 		case <-t.C:
-			d.refresh()
+			t.Reset(d.refresh())
 		}
 	}
 }
 
-// refresh looks every name up once and publishes the union of the last good
-// answers.
-func (d *dnsEndpoints) refresh() {
+// refresh looks every name up once, publishes the union of the last good
+// answers, and returns when to refresh next: when the first TTL runs out,
+// within bounds; sooner after a failure.
+func (d *dnsEndpoints) refresh() time.Duration {
 	answers := make([][]netip.Addr, len(d.targets))
+	next := d.maxRefresh
 	for i, t := range d.targets {
 		ctx, cancel := context.WithTimeout(context.Background(), dnsTimeout)
-		ips, err := d.lookup(ctx, "ip", t.host)
+		ips, ttl, err := d.resolve(ctx, t.host)
 		cancel()
-		if err == nil && len(ips) > 0 {
+		switch {
+		case err != nil || len(ips) == 0:
+			next = min(next, d.failRefresh)
+		case ttl >= 0:
+			next = min(next, max(d.minRefresh, min(ttl, d.maxRefresh)))
+			answers[i] = ips
+		default:
+			next = min(next, dnsRefresh)
 			answers[i] = ips
 		}
 	}
@@ -150,4 +176,21 @@ func (d *dnsEndpoints) refresh() {
 	if len(addrs) > 0 {
 		d.set.Store(newEndpointSet(addrs))
 	}
+	return next
+}
+
+// resolve looks host up with its TTL when it can; a negative TTL means the
+// answer came without one.
+func (d *dnsEndpoints) resolve(ctx context.Context, host string) ([]netip.Addr, time.Duration, error) {
+	if ip, err := netip.ParseAddr(host); err == nil {
+		return []netip.Addr{ip}, -1, nil
+	}
+	if d.ttlLookup != nil {
+		ips, ttl, err := d.ttlLookup(ctx, host)
+		if !errors.Is(err, errNoTTL) {
+			return ips, ttl, err
+		}
+	}
+	ips, err := d.lookup(ctx, "ip", host)
+	return ips, -1, err
 }

@@ -52,6 +52,10 @@ func Run(ctx context.Context, cfg *Config, args []string, stderr io.Writer) int 
 		log.Error("invalid configuration", "err", err)
 		return 1
 	}
+	if err := checkUpstreamTLS(cfg); err != nil {
+		log.Error("cannot start", "err", err)
+		return 1
+	}
 	g := &gateway{cfg: cfg, opts: opts, log: log}
 	if err := g.bind(); err != nil {
 		log.Error("cannot start", "err", err)

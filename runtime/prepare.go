@@ -76,6 +76,9 @@ func (cfg *Config) Prepare() error {
 	}
 	for ci := range cfg.Clusters {
 		c := &cfg.Clusters[ci]
+		if err := c.Policy.check(); err != nil {
+			fail("cluster %q: policy: %w", c.Name, err)
+		}
 		for ei, ep := range c.Endpoints {
 			if err := checkEndpoint(c.Resolve, ep.Address); err != nil {
 				fail("cluster %q: endpoint %d: %w", c.Name, ei, err)

@@ -44,6 +44,7 @@ var (
 	valHTTPS      = []string{"https"}
 	valTextPlain  = []string{"text/plain"}
 	valClose      = []string{"close"}
+	valTrue       = []string{"true"}
 	valAttempts   = [maxRetries + 1][]string{{"1"}, {"2"}, {"3"}}
 )
 
@@ -197,14 +198,19 @@ func (p *proxy) RoundTrip(req *http.Request) (*http.Response, error) {
 		body = &replayBody{rc: req.Body}
 		req.Body = body
 	}
+	key := p.up.hashKey(req)
+	retries := 0
+	defer func() {
+		for range retries {
+			p.up.RetryDone()
+		}
+	}()
 	var tried [maxRetries + 1]string
 	for attempt := 0; ; attempt++ {
-		addr := p.up.pickAddr(set, tried[:attempt])
-		tried[attempt] = addr
-		req.URL.Host = addr
 		req.Header["X-Envoy-Attempt-Count"] = valAttempts[attempt]
 		start := time.Now()
-		resp, err := p.transport.RoundTrip(req)
+		resp, addr, err := p.up.attempt(p.transport, req, set, tried[:attempt], key)
+		tried[attempt] = addr
 		if err == nil {
 			resp.Header["Server"] = valIstioEnvoy
 			ms := time.Since(start).Milliseconds()
@@ -219,6 +225,10 @@ func (p *proxy) RoundTrip(req *http.Request) (*http.Response, error) {
 		if attempt == maxRetries || !errors.As(err, &ce) || read || ctx.Err() != nil {
 			return nil, err
 		}
+		if !p.up.AllowRetry() {
+			return nil, err // over connectionPool.http.maxRetries
+		}
+		retries++
 		p.log.Debug("retrying upstream", "cluster", p.up.cluster.Name, "endpoint", addr, "attempt", attempt+1, "err", err)
 		if !sleepCtx(ctx, backoff(attempt+1)) {
 			return nil, err
@@ -284,6 +294,9 @@ func (p *proxy) fail(w http.ResponseWriter, r *http.Request, err error) {
 	var de *downstreamError
 	var ce *connectError
 	switch {
+	case errors.Is(err, errOverloaded):
+		w.Header()["X-Envoy-Overloaded"] = valTrue
+		localReply(w, http.StatusServiceUnavailable, bodyOverflow, false)
 	case errors.Is(err, errNoHealthyUpstream):
 		localReply(w, http.StatusServiceUnavailable, bodyNoHealthyUpstream, false)
 	case errors.As(err, &de):

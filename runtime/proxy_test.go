@@ -211,6 +211,7 @@ func TestDNSKeepsLastGoodAnswer(t *testing.T) {
 	stop := make(chan struct{})
 	defer close(stop)
 	d := newDNSEndpoints([]Endpoint{{Address: "svc.example:8080"}, {Address: "other.example:9090"}}, stop)
+	d.ttlLookup = nil // only the stub below answers
 	var fail atomic.Bool
 	var calls atomic.Int32
 	d.lookup = func(_ context.Context, _, host string) ([]netip.Addr, error) {

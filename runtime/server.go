@@ -24,9 +24,9 @@ func newEngine(cfg *Config, log *slog.Logger, stop <-chan struct{}) *engine {
 	e := &engine{cfg: cfg, transport: newTransport(), log: log}
 	pool := make(bufferPool, 256)
 	for i := range cfg.Clusters {
-		up := newUpstream(&cfg.Clusters[i], stop)
+		up := newUpstream(&cfg.Clusters[i], stop, log)
 		e.ups = append(e.ups, up)
-		e.proxies = append(e.proxies, newProxy(up, e.transport, pool, log))
+		e.proxies = append(e.proxies, newProxy(up, e.clusterTransport(&cfg.Clusters[i]), pool, log))
 	}
 	return e
 }

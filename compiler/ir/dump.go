@@ -47,8 +47,21 @@ func Dump(cfg *Config) string {
 		if c.Origin != nil {
 			p(1, "from %s", c.Origin)
 		}
+		if c.Subset != "" {
+			p(1, "subset %s", c.Subset)
+		}
 		for _, e := range c.Endpoints {
-			p(1, "endpoint %s weight %d", net.JoinHostPort(e.Host, strconv.Itoa(e.Port)), e.Weight)
+			extra := ""
+			if len(e.Labels) > 0 {
+				extra += " labels " + strings.Join(e.Labels, ",")
+			}
+			if e.Locality != "" {
+				extra += " locality " + e.Locality
+			}
+			p(1, "endpoint %s weight %d%s", net.JoinHostPort(e.Host, strconv.Itoa(e.Port)), e.Weight, extra)
+		}
+		if c.Policy != nil {
+			dumpPolicy(p, c.Policy)
 		}
 	}
 	return b.String()
@@ -74,4 +87,51 @@ func dumpMatch(m Match) string {
 		return " any"
 	}
 	return b.String()
+}
+
+func dumpPolicy(p func(int, string, ...any), pol *Policy) {
+	p(1, "policy from %s", pol.Origin)
+	lb := pol.LB
+	h := pol.Hash
+	switch {
+	case h.Header != "":
+		lb += " header " + h.Header
+	case h.Cookie != "":
+		lb += fmt.Sprintf(" cookie %s path %q ttl %s", h.Cookie, h.CookiePath, h.CookieTTL)
+		if len(h.CookieAttributes) > 0 {
+			lb += " attributes " + strings.Join(h.CookieAttributes, ";")
+		}
+	case h.SourceIP:
+		lb += " source-ip"
+	case h.QueryParam != "":
+		lb += " query " + h.QueryParam
+	}
+	if pol.TableSize > 0 {
+		lb += fmt.Sprintf(" table %d", pol.TableSize)
+	}
+	p(2, "lb %s", lb)
+	if c := pol.Pool; c != (ConnectionPool{}) {
+		idle := c.IdleTimeout.String()
+		if c.IdleTimeout < 0 {
+			idle = "off"
+		}
+		p(2, "pool maxConnections %d maxPending %d maxRequests %d maxRetries %d maxRequestsPerConnection %d connectTimeout %s idleTimeout %s",
+			c.MaxConnections, c.MaxPendingRequests, c.MaxRequests, c.MaxRetries, c.MaxRequestsPerConnection, c.ConnectTimeout, idle)
+		if c.MaxConnectionDuration > 0 {
+			p(2, "maxConnectionDuration %s", c.MaxConnectionDuration)
+		}
+		if k := c.KeepAlive; k != nil {
+			p(2, "keepalive probes %d time %s interval %s", k.Probes, k.Time, k.Interval)
+		}
+	}
+	if o := pol.Outlier; o != nil {
+		p(2, "outlier consecutive5xx %d consecutiveGateway %d interval %s baseEjection %s maxEjection %d%% minHealth %d%%",
+			o.Consecutive5xx, o.ConsecutiveGateway, o.Interval, o.BaseEjectionTime, o.MaxEjectionPercent, o.MinHealthPercent)
+		if o.SplitLocalOrigin {
+			p(2, "outlier split local origin: consecutive %d", o.ConsecutiveLocalOrigin)
+		}
+	}
+	if t := pol.TLS; t != nil {
+		p(2, "tls ca %q cert %q key %q sni %q sans %v insecure %t", t.CACertificates, t.ClientCertificate, t.PrivateKey, t.SNI, t.SubjectAltNames, t.InsecureSkipVerify)
+	}
 }

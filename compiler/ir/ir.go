@@ -3,7 +3,11 @@
 // codegen has to resolve. It is the single contract between the two.
 package ir
 
-import "github.com/gwc-dev/gwc/compiler/diag"
+import (
+	"time"
+
+	"github.com/gwc-dev/gwc/compiler/diag"
+)
 
 // Config is one compiled ingress.
 type Config struct {
@@ -99,6 +103,10 @@ type Cluster struct {
 	Endpoints []Endpoint
 	// Origin is the ServiceEntry that defined the endpoints, if any.
 	Origin *Origin
+	// Subset is the DestinationRule subset the cluster serves, if any.
+	Subset string
+	// Policy is the DestinationRule traffic policy, if any.
+	Policy *Policy
 }
 
 // Endpoint is one upstream address.
@@ -106,4 +114,84 @@ type Endpoint struct {
 	Host   string
 	Port   int
 	Weight int
+	// Labels are the endpoint's "key=value" labels, sorted.
+	Labels []string
+	// Locality is "region/zone/subzone", if given.
+	Locality string
+}
+
+// Policy is the DestinationRule traffic policy of one cluster, with the
+// subset and port-level settings merged. Zero fields take Istio's
+// defaults.
+type Policy struct {
+	// Origin is the DestinationRule it came from.
+	Origin Origin
+	// LB is "LEAST_REQUEST", "ROUND_ROBIN", "RANDOM", "RING_HASH" or
+	// "MAGLEV".
+	LB   string
+	Hash HashPolicy
+	// TableSize is the minimum ring size or the maglev table size.
+	TableSize uint64
+	Pool      ConnectionPool
+	Outlier   *Outlier
+	TLS       *UpstreamTLS
+}
+
+// HashPolicy is the key of a consistent-hash balancer; one field is set.
+type HashPolicy struct {
+	Header     string
+	Cookie     string
+	CookiePath string
+	CookieTTL  time.Duration
+	// CookieAttributes are added to a generated cookie: "Name=value" or
+	// "Name".
+	CookieAttributes []string
+	SourceIP         bool
+	QueryParam       string
+}
+
+// ConnectionPool holds circuit-breaker limits (0: unlimited) and
+// connection settings (0: default; IdleTimeout < 0: no idle timeout).
+type ConnectionPool struct {
+	MaxConnections           uint32
+	MaxPendingRequests       uint32
+	MaxRequests              uint32
+	MaxRetries               uint32
+	MaxRequestsPerConnection uint32
+	ConnectTimeout           time.Duration
+	MaxConnectionDuration    time.Duration
+	IdleTimeout              time.Duration
+	KeepAlive                *TCPKeepAlive
+}
+
+// TCPKeepAlive is tcpKeepalive; zero fields take the OS defaults.
+type TCPKeepAlive struct {
+	Probes   int
+	Time     time.Duration
+	Interval time.Duration
+}
+
+// Outlier is outlierDetection with Envoy's defaults filled in.
+type Outlier struct {
+	Consecutive5xx     uint32
+	ConsecutiveGateway uint32
+	// SplitLocalOrigin counts failures to connect or to get a response
+	// apart, against ConsecutiveLocalOrigin, instead of as gateway errors.
+	SplitLocalOrigin       bool
+	ConsecutiveLocalOrigin uint32
+	Interval               time.Duration
+	BaseEjectionTime       time.Duration
+	MaxEjectionPercent     uint32
+	MinHealthPercent       uint32
+}
+
+// UpstreamTLS is TLS origination (SIMPLE or MUTUAL); files are read by the
+// binary at start.
+type UpstreamTLS struct {
+	CACertificates     string
+	ClientCertificate  string
+	PrivateKey         string
+	SNI                string
+	SubjectAltNames    []string
+	InsecureSkipVerify bool
 }

@@ -1,0 +1,122 @@
+package runtime
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"time"
+)
+
+// needsOwnTransport reports whether a cluster's policy changes how its
+// connections are made or kept, so it cannot share the default transport.
+func needsOwnTransport(p *ClusterPolicy) bool {
+	if p == nil {
+		return false
+	}
+	pool := p.Pool
+	return p.TLS != nil || pool.MaxConnections > 0 || pool.MaxRequestsPerConnection > 0 || pool.MaxConnectionDuration > 0 ||
+		pool.ConnectTimeout > 0 || pool.IdleTimeout != 0 || pool.KeepAlive != nil
+}
+
+// newClusterTransport returns a transport for one cluster's
+// connectionPool and tls settings.
+func newClusterTransport(p *ClusterPolicy) (*http.Transport, error) {
+	t := newTransport()
+	pool := p.Pool
+	d := &net.Dialer{Timeout: connectTimeout}
+	if pool.ConnectTimeout > 0 {
+		d.Timeout = pool.ConnectTimeout
+	}
+	if ka := pool.KeepAlive; ka != nil {
+		d.KeepAliveConfig = net.KeepAliveConfig{Enable: true, Idle: ka.Time, Interval: ka.Interval, Count: ka.Probes}
+	}
+	dial := func(ctx context.Context, network, addr string) (net.Conn, error) {
+		c, err := d.DialContext(ctx, network, addr)
+		if err != nil {
+			return nil, &connectError{err}
+		}
+		return &countedConn{Conn: c, born: time.Now()}, nil
+	}
+	t.DialContext = dial
+	if pool.MaxConnections > 0 {
+		t.MaxConnsPerHost = int(pool.MaxConnections)
+		t.MaxIdleConnsPerHost = int(pool.MaxConnections)
+	}
+	switch {
+	case pool.IdleTimeout > 0:
+		t.IdleConnTimeout = pool.IdleTimeout
+	case pool.IdleTimeout < 0:
+		t.IdleConnTimeout = 0 // Istio: 0s disables the idle timeout
+	}
+	if pool.MaxRequestsPerConnection == 1 {
+		t.DisableKeepAlives = true
+	}
+	if p.TLS != nil {
+		base, err := clientTLSConfig(p.TLS)
+		if err != nil {
+			return nil, err
+		}
+		t.TLSClientConfig = base
+		t.DialTLSContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
+			c, err := dial(ctx, network, addr)
+			if err != nil {
+				return nil, err
+			}
+			cfg := base.Clone()
+			if cfg.ServerName == "" {
+				// Auto SNI: the downstream Host, as Istio sets for SIMPLE and
+				// MUTUAL without sni.
+				cfg.ServerName, _ = ctx.Value(sniKey{}).(string)
+			}
+			tc := tls.Client(c, cfg)
+			hctx, cancel := context.WithTimeout(ctx, d.Timeout)
+			defer cancel()
+			if err := tc.HandshakeContext(hctx); err != nil {
+				c.Close()
+				return nil, &connectError{fmt.Errorf("tls handshake: %w", err)}
+			}
+			return &countedConn{Conn: tc, born: time.Now()}, nil
+		}
+	}
+	return t, nil
+}
+
+// clusterTransport returns the transport of cluster c: the shared one
+// unless its policy needs its own. checkUpstreamTLS has run, so building
+// cannot fail on a file; should it still, the cluster answers 503.
+func (e *engine) clusterTransport(c *Cluster) http.RoundTripper {
+	if !needsOwnTransport(c.Policy) {
+		return e.transport
+	}
+	t, err := newClusterTransport(c.Policy)
+	if err != nil {
+		e.log.Error("upstream transport", "cluster", c.Name, "err", err)
+		return failingTransport{err}
+	}
+	return t
+}
+
+type failingTransport struct{ err error }
+
+func (f failingTransport) RoundTrip(*http.Request) (*http.Response, error) {
+	return nil, &connectError{f.err}
+}
+
+// checkUpstreamTLS loads every cluster's TLS files, so that a missing or
+// bad file stops the binary before it serves.
+func checkUpstreamTLS(cfg *Config) error {
+	var errs []error
+	for i := range cfg.Clusters {
+		c := &cfg.Clusters[i]
+		if c.Policy == nil || c.Policy.TLS == nil {
+			continue
+		}
+		if _, err := clientTLSConfig(c.Policy.TLS); err != nil {
+			errs = append(errs, fmt.Errorf("cluster %q: %w", c.Name, err))
+		}
+	}
+	return errors.Join(errs...)
+}

@@ -73,6 +73,7 @@ func (c *compilation) checkDestinations() {
 	for _, vs := range c.vss {
 		for i, rule := range vs.Spec.HTTP {
 			c.destinations(vs, i, rule, 0)
+			c.checkRule(vs, i, rule)
 		}
 	}
 }

@@ -44,10 +44,14 @@ type httpRoute struct {
 	Name  string          `json:"name"`
 	Match []httpMatch     `json:"match"`
 	Route []httpRouteDest `json:"route"`
-	// Other actions, rejected by unsupported.go for now.
-	Redirect       any `json:"redirect"`
-	DirectResponse any `json:"directResponse"`
-	Delegate       any `json:"delegate"`
+	// Delegate is rejected by unsupported.go for now.
+	Delegate       any                 `json:"delegate"`
+	Redirect       *httpRedirect       `json:"redirect"`
+	DirectResponse *httpDirectResponse `json:"directResponse"`
+	Rewrite        *httpRewrite        `json:"rewrite"`
+	Headers        *headers            `json:"headers"`
+	Timeout        string              `json:"timeout"`
+	Retries        *httpRetry          `json:"retries"`
 }
 
 type httpMatch struct {
@@ -59,6 +63,10 @@ type httpMatch struct {
 	Headers   map[string]stringMatch `json:"headers"`
 	Port      int                    `json:"port"`
 	Gateways  []string               `json:"gateways"`
+
+	WithoutHeaders map[string]stringMatch `json:"withoutHeaders"`
+	QueryParams    map[string]stringMatch `json:"queryParams"`
+	IgnoreURICase  bool                   `json:"ignoreUriCase"`
 }
 
 type stringMatch struct {
@@ -70,6 +78,7 @@ type stringMatch struct {
 type httpRouteDest struct {
 	Destination destination `json:"destination"`
 	Weight      *int        `json:"weight"`
+	Headers     *headers    `json:"headers"`
 }
 
 type destination struct {
@@ -116,4 +125,51 @@ type virtualService struct {
 type serviceEntry struct {
 	*load.Resource
 	Spec serviceEntrySpec
+}
+
+type httpRedirect struct {
+	URI           string  `json:"uri"`
+	Authority     string  `json:"authority"`
+	Port          int     `json:"port"`
+	DerivePort    string  `json:"derivePort"`
+	Scheme        string  `json:"scheme"`
+	RedirectCode  int     `json:"redirectCode"`
+	PrefixRewrite *string `json:"prefixRewrite"`
+}
+
+type httpDirectResponse struct {
+	Status int `json:"status"`
+	Body   *struct {
+		String *string `json:"string"`
+		Bytes  *string `json:"bytes"`
+	} `json:"body"`
+}
+
+type httpRewrite struct {
+	URI             string `json:"uri"`
+	Authority       string `json:"authority"`
+	URIRegexRewrite *struct {
+		Match   string `json:"match"`
+		Rewrite string `json:"rewrite"`
+	} `json:"uriRegexRewrite"`
+}
+
+type headers struct {
+	Request  *headerOps `json:"request"`
+	Response *headerOps `json:"response"`
+}
+
+type headerOps struct {
+	Set    map[string]string `json:"set"`
+	Add    map[string]string `json:"add"`
+	Remove []string          `json:"remove"`
+}
+
+type httpRetry struct {
+	Attempts                 *int    `json:"attempts"`
+	PerTryTimeout            string  `json:"perTryTimeout"`
+	RetryOn                  *string `json:"retryOn"`
+	RetryRemoteLocalities    bool    `json:"retryRemoteLocalities"`
+	RetryIgnorePreviousHosts *bool   `json:"retryIgnorePreviousHosts"`
+	Backoff                  string  `json:"backoff"`
 }

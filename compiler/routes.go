@@ -49,6 +49,9 @@ func (c *compilation) routes(l *listener, v *vhost) []route {
 				r := route{Route: ir.Route{Name: rule.Name, Origin: ruleOrigin(vs, i, j, len(rule.Match) > 0)}, dests: dests}
 				if len(rule.Match) > 0 {
 					r.Matches = []ir.Match{lowerMatch(m)}
+					applyActions(&r.Route, rule, &rule.Match[j], l.key.Port)
+				} else {
+					applyActions(&r.Route, rule, nil, l.key.Port)
 				}
 				if isCatchAll(m) {
 					catchAll = append(catchAll, r)
@@ -75,7 +78,8 @@ func ruleOrigin(vs *virtualService, rule, match int, hasMatch bool) ir.Origin {
 // catch-all test does: no uri condition, or prefix "/" or regex ".*", and
 // no other runtime condition.
 func isCatchAll(m httpMatch) bool {
-	if m.Method != nil || m.Authority != nil || m.Scheme != nil || len(m.Headers) > 0 {
+	if m.Method != nil || m.Authority != nil || m.Scheme != nil || len(m.Headers) > 0 ||
+		len(m.WithoutHeaders) > 0 || len(m.QueryParams) > 0 {
 		return false
 	}
 	u := m.URI
@@ -95,6 +99,15 @@ func lowerMatch(m httpMatch) ir.Match {
 		out.Headers = append(out.Headers, ir.HeaderMatch{Name: strings.ToLower(name), Match: lowerString(&sm)})
 	}
 	slices.SortStableFunc(out.Headers, func(a, b ir.HeaderMatch) int { return strings.Compare(a.Name, b.Name) })
+	out.Name, out.IgnoreURICase = m.Name, m.IgnoreURICase
+	for _, name := range sortedKeys(m.WithoutHeaders) {
+		sm := m.WithoutHeaders[name]
+		out.WithoutHeaders = append(out.WithoutHeaders, ir.HeaderMatch{Name: strings.ToLower(name), Match: lowerString(&sm)})
+	}
+	for _, name := range sortedKeys(m.QueryParams) {
+		sm := m.QueryParams[name]
+		out.Query = append(out.Query, ir.QueryMatch{Name: name, Match: lowerString(&sm)})
+	}
 	return out
 }
 

@@ -62,7 +62,7 @@ func (m *Match) Matches(r *http.Request) bool {
 }
 
 func (m *Match) matches(r *http.Request, path string) bool {
-	if m.Path.Kind != MatchAny && !m.Path.MatchString(path) {
+	if m.Path.Kind != MatchAny && !m.pathMatches(path) {
 		return false
 	}
 	if m.Method.Kind != MatchAny && !m.Method.MatchString(r.Method) {
@@ -72,6 +72,9 @@ func (m *Match) matches(r *http.Request, path string) bool {
 		if !m.Headers[i].matches(r, path) {
 			return false
 		}
+	}
+	if len(m.WithoutHeaders) > 0 || len(m.Query) > 0 {
+		return m.matchesMore(r, path)
 	}
 	return true
 }

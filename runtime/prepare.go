@@ -71,6 +71,9 @@ func (cfg *Config) Prepare() error {
 				if err := r.prepareWeights(len(cfg.Clusters)); err != nil {
 					fail("%s: %w", rwhere, err)
 				}
+				if err := r.prepareActions(); err != nil {
+					fail("%s: %w", rwhere, err)
+				}
 			}
 		}
 	}
@@ -108,6 +111,9 @@ func (m *Match) prepare() error {
 		if err := h.prepare(); err != nil {
 			errs = append(errs, fmt.Errorf("header %q: %w", h.Name, err))
 		}
+	}
+	if err := m.prepareMore(); err != nil {
+		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
 }

@@ -28,6 +28,7 @@ func newEngine(cfg *Config, log *slog.Logger, stop <-chan struct{}) *engine {
 		e.ups = append(e.ups, up)
 		e.proxies = append(e.proxies, newProxy(up, e.transport, pool, log))
 	}
+	e.bindRoutes(pool)
 	return e
 }
 
@@ -82,13 +83,7 @@ func (h *listenerHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		localReply(w, http.StatusNotFound, "", false)
 		return
 	}
-	ci := vh.Routes[ri].pick()
-	if ci < 0 || ci >= len(h.e.proxies) {
-		// Envoy: cluster not found (NC).
-		localReply(w, http.StatusServiceUnavailable, "", false)
-		return
-	}
-	h.e.proxies[ci].rp.ServeHTTP(w, r)
+	h.serveRoute(w, r, &vh.Routes[ri], path)
 }
 
 // newListenerServer returns the server for one HTTP listener: HTTP/1.1 and

@@ -131,6 +131,7 @@ func runtimeRoute(r ir.Route) runtime.Route {
 		out.Clusters = append(out.Clusters, runtime.WeightedCluster{
 			Cluster: d.Cluster, Weight: uint32(d.Weight),
 			RequestHeaders: runtimeOps(d.RequestHeaders), ResponseHeaders: runtimeOps(d.ResponseHeaders),
+			Authority: d.Authority,
 		})
 	}
 	if d := r.Redirect; d != nil {
@@ -170,9 +171,9 @@ func routeFields(r ir.Route) []string {
 // destFields returns ", Name: value" for the header fields of a
 // destination, or "".
 func destFields(d ir.Destination) string {
-	wc := runtime.WeightedCluster{RequestHeaders: runtimeOps(d.RequestHeaders), ResponseHeaders: runtimeOps(d.ResponseHeaders)}
+	wc := runtime.WeightedCluster{RequestHeaders: runtimeOps(d.RequestHeaders), ResponseHeaders: runtimeOps(d.ResponseHeaders), Authority: d.Authority}
 	var b strings.Builder
-	for _, f := range fieldsOf(reflect.ValueOf(wc), "RequestHeaders", "ResponseHeaders") {
+	for _, f := range fieldsOf(reflect.ValueOf(wc), "RequestHeaders", "ResponseHeaders", "Authority") {
 		b.WriteString(", " + f)
 	}
 	return b.String()

@@ -69,7 +69,7 @@ func (c *compilation) lower(resources []*load.Resource) *ir.Config {
 		vh := &p.l.VirtualHosts[p.vh]
 		for _, r := range p.built {
 			for _, d := range r.dests {
-				r.Destinations = append(r.Destinations, ir.Destination{Cluster: index[d.cluster], Weight: d.weight})
+				r.Destinations = append(r.Destinations, ir.Destination{Cluster: index[d.cluster], Weight: d.weight, RequestHeaders: d.reqOps, ResponseHeaders: d.respOps, Authority: d.authority})
 			}
 			vh.Routes = append(vh.Routes, r.Route)
 		}

@@ -18,6 +18,11 @@ type route struct {
 type pendingDest struct {
 	cluster string
 	weight  int
+	// index is the destination's place in the rule's route list.
+	index int
+	// reqOps and respOps are its header operations.
+	reqOps, respOps ir.HeaderOps
+	authority       string
 }
 
 // routes builds a vhost's route list in the order the binary tries it,
@@ -37,6 +42,12 @@ func (c *compilation) routes(l *listener, v *vhost) []route {
 				matches = []httpMatch{{}}
 			}
 			dests := c.destinations(vs, i, rule, l.key.Port)
+			for k := range dests {
+				if h := rule.Route[dests[k].index].Headers; h != nil {
+					dests[k].reqOps, dests[k].authority = lowerOps(h.Request, true)
+					dests[k].respOps, _ = lowerOps(h.Response, false)
+				}
+			}
 			for j, m := range matches {
 				if m.Port != 0 && m.Port != l.key.Port {
 					continue

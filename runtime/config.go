@@ -154,6 +154,9 @@ type WeightedCluster struct {
 	// RequestHeaders and ResponseHeaders are the destination-level header
 	// operations.
 	RequestHeaders, ResponseHeaders HeaderOps
+	// Authority, when set, replaces the Host sent upstream; it wins over
+	// the route's rewrite.
+	Authority string
 }
 
 // Cluster is an upstream service at one port, named as Envoy names it:

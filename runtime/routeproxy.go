@@ -129,6 +129,9 @@ func (p *proxy) applyRequest(in, out *http.Request, path string) {
 			out.Host = rw.Authority
 		}
 	}
+	if p.dest.Authority != "" {
+		out.Host = p.dest.Authority
+	}
 	p.dest.RequestHeaders.apply(out.Header)
 	rt.RequestHeaders.apply(out.Header)
 }

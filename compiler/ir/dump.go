@@ -34,7 +34,7 @@ func Dump(cfg *Config) string {
 					p(3, "match%s", dumpMatch(m))
 				}
 				for _, d := range r.Destinations {
-					p(3, "-> %s weight %d%s", cfg.Clusters[d.Cluster].Name, d.Weight, dumpOps(d.RequestHeaders, d.ResponseHeaders))
+					p(3, "-> %s weight %d%s%s", cfg.Clusters[d.Cluster].Name, d.Weight, dumpOps(d.RequestHeaders, d.ResponseHeaders), dumpAuthority(d.Authority))
 				}
 				for _, line := range dumpActions(r) {
 					p(3, "%s", line)
@@ -134,4 +134,11 @@ func dumpOps(req, resp HeaderOps) string {
 	one("request", req)
 	one("response", resp)
 	return b.String()
+}
+
+func dumpAuthority(a string) string {
+	if a == "" {
+		return ""
+	}
+	return fmt.Sprintf(" authority %q", a)
 }

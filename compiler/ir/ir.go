@@ -105,6 +105,10 @@ type Destination struct {
 	// RequestHeaders and ResponseHeaders are the destination-level
 	// operations, applied before the route's.
 	RequestHeaders, ResponseHeaders HeaderOps
+	// Authority, when set, replaces the Host sent upstream (a request
+	// header operation on "host" or ":authority"); it wins over the
+	// route's.
+	Authority string
 }
 
 // Cluster is a service at one port: Envoy's

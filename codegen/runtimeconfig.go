@@ -150,6 +150,24 @@ func runtimeRoute(r ir.Route) runtime.Route {
 			RegexMatch: w.RegexMatch, RegexSubst: w.RegexSubst, Authority: w.Authority,
 		}
 	}
+	if f := r.Fault; f != nil {
+		out.Fault = &runtime.Fault{
+			Delay: time.Duration(f.DelayMS) * time.Millisecond, DelayPercent: f.DelayPercent,
+			AbortStatus: f.AbortStatus, AbortGRPC: f.AbortGRPC, AbortPercent: f.AbortPercent,
+		}
+	}
+	for _, m := range r.Mirrors {
+		out.Mirrors = append(out.Mirrors, runtime.Mirror{Cluster: m.Cluster, Percent: m.Percent})
+	}
+	if c := r.CORS; c != nil {
+		out.CORS = &runtime.CORS{
+			AllowMethods: c.AllowMethods, AllowHeaders: c.AllowHeaders, ExposeHeaders: c.ExposeHeaders,
+			MaxAge: c.MaxAge, AllowCredentials: c.AllowCredentials, ForwardUnmatchedPreflights: c.ForwardUnmatchedPreflights,
+		}
+		for _, o := range c.AllowOrigins {
+			out.CORS.AllowOrigins = append(out.CORS.AllowOrigins, runtimeString(o))
+		}
+	}
 	if !reflect.DeepEqual(r.Retry, ir.DefaultRetry) {
 		p := r.Retry
 		out.Retry = &runtime.RetryPolicy{
@@ -165,7 +183,7 @@ func runtimeRoute(r ir.Route) runtime.Route {
 // each, leaving out zero values.
 func routeFields(r ir.Route) []string {
 	rr := runtimeRoute(r)
-	return fieldsOf(reflect.ValueOf(rr), "Redirect", "DirectResponse", "Rewrite", "RequestHeaders", "ResponseHeaders", "Timeout", "Retry")
+	return fieldsOf(reflect.ValueOf(rr), "Redirect", "DirectResponse", "Rewrite", "RequestHeaders", "ResponseHeaders", "Timeout", "Retry", "Fault", "Mirrors", "CORS")
 }
 
 // destFields returns ", Name: value" for the header fields of a
@@ -226,6 +244,8 @@ func literal(v reflect.Value) string {
 		return "[]" + typeName(v.Type().Elem()) + "{" + strings.Join(parts, ", ") + "}"
 	case reflect.String:
 		return strconv.Quote(v.String())
+	case reflect.Float64:
+		return strconv.FormatFloat(v.Float(), 'g', -1, 64)
 	case reflect.Bool:
 		return strconv.FormatBool(v.Bool())
 	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:

@@ -74,6 +74,7 @@ func (c *compilation) checkDestinations() {
 		for i, rule := range vs.Spec.HTTP {
 			c.destinations(vs, i, rule, 0)
 			c.checkRule(vs, i, rule)
+			c.mirrors(vs, i, rule, 0)
 		}
 	}
 }

@@ -86,6 +86,8 @@ func applyActions(r *ir.Route, rule httpRoute, m *httpMatch, listenerPort int) {
 		r.TimeoutMS = d.Milliseconds()
 	}
 	r.Retry = retryPolicy(rule.Retries)
+	r.Fault = lowerFault(rule.Fault)
+	r.CORS = lowerCORS(rule.CorsPolicy)
 }
 
 // matchedPrefix returns the part of the path a route's uri match covers,
@@ -287,6 +289,7 @@ func (c *compilation) checkRule(vs *virtualService, i int, rule httpRoute) {
 			c.checkRegex(vs, at(".rewrite.uriRegexRewrite.match"), rr.Match)
 		}
 	}
+	c.checkExtras(vs, i, rule)
 	c.checkHeaders(vs, at(".headers"), rule.Headers, rule.Rewrite != nil && rule.Rewrite.Authority != "")
 	for k, d := range rule.Route {
 		c.checkHeaders(vs, at(".route[%d].headers", k), d.Headers, false)

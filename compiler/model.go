@@ -52,6 +52,14 @@ type httpRoute struct {
 	Headers        *headers            `json:"headers"`
 	Timeout        string              `json:"timeout"`
 	Retries        *httpRetry          `json:"retries"`
+
+	Fault            *httpFault     `json:"fault"`
+	Mirror           *destination   `json:"mirror"`
+	Mirrors          []mirrorPolicy `json:"mirrors"`
+	MirrorPercentage *percent       `json:"mirrorPercentage"`
+	MirrorPercent    *int           `json:"mirrorPercent"`
+	MirrorPercentOld *int           `json:"mirror_percent"`
+	CorsPolicy       *corsPolicy    `json:"corsPolicy"`
 }
 
 type httpMatch struct {
@@ -172,4 +180,38 @@ type httpRetry struct {
 	RetryRemoteLocalities    bool    `json:"retryRemoteLocalities"`
 	RetryIgnorePreviousHosts *bool   `json:"retryIgnorePreviousHosts"`
 	Backoff                  string  `json:"backoff"`
+}
+
+type percent struct {
+	Value float64 `json:"value"`
+}
+
+type httpFault struct {
+	Delay *struct {
+		FixedDelay string   `json:"fixedDelay"`
+		Percentage *percent `json:"percentage"`
+		Percent    int      `json:"percent"`
+	} `json:"delay"`
+	Abort *struct {
+		HTTPStatus int      `json:"httpStatus"`
+		GRPCStatus string   `json:"grpcStatus"`
+		HTTP2Error string   `json:"http2Error"`
+		Percentage *percent `json:"percentage"`
+	} `json:"abort"`
+}
+
+type mirrorPolicy struct {
+	Destination destination `json:"destination"`
+	Percentage  *percent    `json:"percentage"`
+}
+
+type corsPolicy struct {
+	AllowOrigin         []string      `json:"allowOrigin"`
+	AllowOrigins        []stringMatch `json:"allowOrigins"`
+	AllowMethods        []string      `json:"allowMethods"`
+	AllowHeaders        []string      `json:"allowHeaders"`
+	ExposeHeaders       []string      `json:"exposeHeaders"`
+	MaxAge              string        `json:"maxAge"`
+	AllowCredentials    *bool         `json:"allowCredentials"`
+	UnmatchedPreflights string        `json:"unmatchedPreflights"`
 }

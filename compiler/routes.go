@@ -12,7 +12,8 @@ import (
 // are assigned once every cluster is known.
 type route struct {
 	ir.Route
-	dests []pendingDest
+	dests   []pendingDest
+	mirrors []pendingMirror
 }
 
 type pendingDest struct {
@@ -42,6 +43,7 @@ func (c *compilation) routes(l *listener, v *vhost) []route {
 				matches = []httpMatch{{}}
 			}
 			dests := c.destinations(vs, i, rule, l.key.Port)
+			mirrors := c.mirrors(vs, i, rule, l.key.Port)
 			for k := range dests {
 				if h := rule.Route[dests[k].index].Headers; h != nil {
 					dests[k].reqOps, dests[k].authority = lowerOps(h.Request, true)
@@ -57,7 +59,7 @@ func (c *compilation) routes(l *listener, v *vhost) []route {
 				}) {
 					continue
 				}
-				r := route{Route: ir.Route{Name: rule.Name, Origin: ruleOrigin(vs, i, j, len(rule.Match) > 0)}, dests: dests}
+				r := route{Route: ir.Route{Name: rule.Name, Origin: ruleOrigin(vs, i, j, len(rule.Match) > 0)}, dests: dests, mirrors: mirrors}
 				if len(rule.Match) > 0 {
 					r.Matches = []ir.Match{lowerMatch(m)}
 					applyActions(&r.Route, rule, &rule.Match[j], l.key.Port)

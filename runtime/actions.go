@@ -102,3 +102,32 @@ var defaultRetry = RetryPolicy{
 	Attempts: 2,
 	On:       []string{"connect-failure", "refused-stream", "unavailable", "cancelled", "retriable-status-codes"},
 }
+
+// Fault is Envoy's fault filter for one route. A percentage is 0-100; 0
+// never fires.
+type Fault struct {
+	Delay        time.Duration
+	DelayPercent float64
+	// AbortStatus is the HTTP status of an abort, 0 for none; AbortGRPC,
+	// when 0 or more, aborts with that grpc-status instead.
+	AbortStatus  int
+	AbortGRPC    int
+	AbortPercent float64
+}
+
+// Mirror copies requests to Cluster (an index into Config.Clusters).
+type Mirror struct {
+	Cluster int
+	Percent float64
+}
+
+// CORS is Envoy's CORS filter policy for one route.
+type CORS struct {
+	AllowOrigins []StringMatch
+	// AllowMethods, AllowHeaders and ExposeHeaders are joined with ",".
+	AllowMethods, AllowHeaders, ExposeHeaders string
+	// MaxAge is in seconds, "" for none.
+	MaxAge                     string
+	AllowCredentials           bool
+	ForwardUnmatchedPreflights bool
+}

@@ -73,6 +73,12 @@ type Route struct {
 	Timeout time.Duration
 	// Retry is the retry policy; nil means Istio's default policy.
 	Retry *RetryPolicy
+	// Fault delays or aborts a share of requests before anything else.
+	Fault *Fault
+	// Mirrors get a copy of each forwarded request, fire and forget.
+	Mirrors []Mirror
+	// CORS answers preflights and marks responses for allowed origins.
+	CORS *CORS
 
 	// proxies[i] forwards to Clusters[i]; set by the engine.
 	proxies []*proxy

@@ -71,6 +71,11 @@ func (cfg *Config) Prepare() error {
 				if err := r.prepareWeights(len(cfg.Clusters)); err != nil {
 					fail("%s: %w", rwhere, err)
 				}
+				for _, m := range r.Mirrors {
+					if m.Cluster < 0 || m.Cluster >= len(cfg.Clusters) {
+						fail("%s: mirror cluster index %d out of range (have %d)", rwhere, m.Cluster, len(cfg.Clusters))
+					}
+				}
 				if err := r.prepareActions(); err != nil {
 					fail("%s: %w", rwhere, err)
 				}

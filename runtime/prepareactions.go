@@ -78,6 +78,21 @@ func (r *Route) prepareActions() error {
 	if r.Timeout < 0 {
 		fail("negative timeout")
 	}
+	if r.CORS != nil {
+		if err := r.CORS.prepare(); err != nil {
+			fail("cors: %w", err)
+		}
+	}
+	for i, m := range r.Mirrors {
+		if m.Percent < 0 || m.Percent > 100 {
+			fail("mirror %d: percentage %v outside 0-100", i, m.Percent)
+		}
+	}
+	if f := r.Fault; f != nil {
+		if f.DelayPercent < 0 || f.DelayPercent > 100 || f.AbortPercent < 0 || f.AbortPercent > 100 {
+			fail("fault percentage outside 0-100")
+		}
+	}
 	if r.Retry != nil {
 		if err := r.Retry.prepare(); err != nil {
 			fail("retry policy: %w", err)

@@ -117,6 +117,8 @@ type proxy struct {
 	// serves: their rewrite, headers and retry policy apply.
 	route *Route
 	dest  *WeightedCluster
+	// mirror sends copies of a request to the route's mirrors.
+	mirror func(rt *Route, out *http.Request, body []byte)
 }
 
 func newProxy(up *upstream, transport http.RoundTripper, pool bufferPool, log *slog.Logger) *proxy {
@@ -293,7 +295,7 @@ func (b *replayBody) rewind() bool {
 func (p *proxy) fail(w http.ResponseWriter, r *http.Request, err error) {
 	var de *downstreamError
 	var ce *connectError
-	p.localReplyHeaders(w)
+	p.localReplyHeaders(w, r)
 	switch {
 	case errors.Is(err, errUpstreamTimeout) || errors.Is(err, context.DeadlineExceeded):
 		localReply(w, http.StatusGatewayTimeout, bodyUpstreamTimeout, false)

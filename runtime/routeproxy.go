@@ -43,6 +43,7 @@ func (e *engine) bindRoutes(pool bufferPool) {
 					p := newProxy(e.ups[ci], e.transport, pool, e.log)
 					p.route, p.dest = rt, &rt.Clusters[di]
 					p.rp.ModifyResponse = p.modifyResponse
+					p.mirror = e.mirror
 					rt.proxies = append(rt.proxies, p)
 				}
 			}
@@ -52,10 +53,18 @@ func (e *engine) bindRoutes(pool bufferPool) {
 
 // serveRoute answers r with the route's action.
 func (h *listenerHandler) serveRoute(w http.ResponseWriter, r *http.Request, rt *Route, path string) {
+	if c := rt.CORS; c != nil {
+		if c.preflight(w, r, rt) {
+			return
+		}
+	}
+	if f := rt.Fault; f != nil && f.apply(w, r, rt) {
+		return
+	}
 	switch {
 	case rt.Redirect != nil:
 		loc := rt.Redirect.location(r, path)
-		rt.ResponseHeaders.apply(w.Header())
+		rt.localHeaders(w, r)
 		w.Header()["Location"] = []string{loc}
 		localReply(w, rt.Redirect.Code, "", false)
 		return
@@ -65,7 +74,7 @@ func (h *listenerHandler) serveRoute(w http.ResponseWriter, r *http.Request, rt 
 		if d.Body != "" {
 			hd["Content-Type"] = valTextPlain
 		}
-		rt.ResponseHeaders.apply(hd)
+		rt.localHeaders(w, r)
 		hd["Server"] = valIstioEnvoy
 		hd["Content-Length"] = []string{strconv.Itoa(len(d.Body))}
 		w.WriteHeader(d.Status)
@@ -77,7 +86,7 @@ func (h *listenerHandler) serveRoute(w http.ResponseWriter, r *http.Request, rt 
 	di := rt.pickDest()
 	if di < 0 || di >= len(rt.proxies) || rt.proxies[di] == nil {
 		// Envoy: cluster not found (NC).
-		rt.ResponseHeaders.apply(w.Header())
+		rt.localHeaders(w, r)
 		localReply(w, http.StatusServiceUnavailable, "", false)
 		return
 	}
@@ -134,6 +143,11 @@ func (p *proxy) applyRequest(in, out *http.Request, path string) {
 	}
 	p.dest.RequestHeaders.apply(out.Header)
 	rt.RequestHeaders.apply(out.Header)
+	if len(rt.Mirrors) > 0 && p.mirror != nil {
+		if body, ok := mirrorBody(out); ok {
+			p.mirror(rt, out, body)
+		}
+	}
 }
 
 // modifyResponse applies the response header operations, destination
@@ -141,16 +155,29 @@ func (p *proxy) applyRequest(in, out *http.Request, path string) {
 func (p *proxy) modifyResponse(resp *http.Response) error {
 	p.dest.ResponseHeaders.apply(resp.Header)
 	p.route.ResponseHeaders.apply(resp.Header)
+	if c := p.route.CORS; c != nil && resp.Request != nil {
+		c.mark(resp.Header, resp.Request.Header.Get("Origin"))
+	}
 	resp.Header["Server"] = valIstioEnvoy
 	return nil
 }
 
 // localReplyHeaders applies the route's response header operations to a
 // reply the gateway makes itself, as Envoy does.
-func (p *proxy) localReplyHeaders(w http.ResponseWriter) {
+func (p *proxy) localReplyHeaders(w http.ResponseWriter, r *http.Request) {
 	if p.route != nil {
-		p.route.ResponseHeaders.apply(w.Header())
+		p.route.localHeaders(w, r)
 	}
+}
+
+// localHeaders applies to a reply of the gateway's own what Envoy's
+// filters add to every response of the route: the CORS headers and the
+// route's response header operations.
+func (rt *Route) localHeaders(w http.ResponseWriter, r *http.Request) {
+	if rt.CORS != nil {
+		rt.CORS.mark(w.Header(), r.Header.Get("Origin"))
+	}
+	rt.ResponseHeaders.apply(w.Header())
 }
 
 // apply performs the operations on h.

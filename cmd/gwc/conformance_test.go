@@ -46,6 +46,11 @@ import (
 //	noresp.NAME      a response header that is absent
 //	body=TEXT        the exact response body
 //	bodylen=N        the length of the request body the backend got
+//	mirror.NAME=HOST a backend whose name starts with "shadow" got a copy
+//	                 with this Host (waits up to 5s)
+//	mirror.NAME.path=URI  the copy's request URI (after mirror.NAME)
+//	mirror.NAME.bodylen=N the copy's body length (after mirror.NAME)
+//	nomirror.NAME    that backend got no copy (waits 200ms)
 //
 // Backends obey request headers, so that one resource set serves many
 // cases: x-test-status (answer with it), x-test-fail-attempts: K with
@@ -206,12 +211,18 @@ func runGroup(t *testing.T, ar *txtar.Archive, cases []confCase) {
 		ports = append(ports, p)
 	}
 	backends := map[string]int{}
+	shadows := map[string]chan seenRequest{}
 	funcs := template.FuncMap{
 		"port": func(name string) int {
 			if p, ok := backends[name]; ok {
 				return p
 			}
-			backends[name] = echoBackend(t, name)
+			var rec chan seenRequest
+			if strings.HasPrefix(name, "shadow") {
+				rec = make(chan seenRequest, 64)
+				shadows[name] = rec
+			}
+			backends[name] = echoBackend(t, name, rec)
 			return backends[name]
 		},
 		"closed": func() int { return closedPort(t) },
@@ -241,7 +252,7 @@ func runGroup(t *testing.T, ar *txtar.Archive, cases []confCase) {
 		Timeout:       10 * time.Second,
 	}
 	for _, c := range cases {
-		runCase(t, in, client, c)
+		runCase(t, in, client, c, shadows)
 	}
 }
 
@@ -255,7 +266,7 @@ type seenRequest struct {
 	BodyLen int               `json:"bodylen"`
 }
 
-func runCase(t *testing.T, in *ingress, client *http.Client, c confCase) {
+func runCase(t *testing.T, in *ingress, client *http.Client, c confCase, shadows map[string]chan seenRequest) {
 	t.Helper()
 	port := c.via
 	if port == 0 {
@@ -301,6 +312,7 @@ func runCase(t *testing.T, in *ingress, client *http.Client, c confCase) {
 		fail("status %d, want %d", resp.StatusCode, c.status)
 		return
 	}
+	var copied *seenRequest
 	var seen *seenRequest
 	if resp.Header.Get("X-Test-Backend") != "" {
 		seen = &seenRequest{}
@@ -319,6 +331,35 @@ func runCase(t *testing.T, in *ingress, client *http.Client, c confCase) {
 			}
 			if got != v {
 				fail("backend %s, want %s", got, v)
+			}
+		case strings.HasPrefix(k, "mirror."):
+			name, field, _ := strings.Cut(k[7:], ".")
+			switch field {
+			case "":
+				copied = nil
+				select {
+				case got := <-shadows[name]:
+					copied = &got
+					if got.Host != v {
+						fail("mirror %s saw Host %q, want %q", name, got.Host, v)
+					}
+				case <-time.After(5 * time.Second):
+					fail("mirror %s got no copy", name)
+				}
+			case "path":
+				if copied == nil || copied.URI != v {
+					fail("mirror %s saw %+v, want URI %q", name, copied, v)
+				}
+			case "bodylen":
+				if n, _ := strconv.Atoi(v); copied == nil || copied.BodyLen != n {
+					fail("mirror %s saw %+v, want %d body bytes", name, copied, n)
+				}
+			}
+		case strings.HasPrefix(k, "nomirror."):
+			select {
+			case got := <-shadows[k[9:]]:
+				fail("mirror %s got a copy: %+v", k[9:], got)
+			case <-time.After(200 * time.Millisecond):
 			}
 		case k == "body":
 			if string(respBody) != v {
@@ -363,7 +404,7 @@ func runCase(t *testing.T, in *ingress, client *http.Client, c confCase) {
 
 // echoBackend starts a backend that reports what it saw as JSON and obeys
 // the x-test-* request headers.
-func echoBackend(t *testing.T, name string) int {
+func echoBackend(t *testing.T, name string, rec chan<- seenRequest) int {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -414,10 +455,17 @@ func echoBackend(t *testing.T, name string) int {
 		for _, k := range keys {
 			hs[strings.ToLower(k)] = strings.Join(r.Header[k], ",")
 		}
+		report := seenRequest{Backend: name, Method: r.Method, URI: r.RequestURI, Host: r.Host, Headers: hs, BodyLen: int(n)}
+		if rec != nil {
+			select {
+			case rec <- report:
+			default:
+			}
+		}
 		w.Header().Set("X-Test-Backend", name)
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(status)
-		json.NewEncoder(w).Encode(seenRequest{Backend: name, Method: r.Method, URI: r.RequestURI, Host: r.Host, Headers: hs, BodyLen: int(n)})
+		json.NewEncoder(w).Encode(report)
 	})}
 	go srv.Serve(ln)
 	t.Cleanup(func() { srv.Close() })

@@ -109,6 +109,16 @@ func dumpActions(r Route) []string {
 	if r.TimeoutMS > 0 {
 		out = append(out, fmt.Sprintf("timeout %dms", r.TimeoutMS))
 	}
+	if f := r.Fault; f != nil {
+		out = append(out, fmt.Sprintf("fault delay %dms at %v%% abort %d grpc %d at %v%%", f.DelayMS, f.DelayPercent, f.AbortStatus, f.AbortGRPC, f.AbortPercent))
+	}
+	for _, m := range r.Mirrors {
+		out = append(out, fmt.Sprintf("mirror cluster %d at %v%%", m.Cluster, m.Percent))
+	}
+	if c := r.CORS; c != nil {
+		out = append(out, fmt.Sprintf("cors origins %v methods %q headers %q expose %q max-age %q credentials %t forward-unmatched %t",
+			c.AllowOrigins, c.AllowMethods, c.AllowHeaders, c.ExposeHeaders, c.MaxAge, c.AllowCredentials, c.ForwardUnmatchedPreflights))
+	}
 	rp := r.Retry
 	if rp.Attempts == DefaultRetry.Attempts && slices.Equal(rp.On, DefaultRetry.On) && len(rp.StatusCodes) == 0 &&
 		rp.PerTryTimeoutMS == 0 && rp.BackoffMS == 0 && !rp.AllowPreviousHosts {

@@ -68,6 +68,10 @@ type Route struct {
 	// TimeoutMS is the route timeout, 0 for none (Istio's default).
 	TimeoutMS int64
 	Retry     RetryPolicy
+
+	Fault   *Fault
+	Mirrors []Mirror
+	CORS    *CORS
 }
 
 // Match is one HTTPMatchRequest; all its conditions hold together.
@@ -212,4 +216,34 @@ type RetryPolicy struct {
 var DefaultRetry = RetryPolicy{
 	Attempts: 2,
 	On:       []string{"connect-failure", "refused-stream", "unavailable", "cancelled", "retriable-status-codes"},
+}
+
+// Fault is an HTTPFaultInjection; a zero percentage never fires.
+type Fault struct {
+	DelayMS      int64
+	DelayPercent float64
+	// AbortStatus is an HTTP status; AbortGRPC a gRPC code number (-1 for
+	// none).
+	AbortStatus  int
+	AbortGRPC    int
+	AbortPercent float64
+}
+
+// Mirror sends a copy of the request to a cluster, fire and forget.
+type Mirror struct {
+	Cluster int // index into Config.Clusters
+	Percent float64
+}
+
+// CORS is a CorsPolicy, answered at the gateway as Envoy's CORS filter.
+type CORS struct {
+	AllowOrigins     []StringMatch
+	AllowMethods     string // joined with ","
+	AllowHeaders     string
+	ExposeHeaders    string
+	MaxAge           string // whole seconds, "" for none
+	AllowCredentials bool
+	// ForwardUnmatchedPreflights: a preflight from an origin not allowed
+	// goes upstream (Istio's default).
+	ForwardUnmatchedPreflights bool
 }

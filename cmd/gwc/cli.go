@@ -13,6 +13,8 @@ const usage = `gwc compiles Istio ingress configuration into a static ingress bi
 Usage:
   gwc build [-o PATH] [--emit-source DIR] [--namespace NS] [--dump-ir] PATH...
   gwc vet [--format text|json] [--namespace NS] PATH...
+  gwc routes [--format text|json] [--namespace NS] PATH...
+  gwc explain [-H 'name: value']... [--namespace NS] PATH... 'METHOD URL'
   gwc version
 
 PATH is a file or directory of Kubernetes YAML, JSON or CUE.
@@ -31,6 +33,10 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return runBuild(args[1:], stdout, stderr)
 	case "vet":
 		return runVet(args[1:], stdout, stderr)
+	case "routes":
+		return runRoutes(args[1:], stdout, stderr)
+	case "explain":
+		return runExplain(args[1:], stdout, stderr)
 	case "version":
 		return runVersion(args[1:], stdout, stderr)
 	case "help", "-h", "-help", "--help":

@@ -127,6 +127,7 @@ func runtimeRoute(r ir.Route) runtime.Route {
 	for _, m := range r.Matches {
 		out.Matches = append(out.Matches, runtimeMatch(m))
 	}
+	out.Clusters = []runtime.WeightedCluster{} // as the template writes it
 	for _, d := range r.Destinations {
 		out.Clusters = append(out.Clusters, runtime.WeightedCluster{
 			Cluster: d.Cluster, Weight: uint32(d.Weight),

@@ -24,6 +24,11 @@ type compilation struct {
 
 	listeners map[listenerKey]*listener
 	clusters  map[string]*ir.Cluster
+
+	// delegates are the VirtualServices a root delegates to; byName finds
+	// a VirtualService by "namespace/name".
+	delegates map[*virtualService]bool
+	byName    map[string]*virtualService
 }
 
 // Compile lowers resources into the IR. The IR is nil when there are errors.
@@ -34,6 +39,7 @@ func Compile(resources []*load.Resource) (*ir.Config, diag.List) {
 		clusters:  map[string]*ir.Cluster{},
 	}
 	c.decode(resources)
+	c.findDelegates()
 	c.buildListeners()
 	c.bindVirtualServices()
 	c.checkDestinations()

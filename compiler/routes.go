@@ -34,16 +34,19 @@ type pendingDest struct {
 // moved after the specific routes (SortVHostRoutes).
 func (c *compilation) routes(l *listener, v *vhost) []route {
 	var specific, catchAll []route
+	var catchAllFrom *virtualService
 	for _, b := range v.bindings {
 		vs := b.vs
 	rules:
-		for i, rule := range vs.Spec.HTTP {
+		for _, ref := range c.rulesOf(vs) {
+			rule, i, own := ref.rule, ref.index, ref.vs
+			hasMatch := len(own.Spec.HTTP[i].Match) > 0
 			matches := rule.Match
 			if len(matches) == 0 {
 				matches = []httpMatch{{}}
 			}
-			dests := c.destinations(vs, i, rule, l.key.Port)
-			mirrors := c.mirrors(vs, i, rule, l.key.Port)
+			dests := c.destinations(own, i, rule, l.key.Port)
+			mirrors := c.mirrors(own, i, rule, l.key.Port)
 			for k := range dests {
 				if h := rule.Route[dests[k].index].Headers; h != nil {
 					dests[k].reqOps, dests[k].authority = lowerOps(h.Request, true)
@@ -59,7 +62,11 @@ func (c *compilation) routes(l *listener, v *vhost) []route {
 				}) {
 					continue
 				}
-				r := route{Route: ir.Route{Name: rule.Name, Origin: ruleOrigin(vs, i, j, len(rule.Match) > 0)}, dests: dests, mirrors: mirrors}
+				jo := j
+				if ref.matchOrigin != nil {
+					jo = ref.matchOrigin[j]
+				}
+				r := route{Route: ir.Route{Name: rule.Name, Origin: ruleOrigin(own, i, jo, hasMatch)}, dests: dests, mirrors: mirrors}
 				if len(rule.Match) > 0 {
 					r.Matches = []ir.Match{lowerMatch(m)}
 					applyActions(&r.Route, rule, &rule.Match[j], l.key.Port)
@@ -67,6 +74,14 @@ func (c *compilation) routes(l *listener, v *vhost) []route {
 					applyActions(&r.Route, rule, nil, l.key.Port)
 				}
 				if isCatchAll(m) {
+					if catchAllFrom != nil && catchAllFrom != vs {
+						c.warnf(own.Resource, "spec."+r.Origin.Field, "narrow its match, or give the VirtualServices one owner of the catch-all",
+							"catch-all rule shadowed on %s port %d: VirtualService %s/%s, merged before this one (gwc orders merged VirtualServices by namespace, then name), already matches every request",
+							v.domain, l.key.Port, catchAllFrom.Namespace, catchAllFrom.Name)
+					}
+					if catchAllFrom == nil {
+						catchAllFrom = vs
+					}
 					catchAll = append(catchAll, r)
 					break rules
 				}

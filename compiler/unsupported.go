@@ -30,7 +30,6 @@ var unsupported = map[string]map[string]verdict{
 	"VirtualService": {
 		"spec.tls":                       {diag.Error, "TLS routes are not supported yet", later},
 		"spec.tcp":                       {diag.Error, "TCP routes are not supported yet", later},
-		"spec.http[].delegate":           {diag.Error, "delegate is not supported yet", later},
 		"spec.http[].match[].statPrefix": {diag.Warning, "statPrefix is ignored: gwc has no per-route stats yet", "remove it"},
 		"spec.http[].match[].sourceLabels": {diag.Warning, "sourceLabels selects sidecars in the mesh and cannot apply at a standalone gateway; ignored",
 			"remove it, or move the rule to a mesh VirtualService"},

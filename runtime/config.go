@@ -42,6 +42,9 @@ type VirtualHost struct {
 	// Domain is the lower-case domain: "a.example.com", "*.example.com" or "*".
 	Domain string
 	Routes []Route
+
+	// index narrows the routes to try by exact path; built by Prepare.
+	index *exactIndex
 }
 
 // Route is one HTTP rule; the first route whose Matches accept a request

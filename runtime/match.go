@@ -28,6 +28,9 @@ func (vh *VirtualHost) Select(r *http.Request) int {
 
 // selectPath is Select for a path already normalised.
 func (vh *VirtualHost) selectPath(r *http.Request, path string) int {
+	if vh.index != nil {
+		return vh.selectIndexed(r, path)
+	}
 	for i := range vh.Routes {
 		if vh.Routes[i].accepts(r, path) {
 			return i

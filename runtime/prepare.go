@@ -60,6 +60,7 @@ func (cfg *Config) Prepare() error {
 		}
 		for vi := range l.VirtualHosts {
 			vh := &l.VirtualHosts[vi]
+			vh.buildIndex()
 			for ri := range vh.Routes {
 				r := &vh.Routes[ri]
 				rwhere := fmt.Sprintf("%s: virtual host %q: route %d %q", where, vh.Domain, ri, r.ID)

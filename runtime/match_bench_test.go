@@ -41,7 +41,6 @@ func routesOf(tb testing.TB, n int, kind string) *VirtualHost {
 	return &cfg.Listeners[0].VirtualHosts[0]
 }
 
-
 // matchRequest returns a request that only the last of n routes of kind
 // accepts.
 func matchRequest(n int, kind string) (method, target string, header [2]string) {

@@ -233,7 +233,11 @@ type replayBody struct {
 	buf      []byte // what was read, while it fits
 	overflow bool   // the body did not fit
 	eof      bool   // the whole body was read
-	replay   bool   // reading from buf again
+	// full, set on a replay copy, is the whole body it reads from.
+	full []byte
+	// length is the declared Content-Length, -1 when unknown: a body of
+	// that length was read whole even before the reader said EOF.
+	length int64
 }
 
 // retryBufferLimit is Envoy's per-connection buffer limit as Istio sets
@@ -244,7 +248,7 @@ func (b *replayBody) Read(p []byte) (int, error) {
 	n, err := b.rc.Read(p)
 	b.mu.Lock()
 	b.read = true
-	if b.keep && !b.replay && n > 0 {
+	if b.keep && b.full == nil && n > 0 {
 		if len(b.buf)+n <= retryBufferLimit {
 			b.buf = append(b.buf, p[:n]...)
 		} else {
@@ -273,22 +277,28 @@ func (b *replayBody) state() (read bool, err error) {
 	return b.read, b.err
 }
 
-// rewind makes the body readable again from its start and reports whether
-// it could: nothing was read yet, or all of it was kept.
-func (b *replayBody) rewind() bool {
+// rewind returns the body to send on a retry and whether there is one:
+// the same body when nothing was read from it yet, else a fresh copy of
+// the whole body when all of it was kept. The transport of the earlier
+// try may still read the old body after the response came (to check for
+// extra bytes), so a copy never shares a reader with it.
+func (b *replayBody) rewind() (*replayBody, bool) {
 	if b == nil {
-		return true
+		return nil, true
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	switch {
 	case !b.read:
-		return true
-	case b.err != nil || !b.keep || b.overflow || !b.eof:
-		return false
+		return b, true
+	case b.full != nil:
+		return &replayBody{rc: bytes.NewReader(b.full), full: b.full}, true
+	case b.err != nil || !b.keep || b.overflow:
+		return nil, false
+	case !b.eof && (b.length < 0 || int64(len(b.buf)) != b.length):
+		return nil, false
 	}
-	b.rc, b.replay, b.read, b.eof = bytes.NewReader(b.buf), true, false, false
-	return true
+	return &replayBody{rc: bytes.NewReader(b.buf), full: b.buf}, true
 }
 
 // fail answers a request the proxy could not complete, as Envoy would.

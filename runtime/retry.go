@@ -155,7 +155,7 @@ func (p *proxy) roundTripRetrying(req *http.Request) (*http.Response, error) {
 	}
 	var body *replayBody
 	if req.Body != nil && req.Body != http.NoBody {
-		body = &replayBody{rc: req.Body, keep: pol.Attempts > 0 && pol.on&onResponse != 0}
+		body = &replayBody{rc: req.Body, keep: pol.Attempts > 0 && pol.on&onResponse != 0, length: req.ContentLength}
 		req.Body = body
 	}
 	var triedBuf [4]string
@@ -179,7 +179,15 @@ func (p *proxy) roundTripRetrying(req *http.Request) (*http.Response, error) {
 		resp, err := p.transport.RoundTrip(try)
 		last := attempt >= pol.Attempts || ctx.Err() != nil
 		if err == nil {
-			if !last && pol.retryResponse(resp) && body.rewind() {
+			next, ok := (*replayBody)(nil), false
+			if !last && pol.retryResponse(resp) {
+				next, ok = body.rewind()
+			}
+			if ok {
+				body = next
+				if body != nil {
+					req.Body = body
+				}
 				p.log.Debug("retrying upstream", "cluster", p.up.cluster.Name, "endpoint", addr, "attempt", attempt+1, "status", resp.StatusCode)
 				_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
 				resp.Body.Close()
@@ -210,8 +218,16 @@ func (p *proxy) roundTripRetrying(req *http.Request) (*http.Response, error) {
 			return nil, &downstreamError{bodyErr}
 		}
 		var ce *connectError
-		if last || !pol.retryFailure(errors.As(err, &ce), perTry) || !body.rewind() {
+		if last || !pol.retryFailure(errors.As(err, &ce), perTry) {
 			return nil, err
+		}
+		next, ok := body.rewind()
+		if !ok {
+			return nil, err
+		}
+		body = next
+		if body != nil {
+			req.Body = body
 		}
 		p.log.Debug("retrying upstream", "cluster", p.up.cluster.Name, "endpoint", addr, "attempt", attempt+1, "err", err)
 		if !sleepCtx(ctx, pol.backoffFor(attempt+1)) {

@@ -232,6 +232,9 @@ func (c *compilation) checkRule(vs *virtualService, i int, rule httpRoute) {
 		if rule.Rewrite != nil {
 			c.errorf(vs.Resource, at(".rewrite"), "remove the rewrite, or the redirect", "rewrite cannot be used with redirect")
 		}
+		if rule.Fault != nil {
+			c.errorf(vs.Resource, at(".fault"), "remove the fault, or the redirect", "fault cannot be used with redirect")
+		}
 		if rd.URI == "" && rd.PrefixRewrite == nil && rd.Authority == "" && rd.Scheme == "" && rd.Port == 0 && rd.DerivePort == "" {
 			c.errorf(vs.Resource, at(".redirect"), "set uri, prefixRewrite, authority, scheme or port", "redirect changes nothing")
 		}
@@ -257,6 +260,9 @@ func (c *compilation) checkRule(vs *virtualService, i int, rule httpRoute) {
 	if rule.DirectResponse != nil {
 		if rule.Rewrite != nil {
 			c.errorf(vs.Resource, at(".rewrite"), "remove the rewrite, or the directResponse", "rewrite cannot be used with directResponse")
+		}
+		if rule.Fault != nil {
+			c.errorf(vs.Resource, at(".fault"), "remove the fault, or the directResponse", "fault cannot be used with directResponse")
 		}
 		if b := rule.DirectResponse.Body; b != nil {
 			n := 0

@@ -3,9 +3,11 @@ package main
 import (
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -97,8 +99,8 @@ func requestPort(host, scheme string) int {
 func explain(w io.Writer, irc *ir.Config, rc *runtime.Config, req *http.Request) {
 	port := requestPort(req.Host, "http")
 	fmt.Fprintf(w, "request   %s http://%s%s\n", req.Method, req.Host, req.URL.RequestURI())
-	for k, vs := range req.Header {
-		fmt.Fprintf(w, "          %s: %s\n", k, strings.Join(vs, ","))
+	for _, k := range slices.Sorted(maps.Keys(req.Header)) {
+		fmt.Fprintf(w, "          %s: %s\n", k, strings.Join(req.Header[k], ","))
 	}
 	found := false
 	for li := range rc.Listeners {

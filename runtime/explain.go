@@ -113,7 +113,10 @@ func (m *Match) Describe() string {
 		add("query " + q.Name + " " + describeCondition(q.Match, true))
 	}
 	if s == "" {
-		return "any"
+		s = "any"
+	}
+	if m.Name != "" {
+		s = "(" + m.Name + ") " + s
 	}
 	return s
 }

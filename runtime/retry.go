@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -53,11 +54,27 @@ var retryNames = map[string]retryOn{
 	"unavailable":                retryGRPCUnavailable,
 }
 
-// onResponse are the conditions that look at a response, for which the
-// request body must be kept to send it again.
-const onResponse = retry5xx | retryGatewayError | retryRetriable4xx | retryRetriableStatusCodes |
-	retryEnvoyRateLimited | retryGRPCCancelled | retryGRPCDeadlineExceeded | retryGRPCInternal |
-	retryGRPCResourceExhausted | retryGRPCUnavailable
+// onHTTPResponse and onGRPCResponse are the conditions that look at a
+// response, for which the request body must be kept to send it again.
+const (
+	onHTTPResponse = retry5xx | retryGatewayError | retryRetriable4xx | retryEnvoyRateLimited
+	onGRPCResponse = retryGRPCCancelled | retryGRPCDeadlineExceeded | retryGRPCInternal |
+		retryGRPCResourceExhausted | retryGRPCUnavailable
+)
+
+// keepsBody reports whether req's body must be kept for a retry after a
+// response: some condition can fire on one. Istio's default policy only
+// has gRPC conditions and no status codes, so plain HTTP bodies are not
+// copied by default.
+func (p *RetryPolicy) keepsBody(req *http.Request) bool {
+	if p.Attempts == 0 {
+		return false
+	}
+	if p.on&onHTTPResponse != 0 || (p.on&retryRetriableStatusCodes != 0 && len(p.StatusCodes) > 0) {
+		return true
+	}
+	return p.on&onGRPCResponse != 0 && strings.HasPrefix(req.Header.Get("Content-Type"), "application/grpc")
+}
 
 func (p *RetryPolicy) prepare() error {
 	p.on = 0
@@ -155,7 +172,7 @@ func (p *proxy) roundTripRetrying(req *http.Request) (*http.Response, error) {
 	}
 	var body *replayBody
 	if req.Body != nil && req.Body != http.NoBody {
-		body = &replayBody{rc: req.Body, keep: pol.Attempts > 0 && pol.on&onResponse != 0, length: req.ContentLength}
+		body = &replayBody{rc: req.Body, keep: pol.keepsBody(req), length: req.ContentLength}
 		req.Body = body
 	}
 	var triedBuf [4]string

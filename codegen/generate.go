@@ -50,6 +50,8 @@ func Generate(cfg *ir.Config) ([]File, error) {
 		"hostPort":    func(h string, p int) string { return net.JoinHostPort(h, strconv.Itoa(p)) },
 		"clusterName": func(i int) string { return cfg.Clusters[i].Name },
 		"policy":      policyLiteral,
+		"routeFields": routeFields,
+		"destFields":  destFields,
 	}
 	tmpl, err := template.New("").Funcs(funcs).ParseFS(templates.FS, "*.tmpl")
 	if err != nil {
@@ -129,6 +131,7 @@ func matchLiteral(m ir.Match) string {
 		}
 		parts = append(parts, "Headers: []gwcrt.HeaderMatch{"+strings.Join(hs, ", ")+"}")
 	}
+	parts = append(parts, matchMoreFields(m)...)
 	return "{" + strings.Join(parts, ", ") + "}"
 }
 

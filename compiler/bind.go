@@ -32,6 +32,9 @@ func gatewayRef(ref, namespace string) string {
 // Gateway servers its hosts intersect.
 func (c *compilation) bindVirtualServices() {
 	for _, vs := range c.vss {
+		if c.delegates[vs] {
+			continue // served through its root
+		}
 		if len(vs.Spec.Gateways) == 0 {
 			c.warnf(vs.Resource, "spec.hosts", "add a gateways list naming the Gateway, e.g. gateways: [my-gateway]",
 				"no gateways: the VirtualService applies only to the mesh (sidecars), so the ingress does not serve it")

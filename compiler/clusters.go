@@ -33,7 +33,7 @@ func (c *compilation) destinations(vs *virtualService, i int, rule httpRoute, li
 		}
 		total += w
 		if ok && w > 0 {
-			out = append(out, pendingDest{cluster: name, weight: w})
+			out = append(out, pendingDest{cluster: name, weight: w, index: k})
 		}
 	}
 	if total == 0 {

@@ -25,6 +25,11 @@ type compilation struct {
 
 	listeners map[listenerKey]*listener
 	clusters  map[string]*ir.Cluster
+
+	// delegates are the VirtualServices a root delegates to; byName finds
+	// a VirtualService by "namespace/name".
+	delegates map[*virtualService]bool
+	byName    map[string]*virtualService
 }
 
 // Compile lowers resources into the IR. The IR is nil when there are errors.
@@ -36,6 +41,7 @@ func Compile(resources []*load.Resource) (*ir.Config, diag.List) {
 	}
 	c.decode(resources)
 	c.collectDestinationRules()
+	c.findDelegates()
 	c.buildListeners()
 	c.bindVirtualServices()
 	c.checkDestinations()
@@ -77,6 +83,8 @@ func (c *compilation) checkDestinations() {
 	for _, vs := range c.vss {
 		for i, rule := range vs.Spec.HTTP {
 			c.destinations(vs, i, rule, 0)
+			c.checkRule(vs, i, rule)
+			c.mirrors(vs, i, rule, 0)
 		}
 	}
 }

@@ -54,6 +54,9 @@ func (c *compilation) lower(resources []*load.Resource) *ir.Config {
 			for _, d := range r.dests {
 				used[d.cluster] = true
 			}
+			for _, m := range r.mirrors {
+				used[m.cluster] = true
+			}
 		}
 	}
 	names := slices.Sorted(maps.Keys(used))
@@ -66,7 +69,10 @@ func (c *compilation) lower(resources []*load.Resource) *ir.Config {
 		vh := &cfg.Listeners[p.listener].VirtualHosts[p.vh]
 		for _, r := range p.built {
 			for _, d := range r.dests {
-				r.Destinations = append(r.Destinations, ir.Destination{Cluster: index[d.cluster], Weight: d.weight})
+				r.Destinations = append(r.Destinations, ir.Destination{Cluster: index[d.cluster], Weight: d.weight, RequestHeaders: d.reqOps, ResponseHeaders: d.respOps, Authority: d.authority})
+			}
+			for _, m := range r.mirrors {
+				r.Mirrors = append(r.Mirrors, ir.Mirror{Cluster: index[m.cluster], Percent: m.percent})
 			}
 			vh.Routes = append(vh.Routes, r.Route)
 		}

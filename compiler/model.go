@@ -44,10 +44,22 @@ type httpRoute struct {
 	Name  string          `json:"name"`
 	Match []httpMatch     `json:"match"`
 	Route []httpRouteDest `json:"route"`
-	// Other actions, rejected by unsupported.go for now.
-	Redirect       any `json:"redirect"`
-	DirectResponse any `json:"directResponse"`
-	Delegate       any `json:"delegate"`
+	// Delegate is rejected by unsupported.go for now.
+	Delegate       any                 `json:"delegate"`
+	Redirect       *httpRedirect       `json:"redirect"`
+	DirectResponse *httpDirectResponse `json:"directResponse"`
+	Rewrite        *httpRewrite        `json:"rewrite"`
+	Headers        *headers            `json:"headers"`
+	Timeout        string              `json:"timeout"`
+	Retries        *httpRetry          `json:"retries"`
+
+	Fault            *httpFault     `json:"fault"`
+	Mirror           *destination   `json:"mirror"`
+	Mirrors          []mirrorPolicy `json:"mirrors"`
+	MirrorPercentage *percent       `json:"mirrorPercentage"`
+	MirrorPercent    *int           `json:"mirrorPercent"`
+	MirrorPercentOld *int           `json:"mirror_percent"`
+	CorsPolicy       *corsPolicy    `json:"corsPolicy"`
 }
 
 type httpMatch struct {
@@ -59,6 +71,10 @@ type httpMatch struct {
 	Headers   map[string]stringMatch `json:"headers"`
 	Port      int                    `json:"port"`
 	Gateways  []string               `json:"gateways"`
+
+	WithoutHeaders map[string]stringMatch `json:"withoutHeaders"`
+	QueryParams    map[string]stringMatch `json:"queryParams"`
+	IgnoreURICase  bool                   `json:"ignoreUriCase"`
 }
 
 type stringMatch struct {
@@ -70,6 +86,7 @@ type stringMatch struct {
 type httpRouteDest struct {
 	Destination destination `json:"destination"`
 	Weight      *int        `json:"weight"`
+	Headers     *headers    `json:"headers"`
 }
 
 type destination struct {
@@ -122,4 +139,85 @@ type virtualService struct {
 type serviceEntry struct {
 	*load.Resource
 	Spec serviceEntrySpec
+}
+
+type httpRedirect struct {
+	URI           string  `json:"uri"`
+	Authority     string  `json:"authority"`
+	Port          int     `json:"port"`
+	DerivePort    string  `json:"derivePort"`
+	Scheme        string  `json:"scheme"`
+	RedirectCode  int     `json:"redirectCode"`
+	PrefixRewrite *string `json:"prefixRewrite"`
+}
+
+type httpDirectResponse struct {
+	Status int `json:"status"`
+	Body   *struct {
+		String *string `json:"string"`
+		Bytes  *string `json:"bytes"`
+	} `json:"body"`
+}
+
+type httpRewrite struct {
+	URI             string `json:"uri"`
+	Authority       string `json:"authority"`
+	URIRegexRewrite *struct {
+		Match   string `json:"match"`
+		Rewrite string `json:"rewrite"`
+	} `json:"uriRegexRewrite"`
+}
+
+type headers struct {
+	Request  *headerOps `json:"request"`
+	Response *headerOps `json:"response"`
+}
+
+type headerOps struct {
+	Set    map[string]string `json:"set"`
+	Add    map[string]string `json:"add"`
+	Remove []string          `json:"remove"`
+}
+
+type httpRetry struct {
+	Attempts                 *int    `json:"attempts"`
+	PerTryTimeout            string  `json:"perTryTimeout"`
+	RetryOn                  *string `json:"retryOn"`
+	RetryRemoteLocalities    bool    `json:"retryRemoteLocalities"`
+	RetryIgnorePreviousHosts *bool   `json:"retryIgnorePreviousHosts"`
+	Backoff                  string  `json:"backoff"`
+}
+
+type percent struct {
+	Value float64 `json:"value"`
+}
+
+type httpFault struct {
+	Delay *struct {
+		FixedDelay string   `json:"fixedDelay"`
+		Percentage *percent `json:"percentage"`
+		Percent    int      `json:"percent"`
+	} `json:"delay"`
+	Abort *struct {
+		HTTPStatus int      `json:"httpStatus"`
+		GRPCStatus string   `json:"grpcStatus"`
+		HTTP2Error string   `json:"http2Error"`
+		Percentage *percent `json:"percentage"`
+	} `json:"abort"`
+}
+
+type mirrorPolicy struct {
+	Destination destination `json:"destination"`
+	Percentage  *percent    `json:"percentage"`
+}
+
+type corsPolicy struct {
+	AllowOrigin         []string      `json:"allowOrigin"`
+	AllowOrigins        []stringMatch `json:"allowOrigins"`
+	AllowMethods        []string      `json:"allowMethods"`
+	AllowHeaders        []string      `json:"allowHeaders"`
+	ExposeHeaders       []string      `json:"exposeHeaders"`
+	MaxAge              string        `json:"maxAge"`
+	AllowCredentials    *bool         `json:"allowCredentials"`
+	UnmatchedPreflights string        `json:"unmatchedPreflights"`
 }

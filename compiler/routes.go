@@ -12,12 +12,18 @@ import (
 // are assigned once every cluster is known.
 type route struct {
 	ir.Route
-	dests []pendingDest
+	dests   []pendingDest
+	mirrors []pendingMirror
 }
 
 type pendingDest struct {
 	cluster string
 	weight  int
+	// index is the destination's place in the rule's route list.
+	index int
+	// reqOps and respOps are its header operations.
+	reqOps, respOps ir.HeaderOps
+	authority       string
 }
 
 // routes builds a vhost's route list in the order the binary tries it,
@@ -28,15 +34,25 @@ type pendingDest struct {
 // moved after the specific routes (SortVHostRoutes).
 func (c *compilation) routes(l *listener, v *vhost) []route {
 	var specific, catchAll []route
+	var catchAllFrom *virtualService
 	for _, b := range v.bindings {
 		vs := b.vs
 	rules:
-		for i, rule := range vs.Spec.HTTP {
+		for _, ref := range c.rulesOf(vs) {
+			rule, i, own := ref.rule, ref.index, ref.vs
+			hasMatch := len(own.Spec.HTTP[i].Match) > 0
 			matches := rule.Match
 			if len(matches) == 0 {
 				matches = []httpMatch{{}}
 			}
-			dests := c.destinations(vs, i, rule, l.key.Port)
+			dests := c.destinations(own, i, rule, l.key.Port)
+			mirrors := c.mirrors(own, i, rule, l.key.Port)
+			for k := range dests {
+				if h := rule.Route[dests[k].index].Headers; h != nil {
+					dests[k].reqOps, dests[k].authority = lowerOps(h.Request, true)
+					dests[k].respOps, _ = lowerOps(h.Response, false)
+				}
+			}
 			for j, m := range matches {
 				if m.Port != 0 && m.Port != l.key.Port {
 					continue
@@ -46,11 +62,26 @@ func (c *compilation) routes(l *listener, v *vhost) []route {
 				}) {
 					continue
 				}
-				r := route{Route: ir.Route{Name: rule.Name, Origin: ruleOrigin(vs, i, j, len(rule.Match) > 0)}, dests: dests}
+				jo := j
+				if ref.matchOrigin != nil {
+					jo = ref.matchOrigin[j]
+				}
+				r := route{Route: ir.Route{Name: rule.Name, Origin: ruleOrigin(own, i, jo, hasMatch)}, dests: dests, mirrors: mirrors}
 				if len(rule.Match) > 0 {
 					r.Matches = []ir.Match{lowerMatch(m)}
+					applyActions(&r.Route, rule, &rule.Match[j], l.key.Port)
+				} else {
+					applyActions(&r.Route, rule, nil, l.key.Port)
 				}
 				if isCatchAll(m) {
+					if catchAllFrom != nil && catchAllFrom != vs {
+						c.warnf(own.Resource, "spec."+r.Origin.Field, "narrow its match, or give the VirtualServices one owner of the catch-all",
+							"catch-all rule shadowed on %s port %d: VirtualService %s/%s, merged before this one (gwc orders merged VirtualServices by namespace, then name), already matches every request",
+							v.domain, l.key.Port, catchAllFrom.Namespace, catchAllFrom.Name)
+					}
+					if catchAllFrom == nil {
+						catchAllFrom = vs
+					}
 					catchAll = append(catchAll, r)
 					break rules
 				}
@@ -75,7 +106,8 @@ func ruleOrigin(vs *virtualService, rule, match int, hasMatch bool) ir.Origin {
 // catch-all test does: no uri condition, or prefix "/" or regex ".*", and
 // no other runtime condition.
 func isCatchAll(m httpMatch) bool {
-	if m.Method != nil || m.Authority != nil || m.Scheme != nil || len(m.Headers) > 0 {
+	if m.Method != nil || m.Authority != nil || m.Scheme != nil || len(m.Headers) > 0 ||
+		len(m.WithoutHeaders) > 0 || len(m.QueryParams) > 0 {
 		return false
 	}
 	u := m.URI
@@ -95,6 +127,15 @@ func lowerMatch(m httpMatch) ir.Match {
 		out.Headers = append(out.Headers, ir.HeaderMatch{Name: strings.ToLower(name), Match: lowerString(&sm)})
 	}
 	slices.SortStableFunc(out.Headers, func(a, b ir.HeaderMatch) int { return strings.Compare(a.Name, b.Name) })
+	out.Name, out.IgnoreURICase = m.Name, m.IgnoreURICase
+	for _, name := range sortedKeys(m.WithoutHeaders) {
+		sm := m.WithoutHeaders[name]
+		out.WithoutHeaders = append(out.WithoutHeaders, ir.HeaderMatch{Name: strings.ToLower(name), Match: lowerString(&sm)})
+	}
+	for _, name := range sortedKeys(m.QueryParams) {
+		sm := m.QueryParams[name]
+		out.Query = append(out.Query, ir.QueryMatch{Name: name, Match: lowerString(&sm)})
+	}
 	return out
 }
 

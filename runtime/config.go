@@ -3,6 +3,7 @@ package runtime
 import (
 	"regexp"
 	"strconv"
+	"time"
 
 	"github.com/gwc-dev/gwc/runtime/hosttable"
 )
@@ -41,6 +42,9 @@ type VirtualHost struct {
 	// Domain is the lower-case domain: "a.example.com", "*.example.com" or "*".
 	Domain string
 	Routes []Route
+
+	// index narrows the routes to try by exact path; built by Prepare.
+	index *exactIndex
 }
 
 // Route is one HTTP rule; the first route whose Matches accept a request
@@ -57,6 +61,30 @@ type Route struct {
 	// cumWeights[i] is the sum of the weights of Clusters[0..i]; set by
 	// Prepare so a pick is one random number and a short scan.
 	cumWeights []uint32
+
+	// Redirect or DirectResponse, when set, answer at the gateway instead
+	// of forwarding.
+	Redirect       *Redirect
+	DirectResponse *DirectResponse
+	// Rewrite changes the path and authority before forwarding.
+	Rewrite *Rewrite
+	// RequestHeaders and ResponseHeaders are the route-level header
+	// operations, applied after the destination's.
+	RequestHeaders, ResponseHeaders HeaderOps
+	// Timeout bounds the whole upstream exchange, retries included; 0 is
+	// none, Istio's default. On expiry the client gets 504.
+	Timeout time.Duration
+	// Retry is the retry policy; nil means Istio's default policy.
+	Retry *RetryPolicy
+	// Fault delays or aborts a share of requests before anything else.
+	Fault *Fault
+	// Mirrors get a copy of each forwarded request, fire and forget.
+	Mirrors []Mirror
+	// CORS answers preflights and marks responses for allowed origins.
+	CORS *CORS
+
+	// proxies[i] forwards to Clusters[i]; set by the engine.
+	proxies []*proxy
 }
 
 // Match is one HTTPMatchRequest; all its conditions must hold.
@@ -65,6 +93,17 @@ type Match struct {
 	Path    StringMatch
 	Method  StringMatch
 	Headers []HeaderMatch
+
+	// Name is the match's name, for logs and explain.
+	Name string
+	// IgnoreCase compares an exact or prefix Path ignoring ASCII case.
+	IgnoreCase bool
+	// WithoutHeaders must all fail; a missing header counts as empty,
+	// except for a presence match, which then holds.
+	WithoutHeaders []HeaderMatch
+	// Query matches query parameters by name, raw (not decoded) as Envoy
+	// compares them; the first occurrence counts.
+	Query []QueryMatch
 }
 
 // MatchKind says how a StringMatch compares.
@@ -121,6 +160,12 @@ type WeightedCluster struct {
 	// Cluster indexes Config.Clusters.
 	Cluster int
 	Weight  uint32
+	// RequestHeaders and ResponseHeaders are the destination-level header
+	// operations.
+	RequestHeaders, ResponseHeaders HeaderOps
+	// Authority, when set, replaces the Host sent upstream; it wins over
+	// the route's rewrite.
+	Authority string
 }
 
 // Cluster is an upstream service at one port, named as Envoy names it:

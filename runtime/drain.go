@@ -51,5 +51,10 @@ func (g *gateway) drain() {
 		scancel()
 	}
 	g.engine.transport.CloseIdleConnections()
+	for _, t := range g.engine.transports {
+		if c, ok := t.(interface{ CloseIdleConnections() }); ok {
+			c.CloseIdleConnections()
+		}
+	}
 	g.log.Info("stopped")
 }

@@ -28,6 +28,9 @@ func (vh *VirtualHost) Select(r *http.Request) int {
 
 // selectPath is Select for a path already normalised.
 func (vh *VirtualHost) selectPath(r *http.Request, path string) int {
+	if vh.index != nil {
+		return vh.selectIndexed(r, path)
+	}
 	for i := range vh.Routes {
 		if vh.Routes[i].accepts(r, path) {
 			return i
@@ -62,7 +65,7 @@ func (m *Match) Matches(r *http.Request) bool {
 }
 
 func (m *Match) matches(r *http.Request, path string) bool {
-	if m.Path.Kind != MatchAny && !m.Path.MatchString(path) {
+	if m.Path.Kind != MatchAny && !m.pathMatches(path) {
 		return false
 	}
 	if m.Method.Kind != MatchAny && !m.Method.MatchString(r.Method) {
@@ -72,6 +75,9 @@ func (m *Match) matches(r *http.Request, path string) bool {
 		if !m.Headers[i].matches(r, path) {
 			return false
 		}
+	}
+	if len(m.WithoutHeaders) > 0 || len(m.Query) > 0 {
+		return m.matchesMore(r, path)
 	}
 	return true
 }

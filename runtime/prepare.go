@@ -60,6 +60,7 @@ func (cfg *Config) Prepare() error {
 		}
 		for vi := range l.VirtualHosts {
 			vh := &l.VirtualHosts[vi]
+			vh.buildIndex()
 			for ri := range vh.Routes {
 				r := &vh.Routes[ri]
 				rwhere := fmt.Sprintf("%s: virtual host %q: route %d %q", where, vh.Domain, ri, r.ID)
@@ -69,6 +70,14 @@ func (cfg *Config) Prepare() error {
 					}
 				}
 				if err := r.prepareWeights(len(cfg.Clusters)); err != nil {
+					fail("%s: %w", rwhere, err)
+				}
+				for _, m := range r.Mirrors {
+					if m.Cluster < 0 || m.Cluster >= len(cfg.Clusters) {
+						fail("%s: mirror cluster index %d out of range (have %d)", rwhere, m.Cluster, len(cfg.Clusters))
+					}
+				}
+				if err := r.prepareActions(); err != nil {
 					fail("%s: %w", rwhere, err)
 				}
 			}
@@ -111,6 +120,9 @@ func (m *Match) prepare() error {
 		if err := h.prepare(); err != nil {
 			errs = append(errs, fmt.Errorf("header %q: %w", h.Name, err))
 		}
+	}
+	if err := m.prepareMore(); err != nil {
+		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
 }

@@ -1,6 +1,7 @@
 package runtime
 
 import (
+	"bytes"
 	"context"
 	crand "crypto/rand"
 	"encoding/hex"
@@ -113,6 +114,12 @@ type proxy struct {
 	transport http.RoundTripper
 	log       *slog.Logger
 	rp        httputil.ReverseProxy
+	// route and dest, when set, are the route and destination this proxy
+	// serves: their rewrite, headers and retry policy apply.
+	route *Route
+	dest  *WeightedCluster
+	// mirror sends copies of a request to the route's mirrors.
+	mirror func(rt *Route, out *http.Request, body []byte)
 }
 
 func newProxy(up *upstream, transport http.RoundTripper, pool bufferPool, log *slog.Logger) *proxy {
@@ -155,6 +162,7 @@ func (p *proxy) rewrite(pr *httputil.ProxyRequest) {
 	if in.Header.Get("X-Request-Id") == "" {
 		out.Header["X-Request-Id"] = []string{newRequestID()}
 	}
+	p.applyRequest(in, out, path)
 }
 
 // setTarget makes u carry exactly path and the inbound query. Opaque is
@@ -184,56 +192,11 @@ func clientIP(remoteAddr string) string {
 	return host
 }
 
-// RoundTrip sends req to an endpoint of the cluster, retrying on connect
-// failure as Istio's default retry policy does, and stamps the response
+// RoundTrip sends req to an endpoint of the cluster, retrying as the
+// route's retry policy (by default Istio's) says, and stamps the response
 // with the headers Envoy adds.
 func (p *proxy) RoundTrip(req *http.Request) (*http.Response, error) {
-	ctx := req.Context()
-	set := p.up.endpoints(ctx)
-	if len(set.addrs) == 0 {
-		return nil, errNoHealthyUpstream
-	}
-	var body *replayBody
-	if req.Body != nil && req.Body != http.NoBody {
-		body = &replayBody{rc: req.Body}
-		req.Body = body
-	}
-	key := p.up.hashKey(req)
-	retries := 0
-	defer func() {
-		for range retries {
-			p.up.RetryDone()
-		}
-	}()
-	var tried [maxRetries + 1]string
-	for attempt := 0; ; attempt++ {
-		req.Header["X-Envoy-Attempt-Count"] = valAttempts[attempt]
-		start := time.Now()
-		resp, addr, err := p.up.attempt(p.transport, req, set, tried[:attempt], key)
-		tried[attempt] = addr
-		if err == nil {
-			resp.Header["Server"] = valIstioEnvoy
-			ms := time.Since(start).Milliseconds()
-			resp.Header["X-Envoy-Upstream-Service-Time"] = []string{strconv.FormatInt(ms, 10)}
-			return resp, nil
-		}
-		read, bodyErr := body.state()
-		if bodyErr != nil {
-			return nil, &downstreamError{bodyErr}
-		}
-		var ce *connectError
-		if attempt == maxRetries || !errors.As(err, &ce) || read || ctx.Err() != nil {
-			return nil, err
-		}
-		if !p.up.AllowRetry() {
-			return nil, err // over connectionPool.http.maxRetries
-		}
-		retries++
-		p.log.Debug("retrying upstream", "cluster", p.up.cluster.Name, "endpoint", addr, "attempt", attempt+1, "err", err)
-		if !sleepCtx(ctx, backoff(attempt+1)) {
-			return nil, err
-		}
-	}
+	return p.roundTripRetrying(req)
 }
 
 // backoff returns Envoy's fully jittered exponential back-off before retry
@@ -254,22 +217,48 @@ func sleepCtx(ctx context.Context, d time.Duration) bool {
 	}
 }
 
-// replayBody lets a body be sent again after a connect failure: nothing was
-// read from it then. It remembers read errors, which come from the client.
-// ReverseProxy already keeps the transport from closing the inbound body.
-// The transport may still read it from another goroutine after RoundTrip
-// returned, hence the lock.
+// replayBody lets a body be sent again: after a connect failure nothing
+// was read from it; after a response that asks for a retry, the body is
+// replayed from what was kept, when keep asked for it and the whole body
+// fitted in retryBufferLimit (Envoy's default buffer limit). It remembers
+// read errors, which come from the client. ReverseProxy already keeps the
+// transport from closing the inbound body. The transport may still read it
+// from another goroutine after RoundTrip returned, hence the lock.
 type replayBody struct {
 	rc   io.Reader
 	mu   sync.Mutex
 	read bool
 	err  error
+
+	keep     bool   // keep what is read, for a replay
+	buf      []byte // what was read, while it fits
+	overflow bool   // the body did not fit
+	eof      bool   // the whole body was read
+	// full, set on a replay copy, is the whole body it reads from.
+	full []byte
+	// length is the declared Content-Length, -1 when unknown: a body of
+	// that length was read whole even before the reader said EOF.
+	length int64
 }
+
+// retryBufferLimit is Envoy's per-connection buffer limit as Istio sets
+// it: a longer body cannot be retried after it was sent.
+const retryBufferLimit = 1 << 20
 
 func (b *replayBody) Read(p []byte) (int, error) {
 	n, err := b.rc.Read(p)
 	b.mu.Lock()
 	b.read = true
+	if b.keep && b.full == nil && n > 0 {
+		if len(b.buf)+n <= retryBufferLimit {
+			b.buf = append(b.buf, p[:n]...)
+		} else {
+			b.overflow, b.buf = true, nil
+		}
+	}
+	if errors.Is(err, io.EOF) {
+		b.eof = true
+	}
 	if err != nil && !errors.Is(err, io.EOF) {
 		b.err = err
 	}
@@ -289,14 +278,41 @@ func (b *replayBody) state() (read bool, err error) {
 	return b.read, b.err
 }
 
+// rewind returns the body to send on a retry and whether there is one:
+// the same body when nothing was read from it yet, else a fresh copy of
+// the whole body when all of it was kept. The transport of the earlier
+// try may still read the old body after the response came (to check for
+// extra bytes), so a copy never shares a reader with it.
+func (b *replayBody) rewind() (*replayBody, bool) {
+	if b == nil {
+		return nil, true
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	switch {
+	case !b.read:
+		return b, true
+	case b.full != nil:
+		return &replayBody{rc: bytes.NewReader(b.full), full: b.full}, true
+	case b.err != nil || !b.keep || b.overflow:
+		return nil, false
+	case !b.eof && (b.length < 0 || int64(len(b.buf)) != b.length):
+		return nil, false
+	}
+	return &replayBody{rc: bytes.NewReader(b.buf), full: b.buf}, true
+}
+
 // fail answers a request the proxy could not complete, as Envoy would.
 func (p *proxy) fail(w http.ResponseWriter, r *http.Request, err error) {
 	var de *downstreamError
 	var ce *connectError
+	p.localReplyHeaders(w, r)
 	switch {
 	case errors.Is(err, errOverloaded):
 		w.Header()["X-Envoy-Overloaded"] = valTrue
 		localReply(w, http.StatusServiceUnavailable, bodyOverflow, false)
+	case errors.Is(err, errUpstreamTimeout) || errors.Is(err, context.DeadlineExceeded):
+		localReply(w, http.StatusGatewayTimeout, bodyUpstreamTimeout, false)
 	case errors.Is(err, errNoHealthyUpstream):
 		localReply(w, http.StatusServiceUnavailable, bodyNoHealthyUpstream, false)
 	case errors.As(err, &de):

@@ -8,14 +8,15 @@ import (
 	"time"
 )
 
-// engine is what the listeners share: one upstream and one proxy per
-// cluster, indexed as Config.Clusters, over one transport.
+// engine is what the listeners share: one upstream and one transport per
+// cluster, indexed as Config.Clusters (clusters without a connection
+// policy share one transport), and a proxy per route destination.
 type engine struct {
-	cfg       *Config
-	ups       []*upstream
-	proxies   []*proxy
-	transport *http.Transport
-	log       *slog.Logger
+	cfg        *Config
+	ups        []*upstream
+	transports []http.RoundTripper
+	transport  *http.Transport
+	log        *slog.Logger
 }
 
 // newEngine builds the engine for a prepared cfg. DNS refreshes stop when
@@ -26,8 +27,9 @@ func newEngine(cfg *Config, log *slog.Logger, stop <-chan struct{}) *engine {
 	for i := range cfg.Clusters {
 		up := newUpstream(&cfg.Clusters[i], stop, log)
 		e.ups = append(e.ups, up)
-		e.proxies = append(e.proxies, newProxy(up, e.clusterTransport(&cfg.Clusters[i]), pool, log))
+		e.transports = append(e.transports, e.clusterTransport(&cfg.Clusters[i]))
 	}
+	e.bindRoutes(pool)
 	return e
 }
 
@@ -82,13 +84,7 @@ func (h *listenerHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		localReply(w, http.StatusNotFound, "", false)
 		return
 	}
-	ci := vh.Routes[ri].pick()
-	if ci < 0 || ci >= len(h.e.proxies) {
-		// Envoy: cluster not found (NC).
-		localReply(w, http.StatusServiceUnavailable, "", false)
-		return
-	}
-	h.e.proxies[ci].rp.ServeHTTP(w, r)
+	h.serveRoute(w, r, &vh.Routes[ri], path)
 }
 
 // newListenerServer returns the server for one HTTP listener: HTTP/1.1 and

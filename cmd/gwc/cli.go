@@ -15,6 +15,8 @@ Usage:
             [--platform LIST] [--image FILE.tar] [--image-layout DIR] [--push REF] [--manifests DIR] [--dockerfile]
   gwc vet [--format text|json] [--namespace NS] PATH...
   gwc manifests [--image REF] [--name NAME] [-o FILE] PATH...
+  gwc routes [--format text|json] [--namespace NS] PATH...
+  gwc explain [-H 'name: value']... [--namespace NS] PATH... 'METHOD URL'
   gwc version
 
 PATH is a file or directory of Kubernetes YAML, JSON or CUE.
@@ -35,6 +37,10 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return runVet(args[1:], stdout, stderr)
 	case "manifests":
 		return runManifests(args[1:], stdout, stderr)
+	case "routes":
+		return runRoutes(args[1:], stdout, stderr)
+	case "explain":
+		return runExplain(args[1:], stdout, stderr)
 	case "version":
 		return runVersion(args[1:], stdout, stderr)
 	case "help", "-h", "-help", "--help":

@@ -3,6 +3,7 @@ package ir
 import (
 	"fmt"
 	"net"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -33,7 +34,10 @@ func Dump(cfg *Config) string {
 					p(3, "match%s", dumpMatch(m))
 				}
 				for _, d := range r.Destinations {
-					p(3, "-> %s weight %d", cfg.Clusters[d.Cluster].Name, d.Weight)
+					p(3, "-> %s weight %d%s%s", cfg.Clusters[d.Cluster].Name, d.Weight, dumpOps(d.RequestHeaders, d.ResponseHeaders), dumpAuthority(d.Authority))
+				}
+				for _, line := range dumpActions(r) {
+					p(3, "%s", line)
 				}
 			}
 		}
@@ -82,6 +86,15 @@ func dumpMatch(m Match) string {
 	one("method", m.Method)
 	for _, h := range m.Headers {
 		one("header "+h.Name, h.Match)
+	}
+	for _, h := range m.WithoutHeaders {
+		one("without "+h.Name, h.Match)
+	}
+	for _, q := range m.Query {
+		one("query "+q.Name, q.Match)
+	}
+	if m.IgnoreURICase {
+		b.WriteString(" ignoreUriCase")
 	}
 	if b.Len() == 0 {
 		return " any"
@@ -134,4 +147,68 @@ func dumpPolicy(p func(int, string, ...any), pol *Policy) {
 	if t := pol.TLS; t != nil {
 		p(2, "tls ca %q cert %q key %q sni %q sans %v insecure %t", t.CACertificates, t.ClientCertificate, t.PrivateKey, t.SNI, t.SubjectAltNames, t.InsecureSkipVerify)
 	}
+}
+
+// dumpActions lists a route's actions other than its destinations, one a
+// line, leaving out what is at Istio's default.
+func dumpActions(r Route) []string {
+	var out []string
+	if d := r.Redirect; d != nil {
+		out = append(out, fmt.Sprintf("redirect %d scheme %q authority %q port %d path %q", d.Code, d.Scheme, d.Authority, d.Port, d.Path))
+	}
+	if d := r.DirectResponse; d != nil {
+		out = append(out, fmt.Sprintf("direct response %d body %q", d.Status, d.Body))
+	}
+	if w := r.Rewrite; w != nil {
+		out = append(out, fmt.Sprintf("rewrite uri %q prefix %q whole %t ignorecase %t regex %q -> %q authority %q",
+			w.URI, w.MatchedPrefix, w.WholePath, w.IgnoreCase, w.RegexMatch, w.RegexSubst, w.Authority))
+	}
+	if ops := dumpOps(r.RequestHeaders, r.ResponseHeaders); ops != "" {
+		out = append(out, "headers"+ops)
+	}
+	if r.TimeoutMS > 0 {
+		out = append(out, fmt.Sprintf("timeout %dms", r.TimeoutMS))
+	}
+	if f := r.Fault; f != nil {
+		out = append(out, fmt.Sprintf("fault delay %dms at %v%% abort %d grpc %d at %v%%", f.DelayMS, f.DelayPercent, f.AbortStatus, f.AbortGRPC, f.AbortPercent))
+	}
+	for _, m := range r.Mirrors {
+		out = append(out, fmt.Sprintf("mirror cluster %d at %v%%", m.Cluster, m.Percent))
+	}
+	if c := r.CORS; c != nil {
+		out = append(out, fmt.Sprintf("cors origins %v methods %q headers %q expose %q max-age %q credentials %t forward-unmatched %t",
+			c.AllowOrigins, c.AllowMethods, c.AllowHeaders, c.ExposeHeaders, c.MaxAge, c.AllowCredentials, c.ForwardUnmatchedPreflights))
+	}
+	rp := r.Retry
+	if rp.Attempts == DefaultRetry.Attempts && slices.Equal(rp.On, DefaultRetry.On) && len(rp.StatusCodes) == 0 &&
+		rp.PerTryTimeoutMS == 0 && rp.BackoffMS == 0 && !rp.AllowPreviousHosts {
+		return out
+	}
+	out = append(out, fmt.Sprintf("retries %d per-try %dms on %s codes %v", rp.Attempts, rp.PerTryTimeoutMS, strings.Join(rp.On, ","), rp.StatusCodes))
+	return out
+}
+
+func dumpOps(req, resp HeaderOps) string {
+	var b strings.Builder
+	one := func(dir string, o HeaderOps) {
+		for _, h := range o.Set {
+			fmt.Fprintf(&b, " %s set %s=%q", dir, h.Name, h.Value)
+		}
+		for _, h := range o.Add {
+			fmt.Fprintf(&b, " %s add %s=%q", dir, h.Name, h.Value)
+		}
+		for _, n := range o.Remove {
+			fmt.Fprintf(&b, " %s remove %s", dir, n)
+		}
+	}
+	one("request", req)
+	one("response", resp)
+	return b.String()
+}
+
+func dumpAuthority(a string) string {
+	if a == "" {
+		return ""
+	}
+	return fmt.Sprintf(" authority %q", a)
 }

@@ -63,6 +63,19 @@ type Route struct {
 	// Matches are OR'ed; none means every request.
 	Matches      []Match
 	Destinations []Destination
+
+	Redirect       *Redirect
+	DirectResponse *DirectResponse
+	Rewrite        *Rewrite
+	// RequestHeaders and ResponseHeaders are the route-level operations.
+	RequestHeaders, ResponseHeaders HeaderOps
+	// TimeoutMS is the route timeout, 0 for none (Istio's default).
+	TimeoutMS int64
+	Retry     RetryPolicy
+
+	Fault   *Fault
+	Mirrors []Mirror
+	CORS    *CORS
 }
 
 // Match is one HTTPMatchRequest; all its conditions hold together.
@@ -70,6 +83,13 @@ type Match struct {
 	URI     StringMatch
 	Method  StringMatch
 	Headers []HeaderMatch // sorted by Name
+
+	// Name is the match's name, for logs.
+	Name string
+	// IgnoreURICase makes exact and prefix URI matches case-insensitive.
+	IgnoreURICase  bool
+	WithoutHeaders []HeaderMatch // sorted by Name
+	Query          []QueryMatch  // sorted by Name
 }
 
 // StringMatch is an Istio StringMatch; a zero Kind means "no condition".
@@ -90,6 +110,13 @@ type HeaderMatch struct {
 type Destination struct {
 	Cluster int // index into Config.Clusters
 	Weight  int
+	// RequestHeaders and ResponseHeaders are the destination-level
+	// operations, applied before the route's.
+	RequestHeaders, ResponseHeaders HeaderOps
+	// Authority, when set, replaces the Host sent upstream (a request
+	// header operation on "host" or ":authority"); it wins over the
+	// route's.
+	Authority string
 }
 
 // Cluster is a service at one port: Envoy's
@@ -194,4 +221,117 @@ type UpstreamTLS struct {
 	SNI                string
 	SubjectAltNames    []string
 	InsecureSkipVerify bool
+}
+
+// QueryMatch matches one query parameter by name; a "present" Kind only
+// asks that the parameter exists.
+type QueryMatch struct {
+	Name  string
+	Match StringMatch
+}
+
+// HeaderOps are Istio header operations on one direction of a request:
+// Remove first, then Set (overwrite), then Add (append), as Envoy applies
+// them.
+type HeaderOps struct {
+	Set    []Header // sorted by Name
+	Add    []Header // sorted by Name
+	Remove []string // sorted
+}
+
+// Header is one header name (lower case) and value.
+type Header struct {
+	Name, Value string
+}
+
+// Redirect is an HTTPRedirect. Empty fields keep the request's part.
+type Redirect struct {
+	// Path replaces the whole path (uri); PrefixRewrite, when
+	// RewritePrefix, replaces MatchedPrefix (prefixRewrite).
+	Path          string
+	RewritePrefix bool
+	PrefixRewrite string
+	MatchedPrefix string
+	IgnoreCase    bool
+	Authority     string
+	// Port is the port to put in the Location, 0 for none.
+	Port   int
+	Scheme string
+	Code   int
+}
+
+// DirectResponse is an HTTPDirectResponse.
+type DirectResponse struct {
+	Status int
+	Body   []byte
+}
+
+// Rewrite is an HTTPRewrite; empty strings mean "not set".
+type Rewrite struct {
+	// URI replaces MatchedPrefix at the start of the path (Envoy's
+	// prefix_rewrite), or the whole path when WholePath (the route's uri
+	// match is exact or regex).
+	URI           string
+	MatchedPrefix string
+	WholePath     bool
+	// IgnoreCase: the prefix was matched case-insensitively.
+	IgnoreCase bool
+	// RegexMatch and RegexSubst are uriRegexRewrite; RegexSubst uses
+	// RE2's \1 references.
+	RegexMatch, RegexSubst string
+	Authority              string
+}
+
+// RetryPolicy is an HTTPRetry after Istio's defaults are applied.
+type RetryPolicy struct {
+	// Attempts is the number of retries; 0 disables them.
+	Attempts int
+	// PerTryTimeoutMS is 0 for none.
+	PerTryTimeoutMS int64
+	// On lists Envoy retry conditions, StatusCodes the retriable codes.
+	On          []string
+	StatusCodes []int
+	// BackoffMS is the base back-off interval, 0 for Envoy's 25ms.
+	BackoffMS int64
+	// AllowPreviousHosts lets a retry go to an endpoint already tried
+	// (retryIgnorePreviousHosts: false).
+	AllowPreviousHosts bool
+}
+
+// DefaultRetry is istiod's built-in retry policy, for a rule without
+// retries (retry.DefaultPolicy): 2 retries on these conditions, no status
+// codes.
+var DefaultRetry = RetryPolicy{
+	Attempts: 2,
+	On:       []string{"connect-failure", "refused-stream", "unavailable", "cancelled", "retriable-status-codes"},
+}
+
+// Fault is an HTTPFaultInjection; a zero percentage never fires.
+type Fault struct {
+	DelayMS      int64
+	DelayPercent float64
+	// AbortStatus is an HTTP status; AbortGRPC a gRPC code number (-1 for
+	// none).
+	AbortStatus  int
+	AbortGRPC    int
+	AbortPercent float64
+}
+
+// Mirror sends a copy of the request to a cluster, fire and forget.
+type Mirror struct {
+	Cluster int // index into Config.Clusters
+	Percent float64
+}
+
+// CORS is a CorsPolicy, answered at the gateway as Envoy's CORS filter.
+type CORS struct {
+	AllowOrigins     []StringMatch
+	AllowMethods     string // joined with ","
+	AllowHeaders     string
+	ExposeHeaders    string
+	MaxAge           string // whole seconds, "" for none
+	AllowCredentials bool
+	// ForwardUnmatchedPreflights: a preflight from an origin not allowed
+	// goes upstream (Istio's default).
+	ForwardUnmatchedPreflights bool
 }

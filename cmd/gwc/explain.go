@@ -1,0 +1,162 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"maps"
+	"net"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/gwc-dev/gwc/compiler/ir"
+	"github.com/gwc-dev/gwc/runtime"
+)
+
+// gwc explain: which listener, virtual host, route and destination a
+// request takes, and why each earlier route did not match. It runs the
+// runtime's own host lookup and matchers over the compiled tables.
+
+// headerFlags collects repeated -H 'name: value' flags.
+type headerFlags []string
+
+func (h *headerFlags) String() string     { return strings.Join(*h, ", ") }
+func (h *headerFlags) Set(v string) error { *h = append(*h, v); return nil }
+
+func runExplain(args []string, stdout, stderr io.Writer) int {
+	fs := newFlagSet("explain", "[-H 'name: value']... [--namespace NS] PATH... 'METHOD URL'")
+	var headers headerFlags
+	fs.Var(&headers, "H", "a request `HEADER` as 'name: value' (repeatable)")
+	ns := fs.String("namespace", "default", "namespace of resources that set none, as kubectl's --namespace")
+	args, code, ok := parseFlags(fs, args, stderr)
+	if !ok {
+		return code
+	}
+	if len(args) < 2 {
+		fmt.Fprintln(stderr, "gwc explain: want PATH... and a request such as 'GET http://shop.example.com/api'")
+		return 2
+	}
+	req, err := parseRequest(args[len(args)-1], headers)
+	if err != nil {
+		fmt.Fprintf(stderr, "gwc explain: %v\n", err)
+		return 2
+	}
+	irc, rc, code := compiledTables(args[:len(args)-1], *ns, stderr)
+	if rc == nil {
+		return code
+	}
+	explain(stdout, irc, rc, req)
+	return 0
+}
+
+// parseRequest reads "METHOD URL" (or a URL alone, for GET) into a request
+// as a listener would receive it.
+func parseRequest(s string, headers []string) (*http.Request, error) {
+	method, target := "GET", strings.TrimSpace(s)
+	if m, rest, ok := strings.Cut(target, " "); ok {
+		method, target = m, strings.TrimSpace(rest)
+	}
+	u, err := url.Parse(target)
+	if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
+		return nil, fmt.Errorf("request %q: want METHOD http://HOST/PATH", s)
+	}
+	req := &http.Request{
+		Method: method, URL: &url.URL{Path: u.Path, RawPath: u.RawPath, RawQuery: u.RawQuery, ForceQuery: u.ForceQuery},
+		Host: u.Host, Header: http.Header{}, Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
+		RequestURI: u.RequestURI(), RemoteAddr: "127.0.0.1:1",
+	}
+	for _, h := range headers {
+		name, value, ok := strings.Cut(h, ":")
+		if !ok {
+			return nil, fmt.Errorf("header %q: want 'name: value'", h)
+		}
+		name, value = strings.TrimSpace(name), strings.TrimSpace(value)
+		if strings.EqualFold(name, "host") {
+			req.Host = value
+			continue
+		}
+		req.Header.Add(name, value)
+	}
+	return req, nil
+}
+
+// requestPort is the listener port a URL reaches: its port, or the
+// scheme's default.
+func requestPort(host, scheme string) int {
+	if _, p, err := net.SplitHostPort(host); err == nil {
+		if n, err := strconv.Atoi(p); err == nil {
+			return n
+		}
+	}
+	if scheme == "https" {
+		return 443
+	}
+	return 80
+}
+
+func explain(w io.Writer, irc *ir.Config, rc *runtime.Config, req *http.Request) {
+	port := requestPort(req.Host, "http")
+	fmt.Fprintf(w, "request   %s http://%s%s\n", req.Method, req.Host, req.URL.RequestURI())
+	for _, k := range slices.Sorted(maps.Keys(req.Header)) {
+		fmt.Fprintf(w, "          %s: %s\n", k, strings.Join(req.Header[k], ","))
+	}
+	found := false
+	for li := range rc.Listeners {
+		l := &rc.Listeners[li]
+		if l.Port != port {
+			continue
+		}
+		found = true
+		fmt.Fprintf(w, "listener  %s %s\n", net.JoinHostPort(l.Bind, strconv.Itoa(l.Port)), l.Protocol)
+		vi := l.Hosts.Lookup(req.Host)
+		if vi < 0 || int(vi) >= len(l.VirtualHosts) {
+			var domains []string
+			for _, vh := range l.VirtualHosts {
+				domains = append(domains, vh.Domain)
+			}
+			fmt.Fprintf(w, "vhost     none for Host %q (this port serves %s)\n", req.Host, strings.Join(domains, ", "))
+			fmt.Fprintln(w, "result    404, no virtual host")
+			continue
+		}
+		vh := &l.VirtualHosts[vi]
+		fmt.Fprintf(w, "vhost     %s\n", vh.Domain)
+		for _, s := range irc.Listeners[li].VirtualHosts[vi].Servers {
+			fmt.Fprintf(w, "server    %s\n", s)
+		}
+		chosen := vh.Select(req)
+		for ri := range vh.Routes {
+			rt := &vh.Routes[ri]
+			if ri == chosen {
+				fmt.Fprintf(w, "route %-3d %s\n          MATCHES %s\n", ri, rt.ID, describeMatches(rt))
+				break
+			}
+			fmt.Fprintf(w, "route %-3d %s\n", ri, rt.ID)
+			for mi := range rt.Matches {
+				fmt.Fprintf(w, "          no: %s\n", rt.Matches[mi].Mismatch(req))
+			}
+		}
+		if chosen < 0 {
+			fmt.Fprintln(w, "result    404, no route matches")
+			continue
+		}
+		rt := &vh.Routes[chosen]
+		fmt.Fprintf(w, "result    %s\n", describeAction(rc, rt))
+		if rt.Redirect != nil {
+			fmt.Fprintf(w, "location  %s\n", rt.Redirect.Location(req))
+		}
+		if rt.Rewrite != nil && rt.Redirect == nil && rt.DirectResponse == nil {
+			if p := rt.Rewrite.RewrittenPath(req); p != "" {
+				fmt.Fprintf(w, "upstream  path %s\n", p)
+			}
+		}
+	}
+	if !found {
+		var ports []string
+		for _, l := range rc.Listeners {
+			ports = append(ports, strconv.Itoa(l.Port))
+		}
+		fmt.Fprintf(w, "listener  none on port %d (the gateways serve %s)\n", port, strings.Join(ports, ", "))
+	}
+}

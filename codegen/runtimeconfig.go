@@ -1,0 +1,274 @@
+package codegen
+
+import (
+	"fmt"
+	"net"
+	"reflect"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gwc-dev/gwc/codegen/mph"
+	"github.com/gwc-dev/gwc/compiler/ir"
+	"github.com/gwc-dev/gwc/runtime"
+	"github.com/gwc-dev/gwc/runtime/hosttable"
+)
+
+// RuntimeConfig builds in memory the runtime.Config that the generated
+// source holds as a literal, unprepared. `gwc explain` and `gwc routes`
+// run the runtime's own matchers over it. The route actions of the
+// literal are printed from the same values (routeFields, destFields,
+// matchMoreFields), so the two cannot drift apart.
+func RuntimeConfig(cfg *ir.Config) (*runtime.Config, error) {
+	out := &runtime.Config{Digest: cfg.Digest, Sources: cfg.Sources}
+	for _, l := range cfg.Listeners {
+		rl := runtime.Listener{Bind: l.Bind, Port: l.Port, Protocol: l.Protocol}
+		router, err := hostRouter(l)
+		if err != nil {
+			return nil, err
+		}
+		rl.Hosts = router
+		for _, vh := range l.VirtualHosts {
+			rvh := runtime.VirtualHost{Domain: vh.Domain}
+			for _, r := range vh.Routes {
+				rvh.Routes = append(rvh.Routes, runtimeRoute(r))
+			}
+			rl.VirtualHosts = append(rl.VirtualHosts, rvh)
+		}
+		out.Listeners = append(out.Listeners, rl)
+	}
+	for _, c := range cfg.Clusters {
+		rc := runtime.Cluster{Name: c.Name, Resolve: c.Resolve}
+		for _, e := range c.Endpoints {
+			rc.Endpoints = append(rc.Endpoints, runtime.Endpoint{Address: net.JoinHostPort(e.Host, strconv.Itoa(e.Port)), Weight: uint32(e.Weight)})
+		}
+		out.Clusters = append(out.Clusters, rc)
+	}
+	return out, nil
+}
+
+// hostRouter builds the listener's host tables as renderListener does.
+func hostRouter(l ir.Listener) (hosttable.Router, error) {
+	router := hosttable.Router{CatchAll: -1}
+	var exact, wild []string
+	var exactVals, wildVals []int32
+	for i, vh := range l.VirtualHosts {
+		switch {
+		case vh.Domain == "*":
+			router.CatchAll = int32(i)
+		case strings.HasPrefix(vh.Domain, "*."):
+			wild = append(wild, vh.Domain[2:])
+			wildVals = append(wildVals, int32(i))
+		default:
+			exact = append(exact, vh.Domain)
+			exactVals = append(exactVals, int32(i))
+		}
+	}
+	var err error
+	if router.Exact, err = mph.Build(exact, exactVals); err != nil {
+		return router, fmt.Errorf("building the host table of port %d: %w", l.Port, err)
+	}
+	if router.Wildcard, err = mph.Build(wild, wildVals); err != nil {
+		return router, fmt.Errorf("building the wildcard table of port %d: %w", l.Port, err)
+	}
+	return router, nil
+}
+
+var runtimeKinds = map[string]runtime.MatchKind{
+	"":        runtime.MatchAny,
+	"exact":   runtime.MatchExact,
+	"prefix":  runtime.MatchPrefix,
+	"regex":   runtime.MatchRegex,
+	"present": runtime.MatchAny,
+}
+
+func runtimeString(m ir.StringMatch) runtime.StringMatch {
+	return runtime.StringMatch{Kind: runtimeKinds[m.Kind], Value: m.Value}
+}
+
+func runtimeHeaders(hs []ir.HeaderMatch) []runtime.HeaderMatch {
+	var out []runtime.HeaderMatch
+	for _, h := range hs {
+		out = append(out, runtime.HeaderMatch{Name: h.Name, Match: runtimeString(h.Match)})
+	}
+	return out
+}
+
+func runtimeMatch(m ir.Match) runtime.Match {
+	out := runtime.Match{
+		Path: runtimeString(m.URI), Method: runtimeString(m.Method), Headers: runtimeHeaders(m.Headers),
+		Name: m.Name, IgnoreCase: m.IgnoreURICase, WithoutHeaders: runtimeHeaders(m.WithoutHeaders),
+	}
+	for _, q := range m.Query {
+		out.Query = append(out.Query, runtime.QueryMatch{Name: q.Name, Match: runtimeString(q.Match)})
+	}
+	return out
+}
+
+func runtimeOps(o ir.HeaderOps) runtime.HeaderOps {
+	var out runtime.HeaderOps
+	for _, h := range o.Set {
+		out.Set = append(out.Set, runtime.HeaderValue{Name: h.Name, Value: h.Value})
+	}
+	for _, h := range o.Add {
+		out.Add = append(out.Add, runtime.HeaderValue{Name: h.Name, Value: h.Value})
+	}
+	out.Remove = append(out.Remove, o.Remove...)
+	return out
+}
+
+func runtimeRoute(r ir.Route) runtime.Route {
+	out := runtime.Route{
+		ID:              r.Origin.String(),
+		RequestHeaders:  runtimeOps(r.RequestHeaders),
+		ResponseHeaders: runtimeOps(r.ResponseHeaders),
+		Timeout:         time.Duration(r.TimeoutMS) * time.Millisecond,
+	}
+	for _, m := range r.Matches {
+		out.Matches = append(out.Matches, runtimeMatch(m))
+	}
+	out.Clusters = []runtime.WeightedCluster{} // as the template writes it
+	for _, d := range r.Destinations {
+		out.Clusters = append(out.Clusters, runtime.WeightedCluster{
+			Cluster: d.Cluster, Weight: uint32(d.Weight),
+			RequestHeaders: runtimeOps(d.RequestHeaders), ResponseHeaders: runtimeOps(d.ResponseHeaders),
+			Authority: d.Authority,
+		})
+	}
+	if d := r.Redirect; d != nil {
+		out.Redirect = &runtime.Redirect{
+			Scheme: d.Scheme, Authority: d.Authority, Port: d.Port, Path: d.Path,
+			RewritePrefix: d.RewritePrefix, PrefixRewrite: d.PrefixRewrite, MatchedPrefix: d.MatchedPrefix,
+			IgnoreCase: d.IgnoreCase, Code: d.Code,
+		}
+	}
+	if d := r.DirectResponse; d != nil {
+		out.DirectResponse = &runtime.DirectResponse{Status: d.Status, Body: string(d.Body)}
+	}
+	if w := r.Rewrite; w != nil {
+		out.Rewrite = &runtime.Rewrite{
+			URI: w.URI, MatchedPrefix: w.MatchedPrefix, WholePath: w.WholePath, IgnoreCase: w.IgnoreCase,
+			RegexMatch: w.RegexMatch, RegexSubst: w.RegexSubst, Authority: w.Authority,
+		}
+	}
+	if f := r.Fault; f != nil {
+		out.Fault = &runtime.Fault{
+			Delay: time.Duration(f.DelayMS) * time.Millisecond, DelayPercent: f.DelayPercent,
+			AbortStatus: f.AbortStatus, AbortGRPC: f.AbortGRPC, AbortPercent: f.AbortPercent,
+		}
+	}
+	for _, m := range r.Mirrors {
+		out.Mirrors = append(out.Mirrors, runtime.Mirror{Cluster: m.Cluster, Percent: m.Percent})
+	}
+	if c := r.CORS; c != nil {
+		out.CORS = &runtime.CORS{
+			AllowMethods: c.AllowMethods, AllowHeaders: c.AllowHeaders, ExposeHeaders: c.ExposeHeaders,
+			MaxAge: c.MaxAge, AllowCredentials: c.AllowCredentials, ForwardUnmatchedPreflights: c.ForwardUnmatchedPreflights,
+		}
+		for _, o := range c.AllowOrigins {
+			out.CORS.AllowOrigins = append(out.CORS.AllowOrigins, runtimeString(o))
+		}
+	}
+	if !reflect.DeepEqual(r.Retry, ir.DefaultRetry) {
+		p := r.Retry
+		out.Retry = &runtime.RetryPolicy{
+			Attempts: p.Attempts, PerTryTimeout: time.Duration(p.PerTryTimeoutMS) * time.Millisecond,
+			On: p.On, StatusCodes: p.StatusCodes, Backoff: time.Duration(p.BackoffMS) * time.Millisecond,
+			AllowPreviousHosts: p.AllowPreviousHosts,
+		}
+	}
+	return out
+}
+
+// routeFields returns the action fields of a route's literal, "Name: value"
+// each, leaving out zero values.
+func routeFields(r ir.Route) []string {
+	rr := runtimeRoute(r)
+	return fieldsOf(reflect.ValueOf(rr), "Redirect", "DirectResponse", "Rewrite", "RequestHeaders", "ResponseHeaders", "Timeout", "Retry", "Fault", "Mirrors", "CORS")
+}
+
+// destFields returns ", Name: value" for the header fields of a
+// destination, or "".
+func destFields(d ir.Destination) string {
+	wc := runtime.WeightedCluster{RequestHeaders: runtimeOps(d.RequestHeaders), ResponseHeaders: runtimeOps(d.ResponseHeaders), Authority: d.Authority}
+	var b strings.Builder
+	for _, f := range fieldsOf(reflect.ValueOf(wc), "RequestHeaders", "ResponseHeaders", "Authority") {
+		b.WriteString(", " + f)
+	}
+	return b.String()
+}
+
+// matchMoreFields returns the fields of a match literal beyond path,
+// method and headers.
+func matchMoreFields(m ir.Match) []string {
+	return fieldsOf(reflect.ValueOf(runtimeMatch(m)), "Name", "IgnoreCase", "WithoutHeaders", "Query")
+}
+
+func fieldsOf(v reflect.Value, names ...string) []string {
+	var out []string
+	for _, n := range names {
+		f := v.FieldByName(n)
+		if f.IsZero() {
+			continue
+		}
+		out = append(out, n+": "+literal(f))
+	}
+	return out
+}
+
+// literal writes v as Go source naming runtime types "gwcrt.T"; zero
+// fields and unexported fields are left out.
+func literal(v reflect.Value) string {
+	switch v.Kind() {
+	case reflect.Pointer:
+		return "&" + literal(v.Elem())
+	case reflect.Struct:
+		var parts []string
+		t := v.Type()
+		for i := range t.NumField() {
+			f := t.Field(i)
+			if !f.IsExported() || v.Field(i).IsZero() {
+				continue
+			}
+			parts = append(parts, f.Name+": "+literal(v.Field(i)))
+		}
+		return typeName(t) + "{" + strings.Join(parts, ", ") + "}"
+	case reflect.Slice:
+		var parts []string
+		for i := range v.Len() {
+			e := literal(v.Index(i))
+			if v.Type().Elem().Kind() == reflect.Struct {
+				e = strings.TrimPrefix(e, typeName(v.Type().Elem()))
+			}
+			parts = append(parts, e)
+		}
+		return "[]" + typeName(v.Type().Elem()) + "{" + strings.Join(parts, ", ") + "}"
+	case reflect.String:
+		return strconv.Quote(v.String())
+	case reflect.Float64:
+		return strconv.FormatFloat(v.Float(), 'g', -1, 64)
+	case reflect.Bool:
+		return strconv.FormatBool(v.Bool())
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		if v.Type() == reflect.TypeFor[time.Duration]() {
+			return strconv.FormatInt(v.Int(), 10) // an untyped constant: nanoseconds
+		}
+		if v.Type().PkgPath() != "" {
+			return typeName(v.Type()) + "(" + strconv.FormatInt(v.Int(), 10) + ")"
+		}
+		return strconv.FormatInt(v.Int(), 10)
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		if v.Type().PkgPath() != "" {
+			return typeName(v.Type()) + "(" + strconv.FormatUint(v.Uint(), 10) + ")"
+		}
+		return strconv.FormatUint(v.Uint(), 10)
+	}
+	panic(fmt.Sprintf("codegen: no literal for %s", v.Type()))
+}
+
+func typeName(t reflect.Type) string {
+	if t.PkgPath() == reflect.TypeFor[runtime.Config]().PkgPath() {
+		return "gwcrt." + t.Name()
+	}
+	return t.String()
+}

@@ -1,0 +1,139 @@
+package runtime
+
+import (
+	"fmt"
+	"net/http"
+	"strconv"
+)
+
+// Explanations for `gwc explain`: why a match does or does not accept a
+// request, computed by the very condition checks the proxy runs.
+
+// Mismatch returns why m does not accept r, or "" when it does. It checks
+// the conditions in the order the proxy does, with the same code; the
+// Config must be prepared.
+func (m *Match) Mismatch(r *http.Request) string {
+	p := requestPath(r)
+	if p == "" || p[0] != '/' {
+		return fmt.Sprintf("path %q does not start with /", p)
+	}
+	p, ok := normalizePath(p)
+	if !ok {
+		return fmt.Sprintf("path %q is refused by normalisation (400)", requestPath(r))
+	}
+	if m.Path.Kind != MatchAny && !m.pathMatches(p) {
+		fold := ""
+		if m.IgnoreCase && m.Path.Kind != MatchRegex {
+			fold = " ignoring case"
+		}
+		return fmt.Sprintf("uri %s %q%s does not match path %q", m.Path.Kind, m.Path.Value, fold, p)
+	}
+	if m.Method.Kind != MatchAny && !m.Method.MatchString(r.Method) {
+		return fmt.Sprintf("method %s %q does not match %q", m.Method.Kind, m.Method.Value, r.Method)
+	}
+	for i := range m.Headers {
+		h := &m.Headers[i]
+		if !h.matches(r, p) {
+			return fmt.Sprintf("header %s: %s", h.Name, describeHeader(h, r, p))
+		}
+	}
+	for i := range m.WithoutHeaders {
+		h := &m.WithoutHeaders[i]
+		if h.matchesInverted(r, p) {
+			return fmt.Sprintf("withoutHeaders %s: the request has it matching %s", h.Name, describeCondition(h.Match, true))
+		}
+	}
+	for i := range m.Query {
+		q := &m.Query[i]
+		if !q.matches(r) {
+			v, ok := "", false
+			if r.URL != nil {
+				v, ok = queryValue(r.URL.RawQuery, q.Name)
+			}
+			if !ok {
+				return fmt.Sprintf("query parameter %s is absent", q.Name)
+			}
+			return fmt.Sprintf("query parameter %s=%q does not match %s", q.Name, v, describeCondition(q.Match, true))
+		}
+	}
+	return ""
+}
+
+func describeHeader(h *HeaderMatch, r *http.Request, path string) string {
+	var v string
+	if h.pseudo != notPseudo {
+		v = pseudoValue(r, h.pseudo, path)
+	} else {
+		vals := r.Header[h.key]
+		if len(vals) == 0 {
+			return "absent"
+		}
+		for i, s := range vals {
+			if i > 0 {
+				v += ","
+			}
+			v += s
+		}
+	}
+	return fmt.Sprintf("%q does not match %s", v, describeCondition(h.Match, true))
+}
+
+func describeCondition(m StringMatch, presence bool) string {
+	if m.Kind == MatchAny && presence {
+		return "present"
+	}
+	return m.Kind.String() + " " + strconv.Quote(m.Value)
+}
+
+// Describe returns a match's conditions as one line, for `gwc routes`.
+func (m *Match) Describe() string {
+	var s string
+	add := func(part string) {
+		if s != "" {
+			s += " "
+		}
+		s += part
+	}
+	if m.Path.Kind != MatchAny {
+		add("uri " + describeCondition(m.Path, false))
+		if m.IgnoreCase {
+			add("ignoreUriCase")
+		}
+	}
+	if m.Method.Kind != MatchAny {
+		add("method " + describeCondition(m.Method, false))
+	}
+	for _, h := range m.Headers {
+		add("header " + h.Name + " " + describeCondition(h.Match, true))
+	}
+	for _, h := range m.WithoutHeaders {
+		add("without " + h.Name + " " + describeCondition(h.Match, true))
+	}
+	for _, q := range m.Query {
+		add("query " + q.Name + " " + describeCondition(q.Match, true))
+	}
+	if s == "" {
+		s = "any"
+	}
+	if m.Name != "" {
+		s = "(" + m.Name + ") " + s
+	}
+	return s
+}
+
+// Location returns where the redirect sends r, as the proxy computes it.
+func (rd *Redirect) Location(r *http.Request) string {
+	p, _ := normalizePath(requestPath(r))
+	return rd.location(r, p)
+}
+
+// RewrittenPath returns the path sent upstream after rw, or "" when rw
+// leaves the path alone.
+func (rw *Rewrite) RewrittenPath(r *http.Request) string {
+	p, _ := normalizePath(requestPath(r))
+	np, ok := rw.path(p)
+	if !ok {
+		return ""
+	}
+	return np
+}

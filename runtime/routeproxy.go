@@ -1,0 +1,263 @@
+package runtime
+
+import (
+	"context"
+	"errors"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+)
+
+// Route actions at serving time: each destination of each route gets its
+// own proxy, so that the route's rewrite, headers and retry policy are at
+// hand without a per-request lookup or allocation.
+
+// bodyUpstreamTimeout is Envoy's local reply when the route timeout (or
+// the last per-try timeout) expires.
+const bodyUpstreamTimeout = "upstream request timeout"
+
+var errUpstreamTimeout = errors.New(bodyUpstreamTimeout)
+
+func init() {
+	// The default policy is static and valid.
+	_ = defaultRetry.prepare()
+}
+
+// bindRoutes gives every destination of every route its proxy.
+func (e *engine) bindRoutes(pool bufferPool) {
+	for li := range e.cfg.Listeners {
+		l := &e.cfg.Listeners[li]
+		for vi := range l.VirtualHosts {
+			vh := &l.VirtualHosts[vi]
+			for ri := range vh.Routes {
+				rt := &vh.Routes[ri]
+				rt.proxies = rt.proxies[:0]
+				for di := range rt.Clusters {
+					ci := rt.Clusters[di].Cluster
+					if ci < 0 || ci >= len(e.ups) {
+						rt.proxies = append(rt.proxies, nil)
+						continue
+					}
+					p := newProxy(e.ups[ci], e.transports[ci], pool, e.log)
+					p.route, p.dest = rt, &rt.Clusters[di]
+					p.rp.ModifyResponse = p.modifyResponse
+					p.mirror = e.mirror
+					rt.proxies = append(rt.proxies, p)
+				}
+			}
+		}
+	}
+}
+
+// serveRoute answers r with the route's action.
+func (h *listenerHandler) serveRoute(w http.ResponseWriter, r *http.Request, rt *Route, path string) {
+	if c := rt.CORS; c != nil {
+		if c.preflight(w, r, rt) {
+			return
+		}
+	}
+	if f := rt.Fault; f != nil && f.apply(w, r, rt) {
+		return
+	}
+	switch {
+	case rt.Redirect != nil:
+		loc := rt.Redirect.location(r, path)
+		rt.localHeaders(w, r)
+		w.Header()["Location"] = []string{loc}
+		localReply(w, rt.Redirect.Code, "", false)
+		return
+	case rt.DirectResponse != nil:
+		d := rt.DirectResponse
+		hd := w.Header()
+		if d.Body != "" {
+			hd["Content-Type"] = valTextPlain
+		}
+		rt.localHeaders(w, r)
+		hd["Server"] = valIstioEnvoy
+		hd["Content-Length"] = []string{strconv.Itoa(len(d.Body))}
+		w.WriteHeader(d.Status)
+		if d.Body != "" && r.Method != http.MethodHead {
+			_, _ = w.Write([]byte(d.Body))
+		}
+		return
+	}
+	di := rt.pickDest()
+	if di < 0 || di >= len(rt.proxies) || rt.proxies[di] == nil {
+		// Envoy: cluster not found (NC).
+		rt.localHeaders(w, r)
+		localReply(w, http.StatusServiceUnavailable, "", false)
+		return
+	}
+	if rt.Timeout > 0 {
+		ctx, cancel := context.WithTimeout(r.Context(), rt.Timeout)
+		defer cancel()
+		r = r.WithContext(ctx)
+	}
+	rt.proxies[di].rp.ServeHTTP(w, r)
+}
+
+// pickDest chooses a destination as pick does, returning its index in
+// rt.Clusters.
+func (rt *Route) pickDest() int {
+	n := len(rt.Clusters)
+	switch {
+	case n == 0:
+		return -1
+	case n == 1 || len(rt.cumWeights) != n:
+		return 0
+	}
+	total := rt.cumWeights[n-1]
+	if total == 0 {
+		return -1
+	}
+	x := rand.Uint32N(total)
+	for i, c := range rt.cumWeights {
+		if x < c {
+			return i
+		}
+	}
+	return -1
+}
+
+// applyRequest applies the route's rewrite and the header operations,
+// destination first, then route, to the upstream request; path is the
+// normalised inbound path.
+func (p *proxy) applyRequest(in, out *http.Request, path string) {
+	rt := p.route
+	if rt == nil {
+		return
+	}
+	if rw := rt.Rewrite; rw != nil {
+		if np, ok := rw.path(path); ok {
+			setTarget(out.URL, np, in.URL)
+			out.Header["X-Envoy-Original-Path"] = []string{in.URL.RequestURI()}
+		}
+		if rw.Authority != "" {
+			out.Host = rw.Authority
+		}
+	}
+	if p.dest.Authority != "" {
+		out.Host = p.dest.Authority
+	}
+	p.dest.RequestHeaders.apply(out.Header)
+	rt.RequestHeaders.apply(out.Header)
+	if len(rt.Mirrors) > 0 && p.mirror != nil {
+		if body, ok := mirrorBody(out); ok {
+			p.mirror(rt, out, body)
+		}
+	}
+}
+
+// modifyResponse applies the response header operations, destination
+// first, then route; the Server header stays Envoy's.
+func (p *proxy) modifyResponse(resp *http.Response) error {
+	p.dest.ResponseHeaders.apply(resp.Header)
+	p.route.ResponseHeaders.apply(resp.Header)
+	if c := p.route.CORS; c != nil && resp.Request != nil {
+		c.mark(resp.Header, resp.Request.Header.Get("Origin"))
+	}
+	resp.Header["Server"] = valIstioEnvoy
+	return nil
+}
+
+// localReplyHeaders applies the route's response header operations to a
+// reply the gateway makes itself, as Envoy does.
+func (p *proxy) localReplyHeaders(w http.ResponseWriter, r *http.Request) {
+	if p.route != nil {
+		p.route.localHeaders(w, r)
+	}
+}
+
+// localHeaders applies to a reply of the gateway's own what Envoy's
+// filters add to every response of the route: the CORS headers and the
+// route's response header operations.
+func (rt *Route) localHeaders(w http.ResponseWriter, r *http.Request) {
+	if rt.CORS != nil {
+		rt.CORS.mark(w.Header(), r.Header.Get("Origin"))
+	}
+	rt.ResponseHeaders.apply(w.Header())
+}
+
+// apply performs the operations on h.
+func (o *HeaderOps) apply(h http.Header) {
+	for _, k := range o.removeKeys {
+		delete(h, k)
+	}
+	for i := range o.Set {
+		hv := &o.Set[i]
+		h[hv.key] = hv.values
+	}
+	for i := range o.Add {
+		hv := &o.Add[i]
+		if prior := h[hv.key]; len(prior) > 0 {
+			h[hv.key] = append(prior[:len(prior):len(prior)], hv.Value)
+		} else {
+			h[hv.key] = hv.values
+		}
+	}
+}
+
+// path returns the rewritten path, or false when the rewrite leaves it.
+func (rw *Rewrite) path(path string) (string, bool) {
+	switch {
+	case rw.URI != "" && rw.WholePath:
+		return rw.URI, true
+	case rw.URI != "":
+		n := len(rw.MatchedPrefix)
+		if n > len(path) {
+			return "", false
+		}
+		return rw.URI + path[n:], true
+	case rw.re != nil:
+		return string(rw.re.ReplaceAllString(path, rw.template)), true
+	}
+	return "", false
+}
+
+// location builds the redirect target as Envoy's RedirectAction does.
+func (rd *Redirect) location(r *http.Request, path string) string {
+	reqScheme := "http"
+	if r.TLS != nil {
+		reqScheme = "https"
+	}
+	scheme := reqScheme
+	if rd.Scheme != "" {
+		scheme = rd.Scheme
+	}
+	port := ""
+	if rd.Port != 0 && !(scheme == "http" && rd.Port == 80) && !(scheme == "https" && rd.Port == 443) {
+		port = ":" + strconv.Itoa(rd.Port)
+	}
+	host := rd.Authority
+	if host == "" {
+		host = r.Host
+		if h, p, err := net.SplitHostPort(host); err == nil {
+			drop := rd.Port != 0 || (scheme != reqScheme && ((reqScheme == "http" && p == "80") || (reqScheme == "https" && p == "443")))
+			if drop {
+				host = h
+				if strings.Contains(h, ":") {
+					host = "[" + h + "]"
+				}
+			}
+		}
+	}
+	query := ""
+	if r.URL != nil && (r.URL.RawQuery != "" || r.URL.ForceQuery) {
+		query = "?" + r.URL.RawQuery
+	}
+	target := path + query
+	switch {
+	case rd.Path != "":
+		target = rd.Path
+		if !strings.Contains(rd.Path, "?") {
+			target += query
+		}
+	case rd.RewritePrefix:
+		if n := len(rd.MatchedPrefix); n <= len(path) {
+			target = rd.PrefixRewrite + path[n:] + query
+		}
+	}
+	return scheme + "://" + host + port + target
+}

@@ -49,6 +49,10 @@ func Generate(cfg *ir.Config) ([]File, error) {
 		"match":       matchLiteral,
 		"hostPort":    func(h string, p int) string { return net.JoinHostPort(h, strconv.Itoa(p)) },
 		"clusterName": func(i int) string { return cfg.Clusters[i].Name },
+		"strs":        stringsLiteral,
+		"ints":        intsLiteral,
+		"uint16s":     uint16sLiteral,
+		"tlsMode":     tlsModeLiteral,
 	}
 	tmpl, err := template.New("").Funcs(funcs).ParseFS(templates.FS, "*.tmpl")
 	if err != nil {

@@ -2,6 +2,7 @@ package compiler
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"cuelang.org/go/cue"
@@ -33,6 +34,10 @@ type boundServer struct {
 	gw    *gateway
 	index int
 	hosts []serverHost
+	// tls is the termination of an HTTPS server; redirect is httpsRedirect
+	// on an HTTP server.
+	tls      *ir.ServerTLS
+	redirect bool
 }
 
 func (s boundServer) origin() ir.Origin {
@@ -56,8 +61,18 @@ type binding struct {
 	gateways []string // "namespace/name" of the gateways it bound through
 }
 
-// httpProtocols are the Gateway server protocols this version serves.
-var httpProtocols = map[string]bool{"HTTP": true}
+// httpProtocols are the Gateway server protocols this version serves as
+// cleartext HTTP (HTTP/1.1 and h2c); one port may mix them, as istiod
+// merges the HTTP family. HTTPS terminates TLS and serves the same.
+var httpProtocols = map[string]bool{"HTTP": true, "HTTP2": true, "GRPC": true, "GRPC-WEB": true}
+
+// protocolFamily groups the protocols that may share a port.
+func protocolFamily(p string) string {
+	if httpProtocols[p] {
+		return "HTTP"
+	}
+	return p
+}
 
 // buildListeners turns every Gateway server into a listener, merging
 // servers that share a port as istiod merges plain-text HTTP servers.
@@ -67,10 +82,21 @@ func (c *compilation) buildListeners() {
 		for i, s := range gw.Spec.Servers {
 			path := fmt.Sprintf("spec.servers[%d]", i)
 			proto := strings.ToUpper(s.Port.Protocol)
-			if !httpProtocols[proto] {
-				c.errorf(gw.Resource, path+".port.protocol", "this version of gwc serves plain HTTP servers only; TLS, HTTP/2, gRPC and TCP servers come with a later release",
+			if !httpProtocols[proto] && proto != "HTTPS" {
+				c.errorf(gw.Resource, path+".port.protocol", "this version of gwc serves HTTP, HTTP2, GRPC, GRPC-WEB and HTTPS servers; TCP and TLS passthrough servers come with a later release",
 					"protocol %s is not supported yet", s.Port.Protocol)
 				continue
+			}
+			bs := boundServer{gw: gw, index: i}
+			if proto == "HTTPS" {
+				t, ok := c.serverTLS(gw, i, s)
+				if !ok {
+					continue
+				}
+				bs.tls = t
+			} else {
+				c.checkPlainTLS(gw, i, s)
+				bs.redirect = s.TLS != nil && s.TLS.HTTPSRedirect
 			}
 			if strings.HasPrefix(s.Bind, "unix://") {
 				c.errorf(gw.Resource, path+".bind", "bind to an IP address or leave bind empty", "unix domain socket binds are not supported")
@@ -81,17 +107,73 @@ func (c *compilation) buildListeners() {
 			if l == nil {
 				l = &listener{key: key, protocol: proto, vhosts: map[string]*vhost{}}
 				c.listeners[key] = l
-			} else if l.protocol != proto {
+			} else if protocolFamily(l.protocol) != protocolFamily(proto) {
 				first := l.servers[0]
 				c.errorf(gw.Resource, path+".port.protocol", "use another port, or the same protocol on both servers",
 					"port %d is already served with protocol %s by %s; one port cannot carry two protocols", key.Port, l.protocol, first.origin())
 				continue
 			}
-			bs := boundServer{gw: gw, index: i}
 			for _, h := range s.Hosts {
 				bs.hosts = append(bs.hosts, parseServerHost(h, gw.Namespace))
+			}
+			if bs.tls != nil && !c.checkSNI(l, bs, path) {
+				continue
 			}
 			l.servers = append(l.servers, bs)
 		}
 	}
+}
+
+// checkSNI rejects an HTTPS server that repeats a host of another HTTPS
+// server on the same port: a handshake could not tell them apart (istiod
+// drops the later server; gwc says so).
+func (c *compilation) checkSNI(l *listener, bs boundServer, path string) bool {
+	for _, other := range l.servers {
+		if other.tls == nil {
+			continue
+		}
+		for _, name := range bs.tls.SNI {
+			if slices.Contains(other.tls.SNI, name) {
+				c.errorf(bs.gw.Resource, path+".hosts", "give each HTTPS server on a port its own hosts",
+					"host %q is already served on port %d by %s; a TLS handshake could not choose between them", name, l.key.Port, other.origin())
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// addRedirectVHosts gives every host of an httpsRedirect server that no
+// VirtualService bound a vhost of its own, so its requests are redirected
+// rather than answered 404 (istiod's redirect-only virtual host).
+func (c *compilation) addRedirectVHosts() {
+	for _, l := range c.listeners {
+		for _, s := range l.servers {
+			if !s.redirect {
+				continue
+			}
+			for _, h := range s.hosts {
+				if l.vhosts[h.Host] == nil {
+					l.vhosts[h.Host] = &vhost{domain: h.Host, servers: []boundServer{s}}
+				}
+			}
+		}
+	}
+}
+
+// vhostTLS says how a vhost relates to its listener's servers: whether one
+// of its servers redirects to https, and which TLS servers may use it.
+func vhostTLS(l *listener, v *vhost) (redirect bool, tlsServers []int) {
+	for _, s := range v.servers {
+		redirect = redirect || s.redirect
+		if s.tls == nil {
+			continue
+		}
+		i := slices.IndexFunc(l.servers, func(o boundServer) bool { return o.gw == s.gw && o.index == s.index })
+		if i >= 0 && !slices.Contains(tlsServers, i) {
+			tlsServers = append(tlsServers, i)
+		}
+	}
+	slices.Sort(tlsServers)
+	return redirect, tlsServers
 }

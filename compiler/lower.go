@@ -29,11 +29,15 @@ func (c *compilation) lower(resources []*load.Resource) *ir.Config {
 		built []route
 	}
 	var todo []pending
+	c.addRedirectVHosts()
 	for _, key := range sortedListenerKeys(c.listeners) {
 		l := c.listeners[key]
 		il := ir.Listener{Bind: key.Bind, Port: key.Port, Protocol: l.protocol}
 		for _, s := range l.servers {
 			il.Servers = append(il.Servers, s.origin())
+			if s.tls != nil {
+				il.TLS = append(il.TLS, *s.tls)
+			}
 		}
 		cfg.Listeners = append(cfg.Listeners, il)
 	}
@@ -43,6 +47,7 @@ func (c *compilation) lower(resources []*load.Resource) *ir.Config {
 		for _, domain := range sortedKeys(l.vhosts) {
 			v := l.vhosts[domain]
 			vh := ir.VirtualHost{Domain: domain}
+			vh.HTTPSRedirect, vh.TLSServers = vhostTLS(l, v)
 			for _, s := range v.servers {
 				vh.Servers = append(vh.Servers, s.origin())
 			}
@@ -65,6 +70,7 @@ func (c *compilation) lower(resources []*load.Resource) *ir.Config {
 		index[name] = i
 		cfg.Clusters = append(cfg.Clusters, *c.clusters[name])
 	}
+	c.markHTTP2(cfg)
 	for _, p := range todo {
 		vh := &p.l.VirtualHosts[p.vh]
 		for _, r := range p.built {

@@ -30,6 +30,17 @@ type serverPort struct {
 type serverTLS struct {
 	HTTPSRedirect bool   `json:"httpsRedirect"`
 	Mode          string `json:"mode"`
+
+	CredentialName        string   `json:"credentialName"`
+	ServerCertificate     string   `json:"serverCertificate"`
+	PrivateKey            string   `json:"privateKey"`
+	CACertificates        string   `json:"caCertificates"`
+	SubjectAltNames       []string `json:"subjectAltNames"`
+	VerifyCertificateSpki []string `json:"verifyCertificateSpki"`
+	VerifyCertificateHash []string `json:"verifyCertificateHash"`
+	MinProtocolVersion    string   `json:"minProtocolVersion"`
+	MaxProtocolVersion    string   `json:"maxProtocolVersion"`
+	CipherSuites          []string `json:"cipherSuites"`
 }
 
 type virtualServiceSpec struct {

@@ -23,9 +23,14 @@ const later = "it comes with a later release of gwc; remove it to build now"
 // unsupported lists fields by kind and path, list indexes written "[]".
 var unsupported = map[string]map[string]verdict{
 	"Gateway": {
-		"spec.servers[].tls":             {diag.Error, "server TLS settings (including httpsRedirect) are not supported yet", later},
 		"spec.servers[].port.targetPort": {diag.Warning, "targetPort has no effect on a Gateway and is ignored", "remove it"},
 		"spec.servers[].defaultEndpoint": {diag.Warning, "defaultEndpoint is not implemented by Istio either and is ignored", "remove it"},
+
+		"spec.servers[].tls.credentialNames":      {diag.Error, "credentialNames (two certificates on one server) is not supported yet", "use credentialName with one certificate"},
+		"spec.servers[].tls.tlsCertificates":      {diag.Error, "tlsCertificates is not supported yet", "use serverCertificate and privateKey, or credentialName"},
+		"spec.servers[].tls.caCertCredentialName": {diag.Error, "caCertCredentialName is not supported yet", "put the CA in NAME/ca.crt or NAME-cacert/ca.crt of the credentialName"},
+		"spec.servers[].tls.caCrl":                {diag.Error, "certificate revocation lists (caCrl) are not supported yet", later},
+		"spec.servers[].tls.insecureSkipVerify":   {diag.Error, "insecureSkipVerify is not supported yet", later},
 	},
 	"VirtualService": {
 		"spec.tls":                           {diag.Error, "TLS routes are not supported yet", later},

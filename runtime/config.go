@@ -34,6 +34,10 @@ type Listener struct {
 	// Hosts picks an index into VirtualHosts from the Host header.
 	Hosts        hosttable.Router
 	VirtualHosts []VirtualHost
+	// TLS lists the servers of a listener that terminates TLS (HTTPS), in
+	// the order of the Gateway servers; a handshake picks one by SNI. Empty
+	// on a plaintext listener.
+	TLS []ServerTLS
 }
 
 // VirtualHost is the ordered route list for one domain.
@@ -41,6 +45,13 @@ type VirtualHost struct {
 	// Domain is the lower-case domain: "a.example.com", "*.example.com" or "*".
 	Domain string
 	Routes []Route
+	// RequireTLS answers every plaintext request with a 301 to the https
+	// URL (a server's httpsRedirect: Envoy's require_tls ALL).
+	RequireTLS bool
+	// TLSServers are the indexes into Listener.TLS whose connections may
+	// use this virtual host: each HTTPS server has its own route table in
+	// Istio, so a request for a host of another server gets 404.
+	TLSServers []int
 }
 
 // Route is one HTTP rule; the first route whose Matches accept a request
@@ -133,6 +144,10 @@ type Cluster struct {
 	// cluster). Otherwise the endpoints are IP addresses (ServiceEntry STATIC).
 	Resolve   bool
 	Endpoints []Endpoint
+	// HTTP2 says the upstream speaks cleartext HTTP/2 with prior
+	// knowledge: a service port with protocol HTTP2, GRPC or GRPC-WEB, as
+	// gRPC needs.
+	HTTP2 bool
 }
 
 // Endpoint is one upstream address.

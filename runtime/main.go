@@ -53,6 +53,10 @@ func Run(ctx context.Context, cfg *Config, args []string, stderr io.Writer) int 
 		return 1
 	}
 	g := &gateway{cfg: cfg, opts: opts, log: log}
+	if err := g.loadCredentials(); err != nil {
+		log.Error("cannot start", "err", err)
+		return 1
+	}
 	if err := g.bind(); err != nil {
 		log.Error("cannot start", "err", err)
 		return 1
@@ -82,6 +86,7 @@ type gateway struct {
 	statusLn    net.Listener   // nil when disabled
 	adminLn     net.Listener   // nil when disabled
 	servers     []*http.Server // as cfg.Listeners
+	terminators []*terminator  // as cfg.Listeners; nil for plaintext
 	statusSrv   *http.Server
 	adminSrv    *http.Server
 	serveErrors chan error
@@ -140,6 +145,11 @@ func (g *gateway) serve(ctx context.Context) int {
 	for i, ln := range g.listeners {
 		srv := newListenerServer(&listenerHandler{l: &g.cfg.Listeners[i], e: g.engine}, g.log)
 		g.servers = append(g.servers, srv)
+		if t := g.terminators[i]; t != nil {
+			srv.ConnContext = withTerminated
+			go g.run(srv, newTLSListener(ln, t, g.log))
+			continue
+		}
 		go g.run(srv, guardListener{ln})
 	}
 	if g.statusLn != nil {

@@ -119,7 +119,7 @@ func newProxy(up *upstream, transport http.RoundTripper, pool bufferPool, log *s
 	p.rp = httputil.ReverseProxy{
 		Rewrite:       p.rewrite,
 		Transport:     p,
-		FlushInterval: -1, // stream as Envoy does
+		FlushInterval: 0, // streams (unknown length) still flush every write; -1 would also flush a bodiless response from a timer, racing its end (gRPC trailers-only)
 		BufferPool:    pool,
 		ErrorHandler:  p.fail,
 		ErrorLog:      slog.NewLogLogger(log.Handler(), slog.LevelDebug),

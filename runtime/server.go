@@ -4,6 +4,7 @@ import (
 	"log"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 )
@@ -15,7 +16,10 @@ type engine struct {
 	ups       []*upstream
 	proxies   []*proxy
 	transport *http.Transport
-	log       *slog.Logger
+	// h2c serves the clusters that speak cleartext HTTP/2 (gRPC); nil
+	// when there are none.
+	h2c *http.Transport
+	log *slog.Logger
 }
 
 // newEngine builds the engine for a prepared cfg. DNS refreshes stop when
@@ -26,7 +30,14 @@ func newEngine(cfg *Config, log *slog.Logger, stop <-chan struct{}) *engine {
 	for i := range cfg.Clusters {
 		up := newUpstream(&cfg.Clusters[i], stop)
 		e.ups = append(e.ups, up)
-		e.proxies = append(e.proxies, newProxy(up, e.transport, pool, log))
+		var t http.RoundTripper = e.transport
+		if cfg.Clusters[i].HTTP2 {
+			if e.h2c == nil {
+				e.h2c = newH2CTransport()
+			}
+			t = e.h2c
+		}
+		e.proxies = append(e.proxies, newProxy(up, t, pool, log))
 	}
 	return e
 }
@@ -61,12 +72,22 @@ func (h *listenerHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	l := h.l
+	tc := requestTLS(r)
 	vi := l.Hosts.Lookup(r.Host)
 	if vi < 0 || int(vi) >= len(l.VirtualHosts) {
 		localReply(w, http.StatusNotFound, "", false)
 		return
 	}
 	vh := &l.VirtualHosts[vi]
+	if len(l.TLS) > 0 && (tc == nil || !slices.Contains(vh.TLSServers, tc.server)) {
+		// The host belongs to another server's route table.
+		localReply(w, http.StatusNotFound, "", false)
+		return
+	}
+	if vh.RequireTLS && r.TLS == nil {
+		redirectHTTPS(w, r)
+		return
+	}
 	path := requestPath(r)
 	if path == "" || path[0] != '/' {
 		localReply(w, http.StatusNotFound, "", false)
@@ -107,6 +128,13 @@ func newListenerServer(h http.Handler, log *slog.Logger) *http.Server {
 		DisableGeneralOptionsHandler: true,
 		ErrorLog:                     newServerLog(log),
 	}
+}
+
+// redirectHTTPS answers httpsRedirect as Envoy's require_tls does: 301 to
+// the same host and path with the https scheme, no body.
+func redirectHTTPS(w http.ResponseWriter, r *http.Request) {
+	w.Header()["Location"] = []string{"https://" + r.Host + r.URL.RequestURI()}
+	w.WriteHeader(http.StatusMovedPermanently)
 }
 
 // serverLog carries net/http's own log lines into slog. Most are clients

@@ -25,8 +25,11 @@ func Dump(cfg *Config) string {
 		for _, s := range l.Servers {
 			p(1, "server %s", s)
 		}
+		for i, t := range l.TLS {
+			p(1, "tls %d %s sni %s%s", i, t.Mode, strings.Join(t.SNI, ","), dumpTLS(t))
+		}
 		for _, vh := range l.VirtualHosts {
-			p(1, "vhost %s", vh.Domain)
+			p(1, "vhost %s%s", vh.Domain, dumpVHostTLS(vh))
 			for _, r := range vh.Routes {
 				p(2, "route %s", r.Origin)
 				for _, m := range r.Matches {
@@ -46,6 +49,9 @@ func Dump(cfg *Config) string {
 		p(0, "cluster %s %s", c.Name, kind)
 		if c.Origin != nil {
 			p(1, "from %s", c.Origin)
+		}
+		if c.HTTP2 {
+			p(1, "protocol h2c")
 		}
 		for _, e := range c.Endpoints {
 			p(1, "endpoint %s weight %d", net.JoinHostPort(e.Host, strconv.Itoa(e.Port)), e.Weight)
@@ -72,6 +78,42 @@ func dumpMatch(m Match) string {
 	}
 	if b.Len() == 0 {
 		return " any"
+	}
+	return b.String()
+}
+
+func dumpTLS(t ServerTLS) string {
+	var b strings.Builder
+	if t.CredentialName != "" {
+		fmt.Fprintf(&b, " credential %s", t.CredentialName)
+	}
+	for _, f := range [][2]string{{"cert", t.ServerCertificate}, {"key", t.PrivateKey}, {"ca", t.CACertificates}} {
+		if f[1] != "" {
+			fmt.Fprintf(&b, " %s %s", f[0], f[1])
+		}
+	}
+	if len(t.SubjectAltNames) > 0 {
+		fmt.Fprintf(&b, " san %s", strings.Join(t.SubjectAltNames, ","))
+	}
+	if n := len(t.VerifyCertificateSpki) + len(t.VerifyCertificateHash); n > 0 {
+		fmt.Fprintf(&b, " pins %d", n)
+	}
+	if t.MinVersion != 0 || t.MaxVersion != 0 {
+		fmt.Fprintf(&b, " versions %#x-%#x", t.MinVersion, t.MaxVersion)
+	}
+	for _, c := range t.CipherSuites {
+		fmt.Fprintf(&b, " cipher %#04x", c)
+	}
+	return b.String()
+}
+
+func dumpVHostTLS(vh VirtualHost) string {
+	var b strings.Builder
+	if vh.HTTPSRedirect {
+		b.WriteString(" https-redirect")
+	}
+	if len(vh.TLSServers) > 0 {
+		fmt.Fprintf(&b, " tls-servers %v", vh.TLSServers)
 	}
 	return b.String()
 }

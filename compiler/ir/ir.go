@@ -23,6 +23,32 @@ type Listener struct {
 	// Servers are the Gateway servers merged into this listener.
 	Servers      []Origin
 	VirtualHosts []VirtualHost // sorted by Domain
+	// TLS lists the servers of an HTTPS listener, in the order of Servers;
+	// a handshake picks one by SNI.
+	TLS []ServerTLS
+}
+
+// ServerTLS is the TLS termination of one Gateway server. Certificates are
+// named, never read: the binary reads them at run time.
+type ServerTLS struct {
+	Origin Origin
+	// SNI are the server's hosts without namespace, lower case; "*" takes
+	// any name.
+	SNI  []string
+	Mode string // "SIMPLE", "MUTUAL", "OPTIONAL_MUTUAL"
+	// CredentialName, or the three file paths.
+	CredentialName        string
+	ServerCertificate     string
+	PrivateKey            string
+	CACertificates        string
+	SubjectAltNames       []string
+	VerifyCertificateSpki []string
+	VerifyCertificateHash []string
+	// MinVersion and MaxVersion are crypto/tls version numbers, 0 for the
+	// default; CipherSuites are crypto/tls suite IDs, in the order given.
+	MinVersion   uint16
+	MaxVersion   uint16
+	CipherSuites []uint16
 }
 
 // VirtualHost is the route list for one domain, in the order the binary
@@ -33,6 +59,12 @@ type VirtualHost struct {
 	// Servers are the Gateway servers whose hosts produced the domain.
 	Servers []Origin
 	Routes  []Route
+	// HTTPSRedirect: a server that produced the domain has httpsRedirect,
+	// so plaintext requests get a 301 to https.
+	HTTPSRedirect bool
+	// TLSServers index Listener.TLS: the servers whose connections may use
+	// this domain (each HTTPS server has its own route table in Istio).
+	TLSServers []int
 }
 
 // Origin says where something came from, e.g.
@@ -99,6 +131,9 @@ type Cluster struct {
 	Endpoints []Endpoint
 	// Origin is the ServiceEntry that defined the endpoints, if any.
 	Origin *Origin
+	// HTTP2 says the upstream speaks cleartext HTTP/2 (its service port
+	// has protocol HTTP2, GRPC or GRPC-WEB).
+	HTTP2 bool
 }
 
 // Endpoint is one upstream address.

@@ -81,22 +81,10 @@ func (c *compilation) buildListeners() {
 		gw := c.gateways[name]
 		for i, s := range gw.Spec.Servers {
 			path := fmt.Sprintf("spec.servers[%d]", i)
-			proto := strings.ToUpper(s.Port.Protocol)
-			if !httpProtocols[proto] && proto != "HTTPS" {
-				c.errorf(gw.Resource, path+".port.protocol", "this version of gwc serves HTTP, HTTP2, GRPC, GRPC-WEB and HTTPS servers; TCP and TLS passthrough servers come with a later release",
-					"protocol %s is not supported yet", s.Port.Protocol)
-				continue
-			}
 			bs := boundServer{gw: gw, index: i}
-			if proto == "HTTPS" {
-				t, ok := c.serverTLS(gw, i, s)
-				if !ok {
-					continue
-				}
-				bs.tls = t
-			} else {
-				c.checkPlainTLS(gw, i, s)
-				bs.redirect = s.TLS != nil && s.TLS.HTTPSRedirect
+			proto, ok := c.classifyServer(gw, i, s, &bs)
+			if !ok {
+				continue
 			}
 			if strings.HasPrefix(s.Bind, "unix://") {
 				c.errorf(gw.Resource, path+".bind", "bind to an IP address or leave bind empty", "unix domain socket binds are not supported")
@@ -110,7 +98,11 @@ func (c *compilation) buildListeners() {
 			} else if protocolFamily(l.protocol) != protocolFamily(proto) {
 				first := l.servers[0]
 				c.errorf(gw.Resource, path+".port.protocol", "use another port, or the same protocol on both servers",
-					"port %d is already served with protocol %s by %s; one port cannot carry two protocols", key.Port, l.protocol, first.origin())
+					"port %d is already served with protocol %s by %s; one port cannot carry two protocols", key.Port, describeProtocol(l.protocol), first.origin())
+				continue
+			} else if proto == "TCP" {
+				c.errorf(gw.Resource, path+".port.number", "use another port, or one TCP server with the hosts of both",
+					"port %d is already served by TCP server %s; istiod keeps only the first TCP server of a port", key.Port, l.servers[0].origin())
 				continue
 			}
 			for _, h := range s.Hosts {
@@ -176,4 +168,12 @@ func vhostTLS(l *listener, v *vhost) (redirect bool, tlsServers []int) {
 	}
 	slices.Sort(tlsServers)
 	return redirect, tlsServers
+}
+
+// describeProtocol names a listener protocol for a message.
+func describeProtocol(p string) string {
+	if p == "TLS" {
+		return "TLS (passthrough)"
+	}
+	return p
 }

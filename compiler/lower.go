@@ -29,6 +29,7 @@ func (c *compilation) lower(resources []*load.Resource) *ir.Config {
 		built []route
 	}
 	var todo []pending
+	l4 := map[int][]l4route{} // by listener index
 	c.addRedirectVHosts()
 	for _, key := range sortedListenerKeys(c.listeners) {
 		l := c.listeners[key]
@@ -44,6 +45,10 @@ func (c *compilation) lower(resources []*load.Resource) *ir.Config {
 	for li, key := range sortedListenerKeys(c.listeners) {
 		l := c.listeners[key]
 		il := &cfg.Listeners[li]
+		if l.isL4() {
+			l4[li] = c.l4Routes(l)
+			continue
+		}
 		for _, domain := range sortedKeys(l.vhosts) {
 			v := l.vhosts[domain]
 			vh := ir.VirtualHost{Domain: domain}
@@ -64,6 +69,13 @@ func (c *compilation) lower(resources []*load.Resource) *ir.Config {
 			}
 		}
 	}
+	for _, rs := range l4 {
+		for _, r := range rs {
+			for _, d := range r.dests {
+				used[d.cluster] = true
+			}
+		}
+	}
 	names := slices.Sorted(maps.Keys(used))
 	index := map[string]int{}
 	for i, name := range names {
@@ -78,6 +90,14 @@ func (c *compilation) lower(resources []*load.Resource) *ir.Config {
 				r.Destinations = append(r.Destinations, ir.Destination{Cluster: index[d.cluster], Weight: d.weight})
 			}
 			vh.Routes = append(vh.Routes, r.Route)
+		}
+	}
+	for li, rs := range l4 {
+		for _, r := range rs {
+			for _, d := range r.dests {
+				r.Destinations = append(r.Destinations, ir.Destination{Cluster: index[d.cluster], Weight: d.weight})
+			}
+			cfg.Listeners[li].L4 = append(cfg.Listeners[li].L4, r.L4Route)
 		}
 	}
 	return cfg

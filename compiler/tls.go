@@ -67,14 +67,6 @@ func (c *compilation) serverTLS(gw *gateway, i int, s server) (*ir.ServerTLS, bo
 	path += ".tls"
 	mode := t.Mode
 	switch {
-	case mode == "" || mode == "PASSTHROUGH":
-		at := path + ".mode"
-		if mode == "" {
-			at = path
-		}
-		c.errorf(gw.Resource, at, "set mode: SIMPLE (or MUTUAL) to terminate TLS at the gateway",
-			"TLS mode PASSTHROUGH (the default when mode is omitted) is not supported yet on an HTTPS server: SNI passthrough comes with a later release")
-		return nil, false
 	case mode == "ISTIO_MUTUAL":
 		c.errorf(gw.Resource, path+".mode", "use MUTUAL with a credentialName holding your CA",
 			"TLS mode ISTIO_MUTUAL needs the mesh's certificate authority, which a standalone gateway does not have")
@@ -164,4 +156,54 @@ func cmpOr(s, def string) string {
 
 func serverOrigin(gw *gateway, i int) ir.Origin {
 	return boundServer{gw: gw, index: i}.origin()
+}
+
+// tcpProtocols are the Gateway protocols served as plain TCP, as istiod
+// treats every protocol it cannot inspect.
+var tcpProtocols = map[string]bool{"TCP": true, "MONGO": true, "REDIS": true, "MYSQL": true}
+
+// classifyServer decides how a server is served and returns its listener
+// protocol: an HTTP-family protocol (cleartext HTTP), "HTTPS" (TLS
+// terminated, then HTTP), "TLS" (passthrough by SNI) or "TCP".
+func (c *compilation) classifyServer(gw *gateway, i int, s server, bs *boundServer) (string, bool) {
+	path := fmt.Sprintf("spec.servers[%d]", i)
+	proto := strings.ToUpper(s.Port.Protocol)
+	switch {
+	case httpProtocols[proto]:
+		c.checkPlainTLS(gw, i, s)
+		bs.redirect = s.TLS != nil && s.TLS.HTTPSRedirect
+		return proto, true
+	case proto == "HTTPS" || proto == "TLS":
+		if s.TLS == nil {
+			c.errorf(gw.Resource, path, "add tls: {mode: SIMPLE, credentialName: NAME}, or tls: {mode: PASSTHROUGH}",
+				"server must have TLS settings for protocol %s", s.Port.Protocol)
+			return "", false
+		}
+		switch s.TLS.Mode {
+		case "", "PASSTHROUGH":
+			t := s.TLS
+			if t.CredentialName != "" || t.ServerCertificate != "" || t.PrivateKey != "" || t.CACertificates != "" {
+				c.warnf(gw.Resource, path+".tls", "remove the certificate fields, or set mode: SIMPLE to terminate TLS",
+					"TLS mode PASSTHROUGH (the default when mode is omitted) forwards the encrypted stream: the certificates are ignored")
+			}
+			return "TLS", true
+		}
+		if proto == "TLS" && tlsModes[s.TLS.Mode] {
+			c.errorf(gw.Resource, path+".tls.mode", "use protocol HTTPS to terminate TLS and route HTTP, or mode PASSTHROUGH",
+				"a TLS server that terminates TLS and forwards TCP is not supported yet")
+			return "", false
+		}
+		t, ok := c.serverTLS(gw, i, s)
+		bs.tls = t
+		return "HTTPS", ok
+	case tcpProtocols[proto]:
+		if s.TLS != nil {
+			c.errorf(gw.Resource, path+".tls", "remove tls, or use protocol TLS", "a %s server cannot have TLS settings", proto)
+			return "", false
+		}
+		return "TCP", true
+	}
+	c.errorf(gw.Resource, path+".port.protocol", "use HTTP, HTTPS, HTTP2, GRPC, GRPC-WEB, TLS or TCP",
+		"protocol %s is not supported at a gateway by gwc", s.Port.Protocol)
+	return "", false
 }

@@ -33,8 +33,6 @@ var unsupported = map[string]map[string]verdict{
 		"spec.servers[].tls.insecureSkipVerify":   {diag.Error, "insecureSkipVerify is not supported yet", later},
 	},
 	"VirtualService": {
-		"spec.tls":                           {diag.Error, "TLS routes are not supported yet", later},
-		"spec.tcp":                           {diag.Error, "TCP routes are not supported yet", later},
 		"spec.http[].redirect":               {diag.Error, "redirect is not supported yet", later},
 		"spec.http[].directResponse":         {diag.Error, "directResponse is not supported yet", later},
 		"spec.http[].delegate":               {diag.Error, "delegate is not supported yet", later},
@@ -58,6 +56,18 @@ var unsupported = map[string]map[string]verdict{
 		"spec.http[].match[].sourceLabels": {diag.Warning, "sourceLabels selects sidecars in the mesh and cannot apply at a standalone gateway; ignored",
 			"remove it, or move the rule to a mesh VirtualService"},
 		"spec.http[].match[].sourceNamespace": {diag.Warning, "sourceNamespace selects sidecars in the mesh and cannot apply at a standalone gateway; ignored",
+			"remove it, or move the rule to a mesh VirtualService"},
+
+		"spec.tcp[].match[].destinationSubnets": {diag.Error, "destinationSubnets is not supported yet", later},
+		"spec.tls[].match[].destinationSubnets": {diag.Error, "destinationSubnets is not supported yet", later},
+		"spec.tcp[].match[].sourceSubnet":       {diag.Error, "sourceSubnet is not supported yet", later},
+		"spec.tcp[].match[].sourceLabels": {diag.Warning, "sourceLabels selects sidecars in the mesh and cannot apply at a standalone gateway; ignored",
+			"remove it, or move the rule to a mesh VirtualService"},
+		"spec.tls[].match[].sourceLabels": {diag.Warning, "sourceLabels selects sidecars in the mesh and cannot apply at a standalone gateway; ignored",
+			"remove it, or move the rule to a mesh VirtualService"},
+		"spec.tcp[].match[].sourceNamespace": {diag.Warning, "sourceNamespace selects sidecars in the mesh and cannot apply at a standalone gateway; ignored",
+			"remove it, or move the rule to a mesh VirtualService"},
+		"spec.tls[].match[].sourceNamespace": {diag.Warning, "sourceNamespace selects sidecars in the mesh and cannot apply at a standalone gateway; ignored",
 			"remove it, or move the rule to a mesh VirtualService"},
 	},
 	"ServiceEntry": {

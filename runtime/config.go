@@ -38,6 +38,23 @@ type Listener struct {
 	// the order of the Gateway servers; a handshake picks one by SNI. Empty
 	// on a plaintext listener.
 	TLS []ServerTLS
+	// L4 are the routes of a TCP listener (the first takes every
+	// connection) or of a TLS passthrough listener (chosen by SNI).
+	L4 []L4Route
+}
+
+// L4Route sends whole connections to weighted clusters: a VirtualService
+// tcp or tls rule.
+type L4Route struct {
+	// ID names the rule's origin, as Route.ID.
+	ID string
+	// SNI lists the server names a TLS passthrough route takes, lower case:
+	// exact names or "*.suffix"; "*" takes any name. Empty on TCP.
+	SNI      []string
+	Clusters []WeightedCluster
+
+	// route holds Clusters with their cumulative weights, set by Prepare.
+	route Route
 }
 
 // VirtualHost is the ordered route list for one domain.

@@ -87,6 +87,7 @@ type gateway struct {
 	adminLn     net.Listener   // nil when disabled
 	servers     []*http.Server // as cfg.Listeners
 	terminators []*terminator  // as cfg.Listeners; nil for plaintext
+	l4          []*l4Server    // the TCP and TLS passthrough listeners
 	statusSrv   *http.Server
 	adminSrv    *http.Server
 	serveErrors chan error
@@ -143,6 +144,16 @@ func (g *gateway) bind() error {
 func (g *gateway) serve(ctx context.Context) int {
 	g.serveErrors = make(chan error, len(g.listeners)+2)
 	for i, ln := range g.listeners {
+		if l := &g.cfg.Listeners[i]; l.Protocol == "TCP" || l.Protocol == "TLS" {
+			s := newL4Server(l, g.engine, g.log)
+			g.l4 = append(g.l4, s)
+			go func() {
+				if err := s.serve(ln); err != nil {
+					g.serveErrors <- err
+				}
+			}()
+			continue
+		}
 		srv := newListenerServer(&listenerHandler{l: &g.cfg.Listeners[i], e: g.engine}, g.log)
 		g.servers = append(g.servers, srv)
 		if t := g.terminators[i]; t != nil {

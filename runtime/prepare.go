@@ -52,6 +52,10 @@ func (cfg *Config) Prepare() error {
 			for _, err := range l.prepareTLS() {
 				fail("%s: %w", where, err)
 			}
+		case strings.EqualFold(l.Protocol, "TCP") || strings.EqualFold(l.Protocol, "TLS"):
+			for _, err := range l.prepareL4(len(cfg.Clusters)) {
+				fail("%s: %w", where, err)
+			}
 		case !plaintextHTTP(l.Protocol):
 			fail("%s: protocol %q is not supported by this runtime (want HTTP, HTTP2, GRPC, GRPC-WEB or HTTPS)", where, l.Protocol)
 		case len(l.TLS) > 0:

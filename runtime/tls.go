@@ -21,10 +21,61 @@ import (
 type terminator struct {
 	servers []*ServerTLS
 	creds   []*credential
-	exact   map[string]int
-	wild    []wildSNI // longest suffix first
-	any     int       // the server taking every name, or -1
+	sni     sniTable
 	config  *tls.Config
+}
+
+// sniTable picks an entry by server name as Envoy picks a filter chain by
+// server_names: exact name first, then the longest wildcard suffix, then
+// the entry that takes any name.
+type sniTable struct {
+	exact map[string]int
+	wild  []wildSNI // longest suffix first
+	any   int       // the entry taking every name, or -1
+}
+
+func newSNITable() sniTable { return sniTable{exact: map[string]int{}, any: -1} }
+
+// add registers entry i for names; no names, or "*", means any name. An
+// earlier entry keeps a name it already has.
+func (t *sniTable) add(i int, names []string) {
+	if len(names) == 0 && t.any < 0 {
+		t.any = i
+	}
+	for _, name := range names {
+		name = strings.ToLower(name)
+		switch {
+		case name == "*":
+			if t.any < 0 {
+				t.any = i
+			}
+		case strings.HasPrefix(name, "*."):
+			if !slices.ContainsFunc(t.wild, func(w wildSNI) bool { return w.suffix == name[1:] }) {
+				t.wild = append(t.wild, wildSNI{suffix: name[1:], server: i})
+			}
+		default:
+			if _, dup := t.exact[name]; !dup {
+				t.exact[name] = i
+			}
+		}
+	}
+	slices.SortStableFunc(t.wild, func(a, b wildSNI) int { return len(b.suffix) - len(a.suffix) })
+}
+
+// pick returns the entry for a server name, or -1.
+func (t *sniTable) pick(sni string) int {
+	sni = strings.ToLower(strings.TrimSuffix(sni, "."))
+	if sni != "" {
+		if i, ok := t.exact[sni]; ok {
+			return i
+		}
+		for _, w := range t.wild {
+			if len(sni) > len(w.suffix) && strings.HasSuffix(sni, w.suffix) {
+				return w.server
+			}
+		}
+	}
+	return t.any
 }
 
 type wildSNI struct {
@@ -39,63 +90,31 @@ var errUnknownSNI = errors.New("no server for this server name")
 // newTerminator loads the credentials of l's TLS servers. An error names
 // the file and the server.
 func newTerminator(l *Listener, dir string, log *slog.Logger) (*terminator, error) {
-	t := &terminator{exact: map[string]int{}, any: -1}
+	t := &terminator{sni: newSNITable()}
 	var errs []error
 	for i := range l.TLS {
 		s := &l.TLS[i]
 		t.servers = append(t.servers, s)
+		var c *credential
 		files, err := credentialFiles(s, dir)
 		if err == nil {
-			var c *credential
 			c, err = newCredential(s.ID, files, s.tlsConfig, log)
-			t.creds = append(t.creds, c)
 		}
 		if err != nil {
 			errs = append(errs, fmt.Errorf("port %d: %w", l.Port, err))
-			t.creds = append(t.creds, nil)
 		}
-		if len(s.SNI) == 0 {
-			t.any = i
-		}
-		for _, name := range s.SNI {
-			name = strings.ToLower(name)
-			switch {
-			case name == "*":
-				if t.any < 0 {
-					t.any = i
-				}
-			case strings.HasPrefix(name, "*."):
-				t.wild = append(t.wild, wildSNI{suffix: name[1:], server: i})
-			default:
-				if _, dup := t.exact[name]; !dup {
-					t.exact[name] = i
-				}
-			}
-		}
+		t.creds = append(t.creds, c)
+		t.sni.add(i, s.SNI)
 	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
-	slices.SortStableFunc(t.wild, func(a, b wildSNI) int { return len(b.suffix) - len(a.suffix) })
 	t.config = &tls.Config{GetConfigForClient: t.configFor}
 	return t, nil
 }
 
 // pick returns the index of the server for a server name, or -1.
-func (t *terminator) pick(sni string) int {
-	sni = strings.ToLower(strings.TrimSuffix(sni, "."))
-	if sni != "" {
-		if i, ok := t.exact[sni]; ok {
-			return i
-		}
-		for _, w := range t.wild {
-			if len(sni) > len(w.suffix) && strings.HasSuffix(sni, w.suffix) {
-				return w.server
-			}
-		}
-	}
-	return t.any
-}
+func (t *terminator) pick(sni string) int { return t.sni.pick(sni) }
 
 func (t *terminator) configFor(hello *tls.ClientHelloInfo) (*tls.Config, error) {
 	i := t.pick(hello.ServerName)

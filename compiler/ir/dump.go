@@ -25,6 +25,12 @@ func Dump(cfg *Config) string {
 		for _, s := range l.Servers {
 			p(1, "server %s", s)
 		}
+		for _, r := range l.L4 {
+			p(1, "l4 route %s%s", r.Origin, dumpSNI(r.SNI))
+			for _, d := range r.Destinations {
+				p(2, "-> %s weight %d", cfg.Clusters[d.Cluster].Name, d.Weight)
+			}
+		}
 		for i, t := range l.TLS {
 			p(1, "tls %d %s sni %s%s", i, t.Mode, strings.Join(t.SNI, ","), dumpTLS(t))
 		}
@@ -116,4 +122,11 @@ func dumpVHostTLS(vh VirtualHost) string {
 		fmt.Fprintf(&b, " tls-servers %v", vh.TLSServers)
 	}
 	return b.String()
+}
+
+func dumpSNI(sni []string) string {
+	if len(sni) == 0 {
+		return ""
+	}
+	return " sni " + strings.Join(sni, ",")
 }

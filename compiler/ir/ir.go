@@ -26,6 +26,18 @@ type Listener struct {
 	// TLS lists the servers of an HTTPS listener, in the order of Servers;
 	// a handshake picks one by SNI.
 	TLS []ServerTLS
+	// L4 are the connection routes of a TCP listener (one) or of a TLS
+	// passthrough listener (chosen by SNI), in the order istiod tries them.
+	L4 []L4Route
+}
+
+// L4Route is a VirtualService tcp or tls rule's match: whole connections
+// to weighted destinations.
+type L4Route struct {
+	Origin Origin
+	// SNI are the sniHosts of a TLS route, lower case; empty for TCP.
+	SNI          []string
+	Destinations []Destination
 }
 
 // ServerTLS is the TLS termination of one Gateway server. Certificates are

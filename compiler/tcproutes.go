@@ -1,0 +1,120 @@
+package compiler
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/gwc-dev/gwc/compiler/ir"
+)
+
+// l4route is an ir.L4Route whose destinations still name clusters.
+type l4route struct {
+	ir.L4Route
+	dests []pendingDest
+}
+
+// isL4 reports whether a listener forwards connections rather than HTTP.
+func (l *listener) isL4() bool { return l.protocol == "TCP" || l.protocol == "TLS" }
+
+// l4Routes builds the connection routes of a TCP or TLS passthrough
+// listener as istiod does at a gateway. The VirtualServices bound to the
+// listener's servers are taken in order (namespace, then name). On TCP the
+// first tcp rule whose match fits the port and gateway takes every
+// connection; on TLS passthrough every fitting tls match becomes a route
+// for its sniHosts, a name already taken by an earlier route skipped.
+func (c *compilation) l4Routes(l *listener) []l4route {
+	bound := map[*virtualService][]string{}
+	for _, v := range l.vhosts {
+		for _, b := range v.bindings {
+			for _, g := range b.gateways {
+				if !slices.Contains(bound[b.vs], g) {
+					bound[b.vs] = append(bound[b.vs], g)
+				}
+			}
+		}
+	}
+	fits := func(vs *virtualService, port int, gws []string) bool {
+		if port != 0 && port != l.key.Port {
+			return false
+		}
+		return len(gws) == 0 || slices.ContainsFunc(gws, func(ref string) bool {
+			return slices.Contains(bound[vs], gatewayRef(ref, vs.Namespace))
+		})
+	}
+	var out []l4route
+	taken := map[string]bool{}
+	for _, vs := range c.vss {
+		if bound[vs] == nil {
+			continue
+		}
+		if l.protocol == "TCP" {
+			for i, rule := range vs.Spec.TCP {
+				ok := len(rule.Match) == 0 || slices.ContainsFunc(rule.Match, func(m l4Match) bool { return fits(vs, m.Port, m.Gateways) })
+				if !ok {
+					continue
+				}
+				r := l4route{L4Route: ir.L4Route{Origin: l4Origin(vs, "tcp", i)}}
+				r.dests = c.l4Destinations(vs, fmt.Sprintf("spec.tcp[%d]", i), rule, l.key.Port)
+				return []l4route{r}
+			}
+			continue
+		}
+		for i, rule := range vs.Spec.TLS {
+			for j, m := range rule.Match {
+				if !fits(vs, m.Port, m.Gateways) {
+					continue
+				}
+				r := l4route{L4Route: ir.L4Route{Origin: l4Origin(vs, "tls", i)}}
+				r.Origin.Pos = vs.PosOf(fmt.Sprintf("spec.tls[%d].match[%d]", i, j))
+				r.Origin.Field += fmt.Sprintf(".match[%d]", j)
+				for _, h := range m.SNIHosts {
+					h = strings.ToLower(h)
+					if !taken[h] {
+						taken[h] = true
+						r.SNI = append(r.SNI, h)
+					}
+				}
+				if len(r.SNI) == 0 {
+					continue
+				}
+				r.dests = c.l4Destinations(vs, fmt.Sprintf("spec.tls[%d]", i), rule, l.key.Port)
+				out = append(out, r)
+			}
+		}
+	}
+	return out
+}
+
+func l4Origin(vs *virtualService, kind string, i int) ir.Origin {
+	return ir.Origin{Pos: vs.PosOf(fmt.Sprintf("spec.%s[%d]", kind, i)), Resource: vs.Namespace + "/" + vs.Name, Field: fmt.Sprintf("%s[%d]", kind, i)}
+}
+
+// l4Destinations resolves the weighted destinations of a tcp or tls rule,
+// as destinations does for HTTP.
+func (c *compilation) l4Destinations(vs *virtualService, path string, rule l4Rule, port int) []pendingDest {
+	if len(rule.Route) == 0 {
+		c.errorf(vs.Resource, path, "add a route with a destination", "rule has no route")
+		return nil
+	}
+	var out []pendingDest
+	total := 0
+	for k, d := range rule.Route {
+		name, ok := c.cluster(vs, fmt.Sprintf("%s.route[%d].destination", path, k), d.Destination, port)
+		w := 0
+		if d.Weight != nil {
+			w = *d.Weight
+		}
+		if len(rule.Route) == 1 {
+			w = 100
+		}
+		total += w
+		if ok && w > 0 {
+			out = append(out, pendingDest{cluster: name, weight: w})
+		}
+	}
+	if total == 0 {
+		c.errorf(vs.Resource, path+".route", "give at least one destination a positive weight", "the weights of the destinations total 0")
+	}
+	return out
+}

@@ -51,4 +51,3 @@ func (r *recordingConn) Read(p []byte) (int, error) {
 }
 
 func (r *recordingConn) Write(p []byte) (int, error) { return len(p), nil }
-

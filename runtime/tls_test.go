@@ -2,7 +2,10 @@ package runtime
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"crypto/tls"
+	"crypto/x509"
+	"encoding/base64"
 	"fmt"
 	"io"
 	"net"
@@ -233,4 +236,35 @@ func openFDs(t *testing.T) int {
 		t.Fatal(fmt.Errorf("counting file descriptors: %w", err))
 	}
 	return len(ents)
+}
+
+func TestVerifyPeerPins(t *testing.T) {
+	ca := testcerts.NewCA(t, "test CA")
+	good, other := ca.Client(t, "spiffe://example.com/good", "good.example.com"), ca.Client(t, "other.example.com")
+	spki := sha256.Sum256(good.Leaf.RawSubjectPublicKeyInfo)
+	hash := strings.ToUpper(good.Hash())
+	var colons []string
+	for i := 0; i < len(hash); i += 2 {
+		colons = append(colons, hash[i:i+2])
+	}
+	for _, tc := range []struct {
+		name string
+		s    ServerTLS
+	}{
+		{"san uri", ServerTLS{SubjectAltNames: []string{"spiffe://example.com/good"}}},
+		{"san dns", ServerTLS{SubjectAltNames: []string{"x", "good.example.com"}}},
+		{"spki", ServerTLS{VerifyCertificateSpki: []string{base64.StdEncoding.EncodeToString(spki[:])}}},
+		{"hash with colons", ServerTLS{VerifyCertificateHash: []string{strings.Join(colons, ":")}}},
+		{"spki or hash", ServerTLS{VerifyCertificateSpki: []string{"AAAA"}, VerifyCertificateHash: []string{good.Hash()}}},
+	} {
+		if err := tc.s.verifyPeer(tls.ConnectionState{PeerCertificates: []*x509.Certificate{good.Leaf}}); err != nil {
+			t.Errorf("%s: good certificate refused: %v", tc.name, err)
+		}
+		if err := tc.s.verifyPeer(tls.ConnectionState{PeerCertificates: []*x509.Certificate{other.Leaf}}); err == nil {
+			t.Errorf("%s: other certificate accepted", tc.name)
+		}
+		if err := tc.s.verifyPeer(tls.ConnectionState{}); err != nil {
+			t.Errorf("%s: no certificate (OPTIONAL_MUTUAL) refused: %v", tc.name, err)
+		}
+	}
 }

@@ -60,5 +60,8 @@ func (g *gateway) drain() {
 		scancel()
 	}
 	g.engine.transport.CloseIdleConnections()
+	if g.engine.h2c != nil {
+		g.engine.h2c.CloseIdleConnections()
+	}
 	g.log.Info("stopped")
 }

@@ -73,6 +73,7 @@ func (h *listenerHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	l := h.l
 	tc := requestTLS(r)
+	setClientCert(r)
 	vi := l.Hosts.Lookup(r.Host)
 	if vi < 0 || int(vi) >= len(l.VirtualHosts) {
 		localReply(w, http.StatusNotFound, "", false)

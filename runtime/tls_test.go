@@ -73,6 +73,7 @@ func TestHTTPSRequest(t *testing.T) {
 		}
 		req, _ := http.NewRequest("GET", "https://"+f.addr+"/x?q=1", nil)
 		req.Host = "a.example.com"
+		req.Header.Set("X-Forwarded-Client-Cert", "By=forged")
 		resp, err := c.Do(req)
 		if err != nil {
 			t.Fatal(err)
@@ -80,7 +81,8 @@ func TestHTTPSRequest(t *testing.T) {
 		body, _ := io.ReadAll(resp.Body)
 		resp.Body.Close()
 		s := seenBy(t, string(body))
-		if resp.StatusCode != 200 || resp.Proto != proto || s.RequestURI != "/x?q=1" || s.Header["X-Forwarded-Proto"][0] != "https" {
+		if resp.StatusCode != 200 || resp.Proto != proto || s.RequestURI != "/x?q=1" || s.Header["X-Forwarded-Proto"][0] != "https" ||
+			s.Header["X-Forwarded-Client-Cert"] != nil {
 			t.Errorf("%s: got %d %s %+v", proto, resp.StatusCode, resp.Proto, s)
 		}
 	}
@@ -266,5 +268,35 @@ func TestVerifyPeerPins(t *testing.T) {
 		if err := tc.s.verifyPeer(tls.ConnectionState{}); err != nil {
 			t.Errorf("%s: no certificate (OPTIONAL_MUTUAL) refused: %v", tc.name, err)
 		}
+	}
+}
+
+// TestMutualClientCertHeader checks MUTUAL end to end in the runtime: the CA
+// from the credential, and x-forwarded-client-cert set from the verified
+// certificate in place of the client's.
+func TestMutualClientCertHeader(t *testing.T) {
+	ca := testcerts.NewCA(t, "test CA")
+	dir := t.TempDir()
+	testcerts.WriteCredential(t, dir, "a", ca.Server(t, "a.example.com"), ca.PEM)
+	cfg := tlsConfig(t, hostPort(backend(t, "a")))
+	cfg.Listeners[0].TLS[0].Mode = TLSMutual
+	g := startGateway(t, cfg, "--credentials-dir", dir)
+	client := ca.Client(t, "client.example.com", "spiffe://example.com/ns/a/sa/b")
+	cert := client.TLS(t)
+	c := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{
+		RootCAs: ca.Pool(), ServerName: "a.example.com", Certificates: []tls.Certificate{cert}}}}
+	req, _ := http.NewRequest("GET", "https://"+g.addr[443]+"/", nil)
+	req.Host = "a.example.com"
+	req.Header.Set("X-Forwarded-Client-Cert", "By=forged")
+	resp, err := c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	got := seenBy(t, string(body)).Header["X-Forwarded-Client-Cert"]
+	want := "Hash=" + client.Hash() + `;Cert="`
+	if len(got) != 1 || !strings.HasPrefix(got[0], want) || !strings.Contains(got[0], `;Subject="CN=client.example.com";URI=spiffe://example.com/ns/a/sa/b;DNS=client.example.com`) {
+		t.Errorf("x-forwarded-client-cert: %q", got)
 	}
 }

@@ -6,12 +6,14 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/base64"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"os"
 	"path/filepath"
+	"reflect"
 	goruntime "runtime"
 	"strings"
 	"testing"
@@ -85,6 +87,17 @@ func TestHTTPSRequest(t *testing.T) {
 			s.Header["X-Forwarded-Client-Cert"] != nil {
 			t.Errorf("%s: got %d %s %+v", proto, resp.StatusCode, resp.Proto, s)
 		}
+	}
+	resp, err := client().Get("http://" + f.g.admin + "/config_dump")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var dump dumpConfig
+	err = json.NewDecoder(resp.Body).Decode(&dump)
+	resp.Body.Close()
+	want := dumpServerTLS{ID: serverA, SNI: []string{"a.example.com"}, Mode: "SIMPLE", CredentialName: "a"}
+	if err != nil || len(dump.Listeners) != 1 || len(dump.Listeners[0].TLS) != 1 || !reflect.DeepEqual(dump.Listeners[0].TLS[0], want) {
+		t.Errorf("config_dump: %+v (%v), want TLS %+v", dump, err, want)
 	}
 	if _, err := f.dial(t, "unknown.example.com"); err == nil {
 		t.Error("handshake for an unknown server name succeeded")

@@ -38,6 +38,9 @@ type boundServer struct {
 	// on an HTTP server.
 	tls      *ir.ServerTLS
 	redirect bool
+	// passthrough: a TLS or HTTPS server in PASSTHROUGH mode, routed by the
+	// VirtualServices' tls rules.
+	passthrough bool
 }
 
 func (s boundServer) origin() ir.Origin {
@@ -68,8 +71,11 @@ var httpProtocols = map[string]bool{"HTTP": true, "HTTP2": true, "GRPC": true, "
 
 // protocolFamily groups the protocols that may share a port.
 func protocolFamily(p string) string {
-	if httpProtocols[p] {
+	switch {
+	case httpProtocols[p]:
 		return "HTTP"
+	case p == "HTTPS":
+		return "TLS" // terminated and passthrough servers share a port by SNI
 	}
 	return p
 }
@@ -100,6 +106,8 @@ func (c *compilation) buildListeners() {
 				c.errorf(gw.Resource, path+".port.protocol", "use another port, or the same protocol on both servers",
 					"port %d is already served with protocol %s by %s; one port cannot carry two protocols", key.Port, describeProtocol(l.protocol), first.origin())
 				continue
+			} else if proto == "HTTPS" {
+				l.protocol = proto // a passthrough listener that also terminates
 			} else if proto == "TCP" {
 				c.errorf(gw.Resource, path+".port.number", "use another port, or one TCP server with the hosts of both",
 					"port %d is already served by TCP server %s; istiod keeps only the first TCP server of a port", key.Port, l.servers[0].origin())
@@ -108,7 +116,7 @@ func (c *compilation) buildListeners() {
 			for _, h := range s.Hosts {
 				bs.hosts = append(bs.hosts, parseServerHost(h, gw.Namespace))
 			}
-			if bs.tls != nil && !c.checkSNI(l, bs, path) {
+			if (bs.tls != nil || bs.passthrough) && !c.checkSNI(l, bs, path) {
 				continue
 			}
 			l.servers = append(l.servers, bs)
@@ -121,11 +129,11 @@ func (c *compilation) buildListeners() {
 // drops the later server; gwc says so).
 func (c *compilation) checkSNI(l *listener, bs boundServer, path string) bool {
 	for _, other := range l.servers {
-		if other.tls == nil {
+		if other.tls == nil && !other.passthrough {
 			continue
 		}
-		for _, name := range bs.tls.SNI {
-			if slices.Contains(other.tls.SNI, name) {
+		for _, name := range bs.sniNames() {
+			if slices.Contains(other.sniNames(), name) {
 				c.errorf(bs.gw.Resource, path+".hosts", "give each HTTPS server on a port its own hosts",
 					"host %q is already served on port %d by %s; a TLS handshake could not choose between them", name, l.key.Port, other.origin())
 				return false
@@ -133,6 +141,19 @@ func (c *compilation) checkSNI(l *listener, bs boundServer, path string) bool {
 		}
 	}
 	return true
+}
+
+// sniNames are the server names a TLS server answers: its hosts without
+// namespace.
+func (s boundServer) sniNames() []string {
+	if s.tls != nil {
+		return s.tls.SNI
+	}
+	var out []string
+	for _, h := range s.hosts {
+		out = append(out, h.Host)
+	}
+	return out
 }
 
 // addRedirectVHosts gives every host of an httpsRedirect server that no
@@ -156,12 +177,18 @@ func (c *compilation) addRedirectVHosts() {
 // vhostTLS says how a vhost relates to its listener's servers: whether one
 // of its servers redirects to https, and which TLS servers may use it.
 func vhostTLS(l *listener, v *vhost) (redirect bool, tlsServers []int) {
+	var terminating []boundServer // as ir.Listener.TLS
+	for _, s := range l.servers {
+		if s.tls != nil {
+			terminating = append(terminating, s)
+		}
+	}
 	for _, s := range v.servers {
 		redirect = redirect || s.redirect
 		if s.tls == nil {
 			continue
 		}
-		i := slices.IndexFunc(l.servers, func(o boundServer) bool { return o.gw == s.gw && o.index == s.index })
+		i := slices.IndexFunc(terminating, func(o boundServer) bool { return o.gw == s.gw && o.index == s.index })
 		if i >= 0 && !slices.Contains(tlsServers, i) {
 			tlsServers = append(tlsServers, i)
 		}

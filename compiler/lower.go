@@ -49,8 +49,14 @@ func (c *compilation) lower(resources []*load.Resource) *ir.Config {
 			l4[li] = c.l4Routes(l)
 			continue
 		}
+		if l.hasPassthrough() {
+			l4[li] = c.l4Routes(l)
+		}
 		for _, domain := range sortedKeys(l.vhosts) {
 			v := l.vhosts[domain]
+			if l.hasPassthrough() && !slices.ContainsFunc(v.servers, func(s boundServer) bool { return s.tls != nil }) {
+				continue // a passthrough host: no HTTP here
+			}
 			vh := ir.VirtualHost{Domain: domain}
 			vh.HTTPSRedirect, vh.TLSServers = vhostTLS(l, v)
 			for _, s := range v.servers {

@@ -17,6 +17,12 @@ type l4route struct {
 // isL4 reports whether a listener forwards connections rather than HTTP.
 func (l *listener) isL4() bool { return l.protocol == "TCP" || l.protocol == "TLS" }
 
+// hasPassthrough reports whether an HTTPS listener also forwards some
+// names untouched.
+func (l *listener) hasPassthrough() bool {
+	return slices.ContainsFunc(l.servers, func(s boundServer) bool { return s.passthrough })
+}
+
 // l4Routes builds the connection routes of a TCP or TLS passthrough
 // listener as istiod does at a gateway. The VirtualServices bound to the
 // listener's servers are taken in order (namespace, then name). On TCP the
@@ -26,6 +32,9 @@ func (l *listener) isL4() bool { return l.protocol == "TCP" || l.protocol == "TL
 func (c *compilation) l4Routes(l *listener) []l4route {
 	bound := map[*virtualService][]string{}
 	for _, v := range l.vhosts {
+		if l.protocol == "HTTPS" && !slices.ContainsFunc(v.servers, func(s boundServer) bool { return s.passthrough }) {
+			continue // bound through terminating servers only
+		}
 		for _, b := range v.bindings {
 			for _, g := range b.gateways {
 				if !slices.Contains(bound[b.vs], g) {

@@ -181,6 +181,7 @@ func (c *compilation) classifyServer(gw *gateway, i int, s server, bs *boundServ
 		}
 		switch s.TLS.Mode {
 		case "", "PASSTHROUGH":
+			bs.passthrough = true
 			t := s.TLS
 			if t.CredentialName != "" || t.ServerCertificate != "" || t.PrivateKey != "" || t.CACertificates != "" {
 				c.warnf(gw.Resource, path+".tls", "remove the certificate fields, or set mode: SIMPLE to terminate TLS",

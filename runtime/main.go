@@ -158,7 +158,12 @@ func (g *gateway) serve(ctx context.Context) int {
 		g.servers = append(g.servers, srv)
 		if t := g.terminators[i]; t != nil {
 			srv.ConnContext = withTerminated
-			go g.run(srv, newTLSListener(ln, t, g.log))
+			var l4 *l4Server
+			if len(g.cfg.Listeners[i].L4) > 0 {
+				l4 = newL4Server(&g.cfg.Listeners[i], g.engine, g.log)
+				g.l4 = append(g.l4, l4)
+			}
+			go g.run(srv, newTLSListener(ln, t, l4, g.log))
 			continue
 		}
 		go g.run(srv, guardListener{ln})

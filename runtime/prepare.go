@@ -52,6 +52,9 @@ func (cfg *Config) Prepare() error {
 			for _, err := range l.prepareTLS() {
 				fail("%s: %w", where, err)
 			}
+			for _, err := range l.prepareL4(len(cfg.Clusters)) {
+				fail("%s: %w", where, err)
+			}
 		case strings.EqualFold(l.Protocol, "TCP") || strings.EqualFold(l.Protocol, "TLS"):
 			for _, err := range l.prepareL4(len(cfg.Clusters)) {
 				fail("%s: %w", where, err)

@@ -19,7 +19,7 @@ var tcpIdleTimeout = time.Hour
 // prepareL4 checks a TCP or TLS passthrough listener's routes.
 func (l *Listener) prepareL4(nclusters int) []error {
 	var errs []error
-	if len(l.TLS) > 0 || len(l.VirtualHosts) > 0 {
+	if l.Protocol != "HTTPS" && (len(l.TLS) > 0 || len(l.VirtualHosts) > 0) {
 		errs = append(errs, fmt.Errorf("protocol %s has HTTP virtual hosts or TLS servers", l.Protocol))
 	}
 	for i := range l.L4 {
@@ -63,6 +63,11 @@ func newL4Server(l *Listener, e *engine, log *slog.Logger) *l4Server {
 func (s *l4Server) serve(ln net.Listener) error {
 	s.mu.Lock()
 	s.ln = ln
+	if s.closed {
+		s.mu.Unlock()
+		ln.Close()
+		return nil
+	}
 	s.mu.Unlock()
 	var backoff time.Duration
 	for {
@@ -86,14 +91,17 @@ func (s *l4Server) serve(ln net.Listener) error {
 			c.Close()
 			continue
 		}
-		s.wg.Go(func() {
+		go func() {
 			defer s.track(c, false)
 			defer c.Close()
 			s.handle(c)
-		})
+		}()
 	}
 }
 
+// track adds a connection (false once shutting down) or removes it; wg
+// counts the tracked connections, added under the lock so that shutdown's
+// Wait never races an Add.
 func (s *l4Server) track(c net.Conn, add bool) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -102,10 +110,24 @@ func (s *l4Server) track(c net.Conn, add bool) bool {
 			return false
 		}
 		s.conns[c] = struct{}{}
+		s.wg.Add(1)
 	} else {
 		delete(s.conns, c)
+		s.wg.Done()
 	}
 	return true
+}
+
+// handoff forwards a connection whose ClientHello (hello) an HTTPS
+// listener read and found to name passthrough route ri.
+func (s *l4Server) handoff(c net.Conn, ri int, hello []byte) {
+	if !s.track(c, true) {
+		c.Close()
+		return
+	}
+	defer s.track(c, false)
+	defer c.Close()
+	s.forward(c, ri, hello)
 }
 
 // shutdown stops accepting and waits for the connections to end until ctx
@@ -150,7 +172,12 @@ func (s *l4Server) handle(c net.Conn) {
 			return
 		}
 	}
-	if ri >= len(s.l.L4) {
+	s.forward(c, ri, hello)
+}
+
+// forward connects to route ri's cluster, replays hello and splices.
+func (s *l4Server) forward(c net.Conn, ri int, hello []byte) {
+	if ri < 0 || ri >= len(s.l.L4) {
 		return // no route: Envoy has no filter chain and closes
 	}
 	up, err := s.dial(&s.l.L4[ri])

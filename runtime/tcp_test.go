@@ -4,6 +4,7 @@ import (
 	"crypto/tls"
 	"io"
 	"net"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -141,4 +142,46 @@ func TestTLSPassthrough(t *testing.T) {
 		}
 	}
 	settle(t, goroutines, fds)
+}
+
+// TestTerminateAndPassthrough serves one port with a terminating server for
+// a.example.com and a passthrough route for *.b.example.com.
+func TestTerminateAndPassthrough(t *testing.T) {
+	ca := testcerts.NewCA(t, "test CA")
+	b := ca.Server(t, "*.b.example.com").TLS(t)
+	dir := t.TempDir()
+	testcerts.WriteCredential(t, dir, "a", ca.Server(t, "a.example.com"), nil)
+	cfg := tlsConfig(t, hostPort(backend(t, "a")))
+	cfg.Clusters = append(cfg.Clusters, Cluster{Name: "outbound|b", Endpoints: []Endpoint{{Address: echoBackend(t, "b", &b)}}})
+	cfg.Listeners[0].L4 = []L4Route{{ID: "vs.yaml:9:5 edge/sni tls[0].match[0]", SNI: []string{"*.b.example.com"}, Clusters: []WeightedCluster{{Cluster: 1, Weight: 100}}}}
+	g := startGateway(t, cfg, "--credentials-dir", dir)
+	addr := g.addr[443]
+
+	c := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: ca.Pool(), ServerName: "a.example.com"}}}
+	req, _ := http.NewRequest("GET", "https://"+addr+"/t", nil)
+	req.Host = "a.example.com"
+	resp, err := c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if s := seenBy(t, string(body)); s.Backend != "a" || s.RequestURI != "/t" {
+		t.Errorf("terminated: %+v", s)
+	}
+	tc, err := tls.DialWithDialer(&net.Dialer{Timeout: 5 * time.Second}, "tcp", addr, &tls.Config{ServerName: "x.b.example.com", RootCAs: ca.Pool()})
+	if err != nil {
+		t.Fatalf("passthrough: %v", err)
+	}
+	io.WriteString(tc, "ping")
+	tc.SetReadDeadline(time.Now().Add(5 * time.Second))
+	out, _ := io.ReadAll(tc)
+	tc.Close()
+	if string(out) != "b: ping" {
+		t.Errorf("passthrough: got %q", out)
+	}
+	if tc, err := tls.DialWithDialer(&net.Dialer{Timeout: 5 * time.Second}, "tcp", addr, &tls.Config{ServerName: "c.example.com", InsecureSkipVerify: true}); err == nil {
+		tc.Close()
+		t.Error("an unknown name got a handshake")
+	}
 }

@@ -106,6 +106,11 @@ func newTerminator(l *Listener, dir string, log *slog.Logger) (*terminator, erro
 		t.creds = append(t.creds, c)
 		t.sni.add(i, s.SNI)
 	}
+	// Passthrough routes share the port: their names come after the
+	// servers', so a name both have is terminated.
+	for i, r := range l.L4 {
+		t.sni.add(len(l.TLS)+i, r.SNI)
+	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
@@ -118,7 +123,7 @@ func (t *terminator) pick(sni string) int { return t.sni.pick(sni) }
 
 func (t *terminator) configFor(hello *tls.ClientHelloInfo) (*tls.Config, error) {
 	i := t.pick(hello.ServerName)
-	if i < 0 {
+	if i < 0 || i >= len(t.creds) {
 		return nil, errUnknownSNI
 	}
 	return t.creds[i].config(), nil

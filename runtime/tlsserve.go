@@ -59,6 +59,9 @@ type tlsListener struct {
 	raw  net.Listener
 	term *terminator
 	log  *slog.Logger
+	// l4 forwards the connections whose SNI names a passthrough route of
+	// the same port; nil when there is none.
+	l4 *l4Server
 
 	conns     chan net.Conn
 	acceptErr chan error
@@ -66,8 +69,8 @@ type tlsListener struct {
 	closeOnce sync.Once
 }
 
-func newTLSListener(raw net.Listener, term *terminator, log *slog.Logger) *tlsListener {
-	l := &tlsListener{raw: raw, term: term, log: log,
+func newTLSListener(raw net.Listener, term *terminator, l4 *l4Server, log *slog.Logger) *tlsListener {
+	l := &tlsListener{raw: raw, term: term, l4: l4, log: log,
 		conns: make(chan net.Conn), acceptErr: make(chan error, 1), done: make(chan struct{})}
 	go l.acceptLoop()
 	return l
@@ -106,6 +109,19 @@ func isTemporary(err error) bool {
 }
 
 func (l *tlsListener) handshake(c net.Conn) {
+	if l.l4 != nil {
+		sni, hello, err := peekSNI(c, handshakeTimeout)
+		if err != nil {
+			l.log.Debug("tls: no ClientHello", "remote", c.RemoteAddr().String(), "err", err)
+			c.Close()
+			return
+		}
+		if i := l.term.pick(sni); i >= len(l.term.servers) {
+			l.l4.handoff(c, i-len(l.term.servers), hello)
+			return
+		}
+		c = &prefixConn{Conn: c, prefix: hello}
+	}
 	tc := tls.Server(c, l.term.config)
 	ctx, cancel := context.WithTimeout(context.Background(), handshakeTimeout)
 	err := tc.HandshakeContext(ctx)
@@ -175,4 +191,20 @@ func newH2CTransport() *http.Transport {
 	p.SetUnencryptedHTTP2(true)
 	t.Protocols = &p
 	return t
+}
+
+// prefixConn replays bytes already read from a connection before reading
+// more.
+type prefixConn struct {
+	net.Conn
+	prefix []byte
+}
+
+func (p *prefixConn) Read(b []byte) (int, error) {
+	if len(p.prefix) > 0 {
+		n := copy(b, p.prefix)
+		p.prefix = p.prefix[n:]
+		return n, nil
+	}
+	return p.Conn.Read(b)
 }

@@ -57,6 +57,7 @@ type credential struct {
 	files  credFiles
 	build  func(*tls.Certificate, *x509.CertPool) *tls.Config
 	log    *slog.Logger
+	poll   time.Duration // credentialPoll when the credential was made
 
 	mu      sync.Mutex
 	cfg     *tls.Config
@@ -68,7 +69,7 @@ type credential struct {
 // newCredential loads the files once; an error names the file and the
 // server, and means the binary must not start.
 func newCredential(server string, files credFiles, build func(*tls.Certificate, *x509.CertPool) *tls.Config, log *slog.Logger) (*credential, error) {
-	c := &credential{server: server, files: files, build: build, log: log}
+	c := &credential{server: server, files: files, build: build, log: log, poll: credentialPoll}
 	content, cert, pool, err := files.load()
 	if err != nil {
 		return nil, fmt.Errorf("server %s: %w", server, err)
@@ -83,7 +84,7 @@ func newCredential(server string, files credFiles, build func(*tls.Certificate, 
 func (c *credential) config() *tls.Config {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if time.Since(c.checked) < credentialPoll {
+	if time.Since(c.checked) < c.poll {
 		return c.cfg
 	}
 	c.checked = time.Now()

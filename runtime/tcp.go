@@ -39,6 +39,9 @@ type l4Server struct {
 	e   *engine
 	log *slog.Logger
 	sni *sniTable // nil on TCP
+	// helloTimeout and idle are handshakeTimeout and tcpIdleTimeout when
+	// the server was made.
+	helloTimeout, idle time.Duration
 
 	mu     sync.Mutex
 	ln     net.Listener
@@ -48,7 +51,7 @@ type l4Server struct {
 }
 
 func newL4Server(l *Listener, e *engine, log *slog.Logger) *l4Server {
-	s := &l4Server{l: l, e: e, log: log, conns: map[net.Conn]struct{}{}}
+	s := &l4Server{l: l, e: e, log: log, conns: map[net.Conn]struct{}{}, helloTimeout: handshakeTimeout, idle: tcpIdleTimeout}
 	if l.Protocol == "TLS" {
 		t := newSNITable()
 		for i, r := range l.L4 {
@@ -161,7 +164,7 @@ func (s *l4Server) handle(c net.Conn) {
 	var hello []byte
 	ri := 0
 	if s.sni != nil {
-		sni, raw, err := peekSNI(c, handshakeTimeout)
+		sni, raw, err := peekSNI(c, s.helloTimeout)
 		if err != nil {
 			s.log.Debug("tls passthrough: no ClientHello", "remote", c.RemoteAddr().String(), "err", err)
 			return
@@ -191,7 +194,7 @@ func (s *l4Server) forward(c net.Conn, ri int, hello []byte) {
 			return
 		}
 	}
-	splice(c, up, tcpIdleTimeout)
+	splice(c, up, s.idle)
 }
 
 // dial connects to an endpoint of the route's cluster, trying a second

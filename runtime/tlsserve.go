@@ -62,6 +62,8 @@ type tlsListener struct {
 	// l4 forwards the connections whose SNI names a passthrough route of
 	// the same port; nil when there is none.
 	l4 *l4Server
+	// timeout is handshakeTimeout when the listener was made.
+	timeout time.Duration
 
 	conns     chan net.Conn
 	acceptErr chan error
@@ -70,7 +72,7 @@ type tlsListener struct {
 }
 
 func newTLSListener(raw net.Listener, term *terminator, l4 *l4Server, log *slog.Logger) *tlsListener {
-	l := &tlsListener{raw: raw, term: term, l4: l4, log: log,
+	l := &tlsListener{raw: raw, term: term, l4: l4, log: log, timeout: handshakeTimeout,
 		conns: make(chan net.Conn), acceptErr: make(chan error, 1), done: make(chan struct{})}
 	go l.acceptLoop()
 	return l
@@ -110,7 +112,7 @@ func isTemporary(err error) bool {
 
 func (l *tlsListener) handshake(c net.Conn) {
 	if l.l4 != nil {
-		sni, hello, err := peekSNI(c, handshakeTimeout)
+		sni, hello, err := peekSNI(c, l.timeout)
 		if err != nil {
 			l.log.Debug("tls: no ClientHello", "remote", c.RemoteAddr().String(), "err", err)
 			c.Close()
@@ -123,7 +125,7 @@ func (l *tlsListener) handshake(c net.Conn) {
 		c = &prefixConn{Conn: c, prefix: hello}
 	}
 	tc := tls.Server(c, l.term.config)
-	ctx, cancel := context.WithTimeout(context.Background(), handshakeTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), l.timeout)
 	err := tc.HandshakeContext(ctx)
 	cancel()
 	if err != nil {

@@ -41,6 +41,15 @@ type serverTLS struct {
 	MinProtocolVersion    string   `json:"minProtocolVersion"`
 	MaxProtocolVersion    string   `json:"maxProtocolVersion"`
 	CipherSuites          []string `json:"cipherSuites"`
+
+	CredentialNames      []string         `json:"credentialNames"`
+	TLSCertificates      []tlsCertificate `json:"tlsCertificates"`
+	CACertCredentialName string           `json:"caCertCredentialName"`
+}
+
+type tlsCertificate struct {
+	ServerCertificate string `json:"serverCertificate"`
+	PrivateKey        string `json:"privateKey"`
 }
 
 type virtualServiceSpec struct {

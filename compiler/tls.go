@@ -92,20 +92,35 @@ func (c *compilation) serverTLS(gw *gateway, i int, s server) (*ir.ServerTLS, bo
 	}
 	ok := true
 	files := t.ServerCertificate != "" || t.PrivateKey != ""
+	named := t.CredentialName != "" || len(t.CredentialNames) > 0
 	switch {
-	case t.CredentialName != "" && (files || t.CACertificates != ""):
-		c.errorf(gw.Resource, path+".credentialName", "give either credentialName or serverCertificate/privateKey/caCertificates",
-			"credentialName and certificate file paths are both set")
+	case (named || len(t.TLSCertificates) > 0) && files:
+		c.errorf(gw.Resource, path+".serverCertificate", "give either a credential name, tlsCertificates, or serverCertificate and privateKey",
+			"certificate file paths are set together with another certificate source")
 		ok = false
-	case t.CredentialName == "" && (t.ServerCertificate == "" || t.PrivateKey == ""):
+	case named && t.CACertificates != "":
+		c.errorf(gw.Resource, path+".caCertificates", "put the CA in the credential (NAME/ca.crt), or name it with caCertCredentialName",
+			"caCertificates cannot be used with a credential name")
+		ok = false
+	case !named && len(t.TLSCertificates) == 0 && (t.ServerCertificate == "" || t.PrivateKey == ""):
 		c.errorf(gw.Resource, path, "set credentialName: NAME (files NAME/tls.crt and NAME/tls.key under --credentials-dir), or serverCertificate and privateKey",
 			"TLS mode %s needs a certificate and key: no credentialName, serverCertificate or privateKey", mode)
 		ok = false
-	case t.CredentialName == "" && mode != "SIMPLE" && t.CACertificates == "":
+	case !named && mode != "SIMPLE" && t.CACertificates == "" && t.CACertCredentialName == "":
 		c.errorf(gw.Resource, path, "set caCertificates to the CA bundle that signs client certificates",
 			"TLS mode %s requires a client CA bundle (caCertificates)", mode)
 		ok = false
 	}
+	for k, p := range t.TLSCertificates {
+		if p.ServerCertificate == "" || p.PrivateKey == "" {
+			c.errorf(gw.Resource, fmt.Sprintf("%s.tlsCertificates[%d]", path, k), "set both serverCertificate and privateKey",
+				"a tlsCertificates entry needs a certificate and its key")
+			ok = false
+		}
+		out.Certificates = append(out.Certificates, ir.CertificateFiles{Certificate: p.ServerCertificate, Key: p.PrivateKey})
+	}
+	out.CredentialNames = t.CredentialNames
+	out.CACredentialName = t.CACertCredentialName
 	if mode == "SIMPLE" && (len(t.SubjectAltNames)+len(t.VerifyCertificateSpki)+len(t.VerifyCertificateHash) > 0 || t.CACertificates != "") {
 		c.warnf(gw.Resource, path, "use mode MUTUAL or OPTIONAL_MUTUAL to verify client certificates",
 			"client certificate checks have no effect with mode SIMPLE, which asks for no client certificate")

@@ -26,11 +26,9 @@ var unsupported = map[string]map[string]verdict{
 		"spec.servers[].port.targetPort": {diag.Warning, "targetPort has no effect on a Gateway and is ignored", "remove it"},
 		"spec.servers[].defaultEndpoint": {diag.Warning, "defaultEndpoint is not implemented by Istio either and is ignored", "remove it"},
 
-		"spec.servers[].tls.credentialNames":      {diag.Error, "credentialNames (two certificates on one server) is not supported yet", "use credentialName with one certificate"},
-		"spec.servers[].tls.tlsCertificates":      {diag.Error, "tlsCertificates is not supported yet", "use serverCertificate and privateKey, or credentialName"},
-		"spec.servers[].tls.caCertCredentialName": {diag.Error, "caCertCredentialName is not supported yet", "put the CA in NAME/ca.crt or NAME-cacert/ca.crt of the credentialName"},
-		"spec.servers[].tls.caCrl":                {diag.Error, "certificate revocation lists (caCrl) are not supported yet", later},
-		"spec.servers[].tls.insecureSkipVerify":   {diag.Error, "insecureSkipVerify is not supported yet", later},
+		"spec.servers[].tls.tlsCertificates[].caCertificates": {diag.Error, "caCertificates inside tlsCertificates is not supported", "set caCertificates on the server's tls instead"},
+		"spec.servers[].tls.caCrl":                            {diag.Error, "certificate revocation lists (caCrl) are not supported yet", later},
+		"spec.servers[].tls.insecureSkipVerify":               {diag.Error, "insecureSkipVerify is not supported yet", later},
 	},
 	"VirtualService": {
 		"spec.http[].redirect":               {diag.Error, "redirect is not supported yet", later},

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 )
@@ -18,36 +19,57 @@ import (
 // the first handshake after it, at most this late.
 var credentialPoll = time.Second
 
-// credFiles are the files one server's credential is read from. ca is ""
-// when the mode verifies no client certificates.
-type credFiles struct{ cert, key, ca string }
+// credFiles are the files one server's credential is read from: one or
+// more certificate and key pairs (RSA and ECDSA, say; the handshake picks
+// one the client supports), and the client CA, "" when the mode verifies
+// no client certificates.
+type credFiles struct {
+	pairs []certKey
+	ca    string
+}
+
+type certKey struct{ cert, key string }
 
 // credentialFiles resolves where a server's credential lives: under dir by
-// credentialName (a mounted Secret: NAME/tls.crt, NAME/tls.key, and the CA
+// credential name (a mounted Secret: NAME/tls.crt, NAME/tls.key, and the CA
 // in NAME/ca.crt or, Istio's convention for a separate CA Secret,
-// NAME-cacert/ca.crt), or at the paths the server names.
+// NAME-cacert/ca.crt; caCertCredentialName first when given), or at the
+// paths the server names.
 func credentialFiles(s *ServerTLS, dir string) (credFiles, error) {
-	needCA := s.Mode == TLSMutual || s.Mode == TLSOptionalMutual
-	if s.CredentialName == "" {
-		f := credFiles{cert: s.ServerCertificate, key: s.PrivateKey}
-		if needCA {
-			f.ca = s.CACertificates
-		}
+	var f credFiles
+	names := s.CredentialNames
+	if s.CredentialName != "" {
+		names = append([]string{s.CredentialName}, names...)
+	}
+	for _, n := range names {
+		f.pairs = append(f.pairs, certKey{filepath.Join(dir, n, "tls.crt"), filepath.Join(dir, n, "tls.key")})
+	}
+	if s.ServerCertificate != "" {
+		f.pairs = append(f.pairs, certKey{s.ServerCertificate, s.PrivateKey})
+	}
+	for _, p := range s.Certificates {
+		f.pairs = append(f.pairs, certKey{p.Certificate, p.Key})
+	}
+	if s.Mode != TLSMutual && s.Mode != TLSOptionalMutual {
 		return f, nil
 	}
-	base := filepath.Join(dir, s.CredentialName)
-	f := credFiles{cert: filepath.Join(base, "tls.crt"), key: filepath.Join(base, "tls.key")}
-	if !needCA {
-		return f, nil
+	var candidates []string
+	if s.CACredentialName != "" {
+		candidates = append(candidates, filepath.Join(dir, s.CACredentialName, "ca.crt"))
 	}
-	for _, ca := range []string{filepath.Join(base, "ca.crt"), filepath.Join(dir, s.CredentialName+"-cacert", "ca.crt")} {
-		if _, err := os.Stat(ca); err == nil {
+	if s.CACertificates != "" {
+		candidates = append(candidates, s.CACertificates)
+	}
+	if len(names) > 0 {
+		candidates = append(candidates, filepath.Join(dir, names[0], "ca.crt"), filepath.Join(dir, names[0]+"-cacert", "ca.crt"))
+	}
+	for _, ca := range candidates {
+		if _, err := os.Stat(ca); err == nil || len(candidates) == 1 {
 			f.ca = ca
 			return f, nil
 		}
 	}
-	return f, fmt.Errorf("mode %s needs a client CA: neither %s nor %s exists",
-		s.Mode, filepath.Join(base, "ca.crt"), filepath.Join(dir, s.CredentialName+"-cacert", "ca.crt"))
+	return f, fmt.Errorf("mode %s needs a client CA: none of %s exists", s.Mode, strings.Join(candidates, ", "))
 }
 
 // credential is a server's certificate, key and client CA, re-read when
@@ -55,7 +77,7 @@ func credentialFiles(s *ServerTLS, dir string) (credFiles, error) {
 type credential struct {
 	server string // ServerTLS.ID, for logs
 	files  credFiles
-	build  func(*tls.Certificate, *x509.CertPool) *tls.Config
+	build  func([]tls.Certificate, *x509.CertPool) *tls.Config
 	log    *slog.Logger
 	poll   time.Duration // credentialPoll when the credential was made
 
@@ -68,7 +90,7 @@ type credential struct {
 
 // newCredential loads the files once; an error names the file and the
 // server, and means the binary must not start.
-func newCredential(server string, files credFiles, build func(*tls.Certificate, *x509.CertPool) *tls.Config, log *slog.Logger) (*credential, error) {
+func newCredential(server string, files credFiles, build func([]tls.Certificate, *x509.CertPool) *tls.Config, log *slog.Logger) (*credential, error) {
 	c := &credential{server: server, files: files, build: build, log: log, poll: credentialPoll}
 	content, cert, pool, err := files.load()
 	if err != nil {
@@ -92,7 +114,7 @@ func (c *credential) config() *tls.Config {
 	if err == nil && bytes.Equal(raw, c.content) {
 		return c.cfg
 	}
-	var cert *tls.Certificate
+	var cert []tls.Certificate
 	var pool *x509.CertPool
 	if err == nil {
 		cert, pool, err = c.files.parse(raw)
@@ -105,27 +127,35 @@ func (c *credential) config() *tls.Config {
 		return c.cfg
 	}
 	c.cfg, c.content, c.bad = c.build(cert, pool), raw, nil
-	c.log.Info("credential reloaded", "server", c.server, "cert", c.files.cert)
+	c.log.Info("credential reloaded", "server", c.server, "cert", c.files.pairs[0].cert)
 	return c.cfg
 }
 
-func (f credFiles) load() ([]byte, *tls.Certificate, *x509.CertPool, error) {
+func (f credFiles) load() ([]byte, []tls.Certificate, *x509.CertPool, error) {
 	raw, err := f.read()
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	cert, pool, err := f.parse(raw)
-	return raw, cert, pool, err
+	certs, pool, err := f.parse(raw)
+	return raw, certs, pool, err
+}
+
+func (f credFiles) names() []string {
+	var out []string
+	for _, p := range f.pairs {
+		out = append(out, p.cert, p.key)
+	}
+	if f.ca != "" {
+		out = append(out, f.ca)
+	}
+	return out
 }
 
 // read returns the files' bytes, each preceded by its length so that the
 // concatenation identifies the set.
 func (f credFiles) read() ([]byte, error) {
 	var out []byte
-	for _, name := range []string{f.cert, f.key, f.ca} {
-		if name == "" {
-			continue
-		}
+	for _, name := range f.names() {
 		b, err := os.ReadFile(name)
 		if err != nil {
 			return nil, fmt.Errorf("reading %w", err)
@@ -136,31 +166,27 @@ func (f credFiles) read() ([]byte, error) {
 	return out, nil
 }
 
-func (f credFiles) parse(raw []byte) (*tls.Certificate, *x509.CertPool, error) {
+func (f credFiles) parse(raw []byte) ([]tls.Certificate, *x509.CertPool, error) {
 	parts := splitLengths(raw)
-	if len(parts) < 2 {
+	if len(parts) != len(f.names()) {
 		return nil, nil, errors.New("credential files changed while being read")
 	}
-	cert, err := tls.X509KeyPair(parts[0], parts[1])
-	if err != nil {
-		return nil, nil, fmt.Errorf("loading certificate %s with key %s: %w", f.cert, f.key, err)
-	}
-	if cert.Leaf == nil {
-		if cert.Leaf, err = x509.ParseCertificate(cert.Certificate[0]); err != nil {
-			return nil, nil, fmt.Errorf("parsing certificate %s: %w", f.cert, err)
+	var certs []tls.Certificate
+	for i, p := range f.pairs {
+		cert, err := tls.X509KeyPair(parts[2*i], parts[2*i+1])
+		if err != nil {
+			return nil, nil, fmt.Errorf("loading certificate %s with key %s: %w", p.cert, p.key, err)
 		}
+		certs = append(certs, cert)
 	}
 	if f.ca == "" {
-		return &cert, nil, nil
-	}
-	if len(parts) < 3 {
-		return nil, nil, errors.New("credential files changed while being read")
+		return certs, nil, nil
 	}
 	pool := x509.NewCertPool()
-	if !pool.AppendCertsFromPEM(parts[2]) {
+	if !pool.AppendCertsFromPEM(parts[len(parts)-1]) {
 		return nil, nil, fmt.Errorf("reading CA certificates %s: no PEM certificate found", f.ca)
 	}
-	return &cert, pool, nil
+	return certs, pool, nil
 }
 
 // splitLengths undoes read's framing.

@@ -97,7 +97,9 @@ func newTerminator(l *Listener, dir string, log *slog.Logger) (*terminator, erro
 		t.servers = append(t.servers, s)
 		var c *credential
 		files, err := credentialFiles(s, dir)
-		if err == nil {
+		if err != nil {
+			err = fmt.Errorf("server %s: %w", s.ID, err)
+		} else {
 			c, err = newCredential(s.ID, files, s.tlsConfig, log)
 		}
 		if err != nil {
@@ -132,9 +134,9 @@ func (t *terminator) configFor(hello *tls.ClientHelloInfo) (*tls.Config, error) 
 // tlsConfig builds the handshake configuration of a server for one loaded
 // credential: TLS 1.2 minimum unless the server says otherwise, ALPN h2
 // and http/1.1, client certificates as the mode asks.
-func (s *ServerTLS) tlsConfig(cert *tls.Certificate, pool *x509.CertPool) *tls.Config {
+func (s *ServerTLS) tlsConfig(certs []tls.Certificate, pool *x509.CertPool) *tls.Config {
 	c := &tls.Config{
-		Certificates: []tls.Certificate{*cert},
+		Certificates: certs,
 		MinVersion:   s.MinVersion,
 		MaxVersion:   s.MaxVersion,
 		CipherSuites: s.CipherSuites,

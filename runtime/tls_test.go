@@ -313,3 +313,50 @@ func TestMutualClientCertHeader(t *testing.T) {
 		t.Errorf("x-forwarded-client-cert: %q", got)
 	}
 }
+
+// TestCredentialNamesAndCACredential serves an RSA and an ECDSA certificate
+// (credentialNames) and takes the client CA from caCertCredentialName.
+func TestCredentialNamesAndCACredential(t *testing.T) {
+	ca := testcerts.NewCA(t, "test CA")
+	dir := t.TempDir()
+	testcerts.WriteCredential(t, dir, "rsa", ca.ServerRSA(t, "a.example.com"), nil)
+	testcerts.WriteCredential(t, dir, "ecdsa", ca.Server(t, "a.example.com"), nil)
+	if err := os.MkdirAll(filepath.Join(dir, "client-ca"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	testcerts.Write(t, filepath.Join(dir, "client-ca", "ca.crt"), ca.PEM)
+	cfg := tlsConfig(t, hostPort(backend(t, "a")))
+	s := &cfg.Listeners[0].TLS[0]
+	s.CredentialName, s.CredentialNames, s.CACredentialName, s.Mode = "", []string{"rsa", "ecdsa"}, "client-ca", TLSOptionalMutual
+	g := startGateway(t, cfg, "--credentials-dir", dir)
+	client := ca.Client(t, "client.example.com").TLS(t)
+	for _, tc := range []struct {
+		suite uint16
+		want  string
+	}{{tls.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256, "*rsa.PublicKey"}, {tls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256, "*ecdsa.PublicKey"}} {
+		c, err := tls.Dial("tcp", g.addr[443], &tls.Config{ServerName: "a.example.com", RootCAs: ca.Pool(), MaxVersion: tls.VersionTLS12,
+			CipherSuites: []uint16{tc.suite}, Certificates: []tls.Certificate{client}})
+		if err != nil {
+			t.Errorf("suite %#x: %v", tc.suite, err)
+			continue
+		}
+		if got := fmt.Sprintf("%T", c.ConnectionState().PeerCertificates[0].PublicKey); got != tc.want {
+			t.Errorf("suite %#x: served a %s key, want %s", tc.suite, got, tc.want)
+		}
+		c.Close()
+	}
+	other := testcerts.NewCA(t, "other CA").Client(t, "client.example.com").TLS(t)
+	c, err := tls.Dial("tcp", g.addr[443], &tls.Config{ServerName: "a.example.com", RootCAs: ca.Pool(),
+		// Sent even though the server does not list its CA.
+		GetClientCertificate: func(*tls.CertificateRequestInfo) (*tls.Certificate, error) { return &other, nil }})
+	if err == nil {
+		// TLS 1.3: the server's verdict on the client certificate comes
+		// with the first read.
+		c.SetReadDeadline(time.Now().Add(5 * time.Second))
+		_, err = c.Read(make([]byte, 1))
+		c.Close()
+	}
+	if err == nil || strings.Contains(err.Error(), "timeout") {
+		t.Errorf("a client certificate from another CA: %v, want a failed handshake", err)
+	}
+}

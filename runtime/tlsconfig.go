@@ -51,6 +51,14 @@ type ServerTLS struct {
 	ServerCertificate string
 	PrivateKey        string
 	CACertificates    string
+	// CredentialNames (Istio's credentialNames) and Certificates
+	// (tlsCertificates) add certificates, an RSA and an ECDSA one say: the
+	// handshake serves one the client supports.
+	CredentialNames []string
+	Certificates    []CertificateFiles
+	// CACredentialName (caCertCredentialName) names the credential whose
+	// ca.crt holds the client CA, before any other.
+	CACredentialName string
 	// SubjectAltNames, when set, must contain one of the client
 	// certificate's SANs (DNS, URI, IP or email).
 	SubjectAltNames []string
@@ -68,6 +76,12 @@ type ServerTLS struct {
 	CipherSuites []uint16
 }
 
+// CertificateFiles is one certificate and its key, as file paths.
+type CertificateFiles struct {
+	Certificate string
+	Key         string
+}
+
 // prepareTLS checks an HTTPS listener's servers and the virtual hosts'
 // references to them.
 func (l *Listener) prepareTLS() []error {
@@ -80,9 +94,9 @@ func (l *Listener) prepareTLS() []error {
 		switch {
 		case s.Mode < TLSSimple || s.Mode > TLSOptionalMutual:
 			errs = append(errs, fmt.Errorf("TLS server %d %q: unknown mode %d", i, s.ID, s.Mode))
-		case s.CredentialName == "" && (s.ServerCertificate == "" || s.PrivateKey == ""):
+		case s.CredentialName == "" && len(s.CredentialNames) == 0 && len(s.Certificates) == 0 && (s.ServerCertificate == "" || s.PrivateKey == ""):
 			errs = append(errs, fmt.Errorf("TLS server %d %q: no credentialName and no certificate and key files", i, s.ID))
-		case s.CredentialName == "" && s.Mode != TLSSimple && s.CACertificates == "":
+		case s.CredentialName == "" && len(s.CredentialNames) == 0 && s.CACredentialName == "" && s.Mode != TLSSimple && s.CACertificates == "":
 			errs = append(errs, fmt.Errorf("TLS server %d %q: mode %s without CA certificates", i, s.ID, s.Mode))
 		case s.MaxVersion != 0 && s.MaxVersion < s.MinVersion:
 			errs = append(errs, fmt.Errorf("TLS server %d %q: maximum version below minimum", i, s.ID))

@@ -98,6 +98,15 @@ func dumpTLS(t ServerTLS) string {
 			fmt.Fprintf(&b, " %s %s", f[0], f[1])
 		}
 	}
+	for _, n := range t.CredentialNames {
+		fmt.Fprintf(&b, " credential %s", n)
+	}
+	for _, p := range t.Certificates {
+		fmt.Fprintf(&b, " cert %s key %s", p.Certificate, p.Key)
+	}
+	if t.CACredentialName != "" {
+		fmt.Fprintf(&b, " ca-credential %s", t.CACredentialName)
+	}
 	if len(t.SubjectAltNames) > 0 {
 		fmt.Fprintf(&b, " san %s", strings.Join(t.SubjectAltNames, ","))
 	}

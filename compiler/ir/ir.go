@@ -49,10 +49,15 @@ type ServerTLS struct {
 	SNI  []string
 	Mode string // "SIMPLE", "MUTUAL", "OPTIONAL_MUTUAL"
 	// CredentialName, or the three file paths.
-	CredentialName        string
-	ServerCertificate     string
-	PrivateKey            string
-	CACertificates        string
+	CredentialName    string
+	ServerCertificate string
+	PrivateKey        string
+	CACertificates    string
+	// CredentialNames and Certificates add certificates (credentialNames,
+	// tlsCertificates); CACredentialName is caCertCredentialName.
+	CredentialNames       []string
+	Certificates          []CertificateFiles
+	CACredentialName      string
 	SubjectAltNames       []string
 	VerifyCertificateSpki []string
 	VerifyCertificateHash []string
@@ -118,6 +123,12 @@ type Match struct {
 type StringMatch struct {
 	Kind  string // "", "exact", "prefix", "regex", "present"
 	Value string
+}
+
+// CertificateFiles is a certificate and its key, as file paths.
+type CertificateFiles struct {
+	Certificate string
+	Key         string
 }
 
 // HeaderMatch matches one header by lower-case name.

@@ -3,9 +3,11 @@
 package testcerts
 
 import (
+	"crypto"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/rsa"
 	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
@@ -65,6 +67,16 @@ func (ca *CA) Server(t testing.TB, names ...string) Pair {
 	return ca.issue(t, names, x509.ExtKeyUsageServerAuth)
 }
 
+// ServerRSA is Server with an RSA key.
+func (ca *CA) ServerRSA(t testing.TB, names ...string) Pair {
+	t.Helper()
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ca.issueKey(t, names, x509.ExtKeyUsageServerAuth, key)
+}
+
 // Client issues a client certificate whose SANs are names: DNS names, IPs
 // or URIs (anything with "://").
 func (ca *CA) Client(t testing.TB, names ...string) Pair {
@@ -74,7 +86,11 @@ func (ca *CA) Client(t testing.TB, names ...string) Pair {
 
 func (ca *CA) issue(t testing.TB, names []string, usage x509.ExtKeyUsage) Pair {
 	t.Helper()
-	key := newKey(t)
+	return ca.issueKey(t, names, usage, newKey(t))
+}
+
+func (ca *CA) issueKey(t testing.TB, names []string, usage x509.ExtKeyUsage, key crypto.Signer) Pair {
+	t.Helper()
 	tmpl := &x509.Certificate{
 		SerialNumber: serial(t),
 		Subject:      pkix.Name{CommonName: names[0]},
@@ -92,7 +108,7 @@ func (ca *CA) issue(t testing.TB, names []string, usage x509.ExtKeyUsage) Pair {
 			tmpl.DNSNames = append(tmpl.DNSNames, n)
 		}
 	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.Cert, &key.PublicKey, ca.key)
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.Cert, key.Public(), ca.key)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -100,13 +116,13 @@ func (ca *CA) issue(t testing.TB, names []string, usage x509.ExtKeyUsage) Pair {
 	if err != nil {
 		t.Fatal(err)
 	}
-	kder, err := x509.MarshalECPrivateKey(key)
+	kder, err := x509.MarshalPKCS8PrivateKey(key)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return Pair{
 		CertPEM: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}),
-		KeyPEM:  pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kder}),
+		KeyPEM:  pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: kder}),
 		Leaf:    leaf,
 	}
 }

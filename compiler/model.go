@@ -45,6 +45,8 @@ type serverTLS struct {
 	CredentialNames      []string         `json:"credentialNames"`
 	TLSCertificates      []tlsCertificate `json:"tlsCertificates"`
 	CACertCredentialName string           `json:"caCertCredentialName"`
+	CACrl                string           `json:"caCrl"`
+	InsecureSkipVerify   bool             `json:"insecureSkipVerify"`
 }
 
 type tlsCertificate struct {

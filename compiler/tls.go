@@ -121,6 +121,20 @@ func (c *compilation) serverTLS(gw *gateway, i int, s server) (*ir.ServerTLS, bo
 	}
 	out.CredentialNames = t.CredentialNames
 	out.CACredentialName = t.CACertCredentialName
+	out.CRL, out.InsecureSkipVerify = t.CACrl, t.InsecureSkipVerify
+	switch {
+	case t.CACrl != "" && named:
+		c.errorf(gw.Resource, path+".caCrl", "put the CRL in the credential as NAME/ca.crl",
+			"caCrl cannot be used with a credential name: the CRL comes with the credential")
+		ok = false
+	case t.CACrl != "" && mode == "SIMPLE":
+		c.errorf(gw.Resource, path+".caCrl", "use mode MUTUAL or OPTIONAL_MUTUAL, or remove caCrl",
+			"caCrl has no use with mode SIMPLE, which asks for no client certificate")
+		ok = false
+	}
+	if t.InsecureSkipVerify && mode == "SIMPLE" {
+		c.warnf(gw.Resource, path+".insecureSkipVerify", "remove it", "insecureSkipVerify has no effect with mode SIMPLE")
+	}
 	if mode == "SIMPLE" && (len(t.SubjectAltNames)+len(t.VerifyCertificateSpki)+len(t.VerifyCertificateHash) > 0 || t.CACertificates != "") {
 		c.warnf(gw.Resource, path, "use mode MUTUAL or OPTIONAL_MUTUAL to verify client certificates",
 			"client certificate checks have no effect with mode SIMPLE, which asks for no client certificate")

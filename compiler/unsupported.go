@@ -27,8 +27,6 @@ var unsupported = map[string]map[string]verdict{
 		"spec.servers[].defaultEndpoint": {diag.Warning, "defaultEndpoint is not implemented by Istio either and is ignored", "remove it"},
 
 		"spec.servers[].tls.tlsCertificates[].caCertificates": {diag.Error, "caCertificates inside tlsCertificates is not supported", "set caCertificates on the server's tls instead"},
-		"spec.servers[].tls.caCrl":                            {diag.Error, "certificate revocation lists (caCrl) are not supported yet", later},
-		"spec.servers[].tls.insecureSkipVerify":               {diag.Error, "insecureSkipVerify is not supported yet", later},
 	},
 	"VirtualService": {
 		"spec.http[].redirect":               {diag.Error, "redirect is not supported yet", later},

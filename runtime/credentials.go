@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -26,6 +27,14 @@ var credentialPoll = time.Second
 type credFiles struct {
 	pairs []certKey
 	ca    string
+	crl   string // revoked client certificates, "" for none
+}
+
+// loaded is a parsed credential.
+type loaded struct {
+	certs   []tls.Certificate
+	pool    *x509.CertPool
+	revoked map[string]bool // serial numbers, decimal
 }
 
 type certKey struct{ cert, key string }
@@ -63,8 +72,15 @@ func credentialFiles(s *ServerTLS, dir string) (credFiles, error) {
 	if len(names) > 0 {
 		candidates = append(candidates, filepath.Join(dir, names[0], "ca.crt"), filepath.Join(dir, names[0]+"-cacert", "ca.crt"))
 	}
+	f.crl = s.CRL
+	if f.crl == "" && len(names) > 0 {
+		// A Secret may carry its CRL as ca.crl.
+		if crl := filepath.Join(dir, names[0], "ca.crl"); fileExists(crl) {
+			f.crl = crl
+		}
+	}
 	for _, ca := range candidates {
-		if _, err := os.Stat(ca); err == nil || len(candidates) == 1 {
+		if fileExists(ca) || len(candidates) == 1 {
 			f.ca = ca
 			return f, nil
 		}
@@ -72,12 +88,17 @@ func credentialFiles(s *ServerTLS, dir string) (credFiles, error) {
 	return f, fmt.Errorf("mode %s needs a client CA: none of %s exists", s.Mode, strings.Join(candidates, ", "))
 }
 
+func fileExists(name string) bool {
+	_, err := os.Stat(name)
+	return err == nil
+}
+
 // credential is a server's certificate, key and client CA, re-read when
 // the files change.
 type credential struct {
 	server string // ServerTLS.ID, for logs
 	files  credFiles
-	build  func([]tls.Certificate, *x509.CertPool) *tls.Config
+	build  func(*loaded) *tls.Config
 	log    *slog.Logger
 	poll   time.Duration // credentialPoll when the credential was made
 
@@ -90,13 +111,13 @@ type credential struct {
 
 // newCredential loads the files once; an error names the file and the
 // server, and means the binary must not start.
-func newCredential(server string, files credFiles, build func([]tls.Certificate, *x509.CertPool) *tls.Config, log *slog.Logger) (*credential, error) {
+func newCredential(server string, files credFiles, build func(*loaded) *tls.Config, log *slog.Logger) (*credential, error) {
 	c := &credential{server: server, files: files, build: build, log: log, poll: credentialPoll}
-	content, cert, pool, err := files.load()
+	content, ld, err := files.load()
 	if err != nil {
 		return nil, fmt.Errorf("server %s: %w", server, err)
 	}
-	c.cfg, c.content, c.checked = build(cert, pool), content, time.Now()
+	c.cfg, c.content, c.checked = build(ld), content, time.Now()
 	return c, nil
 }
 
@@ -114,10 +135,9 @@ func (c *credential) config() *tls.Config {
 	if err == nil && bytes.Equal(raw, c.content) {
 		return c.cfg
 	}
-	var cert []tls.Certificate
-	var pool *x509.CertPool
+	var ld *loaded
 	if err == nil {
-		cert, pool, err = c.files.parse(raw)
+		ld, err = c.files.parse(raw)
 	}
 	if err != nil {
 		if raw == nil || !bytes.Equal(raw, c.bad) {
@@ -126,18 +146,18 @@ func (c *credential) config() *tls.Config {
 		c.bad = raw
 		return c.cfg
 	}
-	c.cfg, c.content, c.bad = c.build(cert, pool), raw, nil
+	c.cfg, c.content, c.bad = c.build(ld), raw, nil
 	c.log.Info("credential reloaded", "server", c.server, "cert", c.files.pairs[0].cert)
 	return c.cfg
 }
 
-func (f credFiles) load() ([]byte, []tls.Certificate, *x509.CertPool, error) {
+func (f credFiles) load() ([]byte, *loaded, error) {
 	raw, err := f.read()
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, nil, err
 	}
-	certs, pool, err := f.parse(raw)
-	return raw, certs, pool, err
+	ld, err := f.parse(raw)
+	return raw, ld, err
 }
 
 func (f credFiles) names() []string {
@@ -147,6 +167,9 @@ func (f credFiles) names() []string {
 	}
 	if f.ca != "" {
 		out = append(out, f.ca)
+	}
+	if f.crl != "" {
+		out = append(out, f.crl)
 	}
 	return out
 }
@@ -166,27 +189,42 @@ func (f credFiles) read() ([]byte, error) {
 	return out, nil
 }
 
-func (f credFiles) parse(raw []byte) ([]tls.Certificate, *x509.CertPool, error) {
+func (f credFiles) parse(raw []byte) (*loaded, error) {
 	parts := splitLengths(raw)
 	if len(parts) != len(f.names()) {
-		return nil, nil, errors.New("credential files changed while being read")
+		return nil, errors.New("credential files changed while being read")
 	}
-	var certs []tls.Certificate
+	ld := &loaded{}
 	for i, p := range f.pairs {
 		cert, err := tls.X509KeyPair(parts[2*i], parts[2*i+1])
 		if err != nil {
-			return nil, nil, fmt.Errorf("loading certificate %s with key %s: %w", p.cert, p.key, err)
+			return nil, fmt.Errorf("loading certificate %s with key %s: %w", p.cert, p.key, err)
 		}
-		certs = append(certs, cert)
+		ld.certs = append(ld.certs, cert)
 	}
-	if f.ca == "" {
-		return certs, nil, nil
+	next := 2 * len(f.pairs)
+	if f.ca != "" {
+		ld.pool = x509.NewCertPool()
+		if !ld.pool.AppendCertsFromPEM(parts[next]) {
+			return nil, fmt.Errorf("reading CA certificates %s: no PEM certificate found", f.ca)
+		}
+		next++
 	}
-	pool := x509.NewCertPool()
-	if !pool.AppendCertsFromPEM(parts[len(parts)-1]) {
-		return nil, nil, fmt.Errorf("reading CA certificates %s: no PEM certificate found", f.ca)
+	if f.crl != "" {
+		der := parts[next]
+		if b, _ := pem.Decode(der); b != nil {
+			der = b.Bytes
+		}
+		list, err := x509.ParseRevocationList(der)
+		if err != nil {
+			return nil, fmt.Errorf("reading CRL %s: %w", f.crl, err)
+		}
+		ld.revoked = map[string]bool{}
+		for _, e := range list.RevokedCertificateEntries {
+			ld.revoked[e.SerialNumber.String()] = true
+		}
 	}
-	return certs, pool, nil
+	return ld, nil
 }
 
 // splitLengths undoes read's framing.

@@ -134,9 +134,10 @@ func (t *terminator) configFor(hello *tls.ClientHelloInfo) (*tls.Config, error) 
 // tlsConfig builds the handshake configuration of a server for one loaded
 // credential: TLS 1.2 minimum unless the server says otherwise, ALPN h2
 // and http/1.1, client certificates as the mode asks.
-func (s *ServerTLS) tlsConfig(certs []tls.Certificate, pool *x509.CertPool) *tls.Config {
+func (s *ServerTLS) tlsConfig(ld *loaded) *tls.Config {
+	pool := ld.pool
 	c := &tls.Config{
-		Certificates: certs,
+		Certificates: ld.certs,
 		MinVersion:   s.MinVersion,
 		MaxVersion:   s.MaxVersion,
 		CipherSuites: s.CipherSuites,
@@ -151,8 +152,19 @@ func (s *ServerTLS) tlsConfig(certs []tls.Certificate, pool *x509.CertPool) *tls
 	case TLSOptionalMutual:
 		c.ClientAuth, c.ClientCAs = tls.VerifyClientCertIfGiven, pool
 	}
-	if c.ClientCAs != nil && len(s.SubjectAltNames)+len(s.VerifyCertificateSpki)+len(s.VerifyCertificateHash) > 0 {
-		c.VerifyConnection = s.verifyPeer
+	if s.InsecureSkipVerify && c.ClientCAs != nil {
+		// Ask as the mode says, let any certificate through (Envoy's
+		// ACCEPT_UNTRUSTED).
+		c.ClientAuth = map[TLSMode]tls.ClientAuthType{TLSMutual: tls.RequireAnyClientCert, TLSOptionalMutual: tls.RequestClientCert}[s.Mode]
+		return c
+	}
+	if c.ClientCAs != nil && (len(s.SubjectAltNames)+len(s.VerifyCertificateSpki)+len(s.VerifyCertificateHash) > 0 || ld.revoked != nil) {
+		c.VerifyConnection = func(cs tls.ConnectionState) error {
+			if len(cs.PeerCertificates) > 0 && ld.revoked[cs.PeerCertificates[0].SerialNumber.String()] {
+				return errors.New("client certificate is revoked")
+			}
+			return s.verifyPeer(cs)
+		}
 	}
 	return c
 }

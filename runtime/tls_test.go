@@ -360,3 +360,45 @@ func TestCredentialNamesAndCACredential(t *testing.T) {
 		t.Errorf("a client certificate from another CA: %v, want a failed handshake", err)
 	}
 }
+
+// TestCRLAndInsecureSkipVerify: a revoked client certificate (ca.crl in the
+// credential) fails the handshake; insecureSkipVerify lets an untrusted one
+// through.
+func TestCRLAndInsecureSkipVerify(t *testing.T) {
+	ca := testcerts.NewCA(t, "test CA")
+	good, revoked := ca.Client(t, "good.example.com"), ca.Client(t, "revoked.example.com")
+	untrusted := testcerts.NewCA(t, "other CA").Client(t, "other.example.com")
+	dir := t.TempDir()
+	testcerts.WriteCredential(t, dir, "a", ca.Server(t, "a.example.com"), ca.PEM)
+	testcerts.Write(t, filepath.Join(dir, "a", "ca.crl"), ca.CRL(t, revoked))
+	try := func(g *testGateway, p testcerts.Pair) error {
+		cert := p.TLS(t)
+		c, err := tls.Dial("tcp", g.addr[443], &tls.Config{ServerName: "a.example.com", RootCAs: ca.Pool(),
+			GetClientCertificate: func(*tls.CertificateRequestInfo) (*tls.Certificate, error) { return &cert, nil }})
+		if err != nil {
+			return err
+		}
+		defer c.Close()
+		io.WriteString(c, "GET / HTTP/1.1\r\nHost: a.example.com\r\n\r\n")
+		c.SetReadDeadline(time.Now().Add(5 * time.Second))
+		_, err = c.Read(make([]byte, 1))
+		return err
+	}
+	cfg := tlsConfig(t, hostPort(backend(t, "a")))
+	cfg.Listeners[0].TLS[0].Mode = TLSMutual
+	g := startGateway(t, cfg, "--credentials-dir", dir)
+	if err := try(g, good); err != nil {
+		t.Errorf("good certificate: %v", err)
+	}
+	for name, p := range map[string]testcerts.Pair{"revoked": revoked, "untrusted": untrusted} {
+		if err := try(g, p); err == nil {
+			t.Errorf("%s certificate: got through", name)
+		}
+	}
+	cfg = tlsConfig(t, hostPort(backend(t, "a")))
+	cfg.Listeners[0].TLS[0].Mode, cfg.Listeners[0].TLS[0].InsecureSkipVerify = TLSMutual, true
+	g = startGateway(t, cfg, "--credentials-dir", dir)
+	if err := try(g, untrusted); err != nil {
+		t.Errorf("insecureSkipVerify, untrusted certificate: %v", err)
+	}
+}

@@ -59,6 +59,12 @@ type ServerTLS struct {
 	// CACredentialName (caCertCredentialName) names the credential whose
 	// ca.crt holds the client CA, before any other.
 	CACredentialName string
+	// CRL (caCrl) lists revoked client certificates; with a credential
+	// name, NAME/ca.crl is used when it exists.
+	CRL string
+	// InsecureSkipVerify asks for client certificates as the mode says but
+	// lets any through.
+	InsecureSkipVerify bool
 	// SubjectAltNames, when set, must contain one of the client
 	// certificate's SANs (DNS, URI, IP or email).
 	SubjectAltNames []string

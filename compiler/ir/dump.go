@@ -104,6 +104,12 @@ func dumpTLS(t ServerTLS) string {
 	for _, p := range t.Certificates {
 		fmt.Fprintf(&b, " cert %s key %s", p.Certificate, p.Key)
 	}
+	if t.CRL != "" {
+		fmt.Fprintf(&b, " crl %s", t.CRL)
+	}
+	if t.InsecureSkipVerify {
+		b.WriteString(" insecure-skip-verify")
+	}
 	if t.CACredentialName != "" {
 		fmt.Fprintf(&b, " ca-credential %s", t.CACredentialName)
 	}

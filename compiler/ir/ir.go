@@ -55,9 +55,13 @@ type ServerTLS struct {
 	CACertificates    string
 	// CredentialNames and Certificates add certificates (credentialNames,
 	// tlsCertificates); CACredentialName is caCertCredentialName.
-	CredentialNames       []string
-	Certificates          []CertificateFiles
-	CACredentialName      string
+	CredentialNames  []string
+	Certificates     []CertificateFiles
+	CACredentialName string
+	// CRL is caCrl; InsecureSkipVerify lets unverified client
+	// certificates through.
+	CRL                   string
+	InsecureSkipVerify    bool
 	SubjectAltNames       []string
 	VerifyCertificateSpki []string
 	VerifyCertificateHash []string

@@ -41,6 +41,8 @@ type boundServer struct {
 	// passthrough: a TLS or HTTPS server in PASSTHROUGH mode, routed by the
 	// VirtualServices' tls rules.
 	passthrough bool
+	// tcp: a TLS server that terminates TLS for a tcp rule.
+	tcp bool
 }
 
 func (s boundServer) origin() ir.Origin {
@@ -185,7 +187,7 @@ func vhostTLS(l *listener, v *vhost) (redirect bool, tlsServers []int) {
 	}
 	for _, s := range v.servers {
 		redirect = redirect || s.redirect
-		if s.tls == nil {
+		if s.tls == nil || s.tcp {
 			continue
 		}
 		i := slices.IndexFunc(terminating, func(o boundServer) bool { return o.gw == s.gw && o.index == s.index })

@@ -30,6 +30,11 @@ func (c *compilation) lower(resources []*load.Resource) *ir.Config {
 	}
 	var todo []pending
 	l4 := map[int][]l4route{} // by listener index
+	type tcpServer struct {
+		li, ti int // listener, index in its TLS
+		r      *l4route
+	}
+	var tcpServers []tcpServer
 	c.addRedirectVHosts()
 	for _, key := range sortedListenerKeys(c.listeners) {
 		l := c.listeners[key]
@@ -52,10 +57,22 @@ func (c *compilation) lower(resources []*load.Resource) *ir.Config {
 		if l.hasPassthrough() {
 			l4[li] = c.l4Routes(l)
 		}
+		ti := 0
+		for _, s := range l.servers {
+			if s.tls == nil {
+				continue
+			}
+			if s.tcp {
+				if r := c.terminatedTCPRoute(l, s); r != nil {
+					tcpServers = append(tcpServers, tcpServer{li, ti, r})
+				}
+			}
+			ti++
+		}
 		for _, domain := range sortedKeys(l.vhosts) {
 			v := l.vhosts[domain]
-			if l.hasPassthrough() && !slices.ContainsFunc(v.servers, func(s boundServer) bool { return s.tls != nil }) {
-				continue // a passthrough host: no HTTP here
+			if l.protocol == "HTTPS" && !slices.ContainsFunc(v.servers, func(s boundServer) bool { return s.tls != nil && !s.tcp }) {
+				continue // a passthrough or TCP host: no HTTP here
 			}
 			vh := ir.VirtualHost{Domain: domain}
 			vh.HTTPSRedirect, vh.TLSServers = vhostTLS(l, v)
@@ -82,6 +99,11 @@ func (c *compilation) lower(resources []*load.Resource) *ir.Config {
 			}
 		}
 	}
+	for _, ts := range tcpServers {
+		for _, d := range ts.r.dests {
+			used[d.cluster] = true
+		}
+	}
 	names := slices.Sorted(maps.Keys(used))
 	index := map[string]int{}
 	for i, name := range names {
@@ -105,6 +127,13 @@ func (c *compilation) lower(resources []*load.Resource) *ir.Config {
 			}
 			cfg.Listeners[li].L4 = append(cfg.Listeners[li].L4, r.L4Route)
 		}
+	}
+	for _, ts := range tcpServers {
+		r := ts.r.L4Route
+		for _, d := range ts.r.dests {
+			r.Destinations = append(r.Destinations, ir.Destination{Cluster: index[d.cluster], Weight: d.weight})
+		}
+		cfg.Listeners[ts.li].TLS[ts.ti].TCP = &r
 	}
 	return cfg
 }

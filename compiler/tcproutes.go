@@ -95,6 +95,42 @@ func (c *compilation) l4Routes(l *listener) []l4route {
 	return out
 }
 
+// terminatedTCPRoute finds the tcp rule for a TLS server that terminates:
+// the first rule, among the VirtualServices bound through that server,
+// whose match fits the port and the server's gateway, as istiod does.
+func (c *compilation) terminatedTCPRoute(l *listener, s boundServer) *l4route {
+	gw := s.gw.Namespace + "/" + s.gw.Name
+	bound := map[*virtualService]bool{}
+	for _, v := range l.vhosts {
+		if !slices.ContainsFunc(v.servers, func(o boundServer) bool { return o.gw == s.gw && o.index == s.index }) {
+			continue
+		}
+		for _, b := range v.bindings {
+			if slices.Contains(b.gateways, gw) {
+				bound[b.vs] = true
+			}
+		}
+	}
+	for _, vs := range c.vss {
+		if !bound[vs] {
+			continue
+		}
+		for i, rule := range vs.Spec.TCP {
+			if len(rule.Match) > 0 && !slices.ContainsFunc(rule.Match, func(m l4Match) bool {
+				return (m.Port == 0 || m.Port == l.key.Port) && (len(m.Gateways) == 0 || slices.ContainsFunc(m.Gateways, func(ref string) bool {
+					return gatewayRef(ref, vs.Namespace) == gw
+				}))
+			}) {
+				continue
+			}
+			r := &l4route{L4Route: ir.L4Route{Origin: l4Origin(vs, "tcp", i)}}
+			r.dests = c.l4Destinations(vs, fmt.Sprintf("spec.tcp[%d]", i), rule, l.key.Port)
+			return r
+		}
+	}
+	return nil
+}
+
 func l4Origin(vs *virtualService, kind string, i int) ir.Origin {
 	return ir.Origin{Pos: vs.PosOf(fmt.Sprintf("spec.%s[%d]", kind, i)), Resource: vs.Namespace + "/" + vs.Name, Field: fmt.Sprintf("%s[%d]", kind, i)}
 }

@@ -218,13 +218,9 @@ func (c *compilation) classifyServer(gw *gateway, i int, s server, bs *boundServ
 			}
 			return "TLS", true
 		}
-		if proto == "TLS" && tlsModes[s.TLS.Mode] {
-			c.errorf(gw.Resource, path+".tls.mode", "use protocol HTTPS to terminate TLS and route HTTP, or mode PASSTHROUGH",
-				"a TLS server that terminates TLS and forwards TCP is not supported yet")
-			return "", false
-		}
 		t, ok := c.serverTLS(gw, i, s)
 		bs.tls = t
+		bs.tcp = proto == "TLS" // terminated, then forwarded by a tcp rule
 		return "HTTPS", ok
 	case tcpProtocols[proto]:
 		if s.TLS != nil {

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"slices"
 	"sync/atomic"
 	"syscall"
 )
@@ -159,7 +160,7 @@ func (g *gateway) serve(ctx context.Context) int {
 		if t := g.terminators[i]; t != nil {
 			srv.ConnContext = withTerminated
 			var l4 *l4Server
-			if len(g.cfg.Listeners[i].L4) > 0 {
+			if l := &g.cfg.Listeners[i]; len(l.L4) > 0 || slices.ContainsFunc(l.TLS, func(s ServerTLS) bool { return s.TCP != nil }) {
 				l4 = newL4Server(&g.cfg.Listeners[i], g.engine, g.log)
 				g.l4 = append(g.l4, l4)
 			}

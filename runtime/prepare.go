@@ -49,7 +49,7 @@ func (cfg *Config) Prepare() error {
 		}
 		switch {
 		case strings.EqualFold(l.Protocol, "HTTPS"):
-			for _, err := range l.prepareTLS() {
+			for _, err := range l.prepareTLS(len(cfg.Clusters)) {
 				fail("%s: %w", where, err)
 			}
 			for _, err := range l.prepareL4(len(cfg.Clusters)) {

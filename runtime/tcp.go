@@ -121,16 +121,17 @@ func (s *l4Server) track(c net.Conn, add bool) bool {
 	return true
 }
 
-// handoff forwards a connection whose ClientHello (hello) an HTTPS
-// listener read and found to name passthrough route ri.
-func (s *l4Server) handoff(c net.Conn, ri int, hello []byte) {
+// handoff forwards a connection an HTTPS listener accepted to route r:
+// a passthrough route with the ClientHello it read (hello), or the tcp
+// route of a terminating server with the decrypted stream.
+func (s *l4Server) handoff(c net.Conn, r *L4Route, hello []byte) {
 	if !s.track(c, true) {
 		c.Close()
 		return
 	}
 	defer s.track(c, false)
 	defer c.Close()
-	s.forward(c, ri, hello)
+	s.forwardRoute(c, r, hello)
 }
 
 // shutdown stops accepting and waits for the connections to end until ctx
@@ -183,9 +184,13 @@ func (s *l4Server) forward(c net.Conn, ri int, hello []byte) {
 	if ri < 0 || ri >= len(s.l.L4) {
 		return // no route: Envoy has no filter chain and closes
 	}
-	up, err := s.dial(&s.l.L4[ri])
+	s.forwardRoute(c, &s.l.L4[ri], hello)
+}
+
+func (s *l4Server) forwardRoute(c net.Conn, r *L4Route, hello []byte) {
+	up, err := s.dial(r)
 	if err != nil {
-		s.log.Debug("tcp proxy: upstream connect failed", "route", s.l.L4[ri].ID, "err", err)
+		s.log.Debug("tcp proxy: upstream connect failed", "route", r.ID, "err", err)
 		return
 	}
 	defer up.Close()

@@ -145,7 +145,8 @@ func TestTLSPassthrough(t *testing.T) {
 }
 
 // TestTerminateAndPassthrough serves one port with a terminating server for
-// a.example.com and a passthrough route for *.b.example.com.
+// a.example.com, a passthrough route for *.b.example.com, and a server for
+// t.example.com that terminates TLS for a tcp route.
 func TestTerminateAndPassthrough(t *testing.T) {
 	ca := testcerts.NewCA(t, "test CA")
 	b := ca.Server(t, "*.b.example.com").TLS(t)
@@ -154,8 +155,25 @@ func TestTerminateAndPassthrough(t *testing.T) {
 	cfg := tlsConfig(t, hostPort(backend(t, "a")))
 	cfg.Clusters = append(cfg.Clusters, Cluster{Name: "outbound|b", Endpoints: []Endpoint{{Address: echoBackend(t, "b", &b)}}})
 	cfg.Listeners[0].L4 = []L4Route{{ID: "vs.yaml:9:5 edge/sni tls[0].match[0]", SNI: []string{"*.b.example.com"}, Clusters: []WeightedCluster{{Cluster: 1, Weight: 100}}}}
+	// A TLS server terminating for a tcp rule.
+	testcerts.WriteCredential(t, dir, "t", ca.Server(t, "t.example.com"), nil)
+	cfg.Clusters = append(cfg.Clusters, Cluster{Name: "outbound|t", Endpoints: []Endpoint{{Address: echoBackend(t, "t", nil)}}})
+	cfg.Listeners[0].TLS = append(cfg.Listeners[0].TLS, ServerTLS{ID: "gw.yaml:9:5 edge/gw servers[1]", SNI: []string{"t.example.com"}, Mode: TLSSimple, CredentialName: "t",
+		TCP: &L4Route{ID: "vs.yaml:20:5 edge/t tcp[0]", Clusters: []WeightedCluster{{Cluster: 2, Weight: 100}}}})
 	g := startGateway(t, cfg, "--credentials-dir", dir)
 	addr := g.addr[443]
+
+	tt, err := tls.DialWithDialer(&net.Dialer{Timeout: 5 * time.Second}, "tcp", addr, &tls.Config{ServerName: "t.example.com", RootCAs: ca.Pool()})
+	if err != nil {
+		t.Fatalf("terminated TCP: %v", err)
+	}
+	io.WriteString(tt, "hi")
+	tt.CloseWrite()
+	tt.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if out, err := io.ReadAll(tt); string(out) != "t: hi" {
+		t.Errorf("terminated TCP: got %q (%v), want the echo after close_notify", out, err)
+	}
+	tt.Close()
 
 	c := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: ca.Pool(), ServerName: "a.example.com"}}}
 	req, _ := http.NewRequest("GET", "https://"+addr+"/t", nil)

@@ -20,6 +20,7 @@ import (
 // out that server's current credential.
 type terminator struct {
 	servers []*ServerTLS
+	l4      []L4Route // the listener's passthrough routes, after servers in sni
 	creds   []*credential
 	sni     sniTable
 	config  *tls.Config
@@ -113,6 +114,7 @@ func newTerminator(l *Listener, dir string, log *slog.Logger) (*terminator, erro
 	for i, r := range l.L4 {
 		t.sni.add(len(l.TLS)+i, r.SNI)
 	}
+	t.l4 = l.L4
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}

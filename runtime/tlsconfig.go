@@ -65,6 +65,10 @@ type ServerTLS struct {
 	// InsecureSkipVerify asks for client certificates as the mode says but
 	// lets any through.
 	InsecureSkipVerify bool
+	// TCP, when set, forwards the decrypted stream to the route's clusters
+	// instead of serving HTTP: a TLS server that terminates for a
+	// VirtualService tcp rule.
+	TCP *L4Route
 	// SubjectAltNames, when set, must contain one of the client
 	// certificate's SANs (DNS, URI, IP or email).
 	SubjectAltNames []string
@@ -90,7 +94,7 @@ type CertificateFiles struct {
 
 // prepareTLS checks an HTTPS listener's servers and the virtual hosts'
 // references to them.
-func (l *Listener) prepareTLS() []error {
+func (l *Listener) prepareTLS(nclusters int) []error {
 	var errs []error
 	if len(l.TLS) == 0 {
 		errs = append(errs, errors.New("HTTPS listener without TLS servers"))
@@ -106,6 +110,12 @@ func (l *Listener) prepareTLS() []error {
 			errs = append(errs, fmt.Errorf("TLS server %d %q: mode %s without CA certificates", i, s.ID, s.Mode))
 		case s.MaxVersion != 0 && s.MaxVersion < s.MinVersion:
 			errs = append(errs, fmt.Errorf("TLS server %d %q: maximum version below minimum", i, s.ID))
+		}
+		if r := s.TCP; r != nil {
+			r.route = Route{ID: r.ID, Clusters: r.Clusters}
+			if err := r.route.prepareWeights(nclusters); err != nil {
+				errs = append(errs, fmt.Errorf("TLS server %d %q: tcp route: %w", i, s.ID, err))
+			}
 		}
 	}
 	for _, vh := range l.VirtualHosts {

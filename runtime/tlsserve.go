@@ -119,7 +119,11 @@ func (l *tlsListener) handshake(c net.Conn) {
 			return
 		}
 		if i := l.term.pick(sni); i >= len(l.term.servers) {
-			l.l4.handoff(c, i-len(l.term.servers), hello)
+			if ri := i - len(l.term.servers); ri < len(l.term.l4) {
+				l.l4.handoff(c, &l.term.l4[ri], hello)
+			} else {
+				c.Close()
+			}
 			return
 		}
 		c = &prefixConn{Conn: c, prefix: hello}
@@ -135,6 +139,10 @@ func (l *tlsListener) handshake(c net.Conn) {
 	}
 	st := tc.ConnectionState()
 	t := &terminatedConn{guardConn: &guardConn{Conn: tc}, state: st, server: l.term.pick(st.ServerName)}
+	if t.server >= 0 && t.server < len(l.term.servers) && l.term.servers[t.server].TCP != nil && l.l4 != nil {
+		l.l4.handoff(tc, l.term.servers[t.server].TCP, nil)
+		return
+	}
 	select {
 	case l.conns <- t:
 	case <-l.done:

@@ -33,6 +33,12 @@ func Dump(cfg *Config) string {
 		}
 		for i, t := range l.TLS {
 			p(1, "tls %d %s sni %s%s", i, t.Mode, strings.Join(t.SNI, ","), dumpTLS(t))
+			if t.TCP != nil {
+				p(2, "tcp route %s", t.TCP.Origin)
+				for _, d := range t.TCP.Destinations {
+					p(3, "-> %s weight %d", cfg.Clusters[d.Cluster].Name, d.Weight)
+				}
+			}
 		}
 		for _, vh := range l.VirtualHosts {
 			p(1, "vhost %s%s", vh.Domain, dumpVHostTLS(vh))

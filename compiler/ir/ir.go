@@ -58,6 +58,9 @@ type ServerTLS struct {
 	CredentialNames  []string
 	Certificates     []CertificateFiles
 	CACredentialName string
+	// TCP is the tcp rule a TLS server (protocol TLS, terminating)
+	// forwards the decrypted stream to; nil on HTTPS.
+	TCP *L4Route
 	// CRL is caCrl; InsecureSkipVerify lets unverified client
 	// certificates through.
 	CRL                   string

@@ -206,3 +206,17 @@ func describeProtocol(p string) string {
 	}
 	return p
 }
+
+// checkSharedHTTPSHost warns when a domain of an HTTPS listener comes from
+// more than one terminating server (a wildcard host of one covering a host
+// of another) and more than one VirtualService: istiod keeps a route table
+// per server, gwc one per listener, so the routes may differ.
+func (c *compilation) checkSharedHTTPSHost(l *listener, v *vhost, nservers int) {
+	if nservers < 2 || len(v.bindings) < 2 {
+		return
+	}
+	last := v.servers[len(v.servers)-1]
+	c.warnf(last.gw.Resource, fmt.Sprintf("spec.servers[%d].hosts", last.index), "give the HTTPS servers of a port hosts that do not overlap",
+		"host %q is served by %d HTTPS servers of port %d with routes from %d VirtualServices: gwc merges them, where istiod gives each server its own route table",
+		v.domain, nservers, l.key.Port, len(v.bindings))
+}

@@ -36,6 +36,7 @@ func (c *compilation) lower(resources []*load.Resource) *ir.Config {
 	}
 	var tcpServers []tcpServer
 	c.addRedirectVHosts()
+	c.checkSNIHosts()
 	for _, key := range sortedListenerKeys(c.listeners) {
 		l := c.listeners[key]
 		il := ir.Listener{Bind: key.Bind, Port: key.Port, Protocol: l.protocol}

@@ -163,3 +163,26 @@ func (c *compilation) l4Destinations(vs *virtualService, path string, rule l4Rul
 	}
 	return out
 }
+
+// checkSNIHosts reports tls match sniHosts that are not within the
+// VirtualService's hosts, as istiod's validation does: such a route could
+// never be reached through a server bound by those hosts.
+func (c *compilation) checkSNIHosts() {
+	for _, vs := range c.vss {
+		for i, rule := range vs.Spec.TLS {
+			for j, m := range rule.Match {
+				for k, sni := range m.SNIHosts {
+					sni = strings.ToLower(sni)
+					if !slices.ContainsFunc(vs.Spec.Hosts, func(h string) bool {
+						h = fqdn(h, vs.Namespace)
+						return h == sni || covers(h, sni)
+					}) {
+						c.errorf(vs.Resource, fmt.Sprintf("spec.tls[%d].match[%d].sniHosts[%d]", i, j, k),
+							"add the name to the VirtualService's hosts, or use one of "+strings.Join(vs.Spec.Hosts, ", "),
+							"SNI host %q is not a compatible subset of any of the VirtualService's hosts", sni)
+					}
+				}
+			}
+		}
+	}
+}

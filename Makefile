@@ -16,7 +16,7 @@ test: ## run every test: vet, unit, golden, end-to-end, cue vet of the examples,
 	$(GO) tool cue vet -c -d '#Resource' ./schema/ schema/testdata/valid.yaml $$(find examples -name '*.yaml' | sort)
 	examples/demo.sh --check
 
-demo: ## build ./examples into an ingress and serve it with the demo backend
+demo: ## build ./examples/coolstore into an ingress and serve it with the demo backend
 	examples/demo.sh
 
 bench: ## micro-benchmarks (host lookup, routing)

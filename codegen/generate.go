@@ -52,6 +52,10 @@ func Generate(cfg *ir.Config) ([]File, error) {
 		"policy":      policyLiteral,
 		"routeFields": routeFields,
 		"destFields":  destFields,
+		"strs":        stringsLiteral,
+		"ints":        intsLiteral,
+		"uint16s":     uint16sLiteral,
+		"tlsMode":     tlsModeLiteral,
 	}
 	tmpl, err := template.New("").Funcs(funcs).ParseFS(templates.FS, "*.tmpl")
 	if err != nil {

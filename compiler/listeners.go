@@ -2,6 +2,7 @@ package compiler
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"cuelang.org/go/cue"
@@ -33,6 +34,15 @@ type boundServer struct {
 	gw    *gateway
 	index int
 	hosts []serverHost
+	// tls is the termination of an HTTPS server; redirect is httpsRedirect
+	// on an HTTP server.
+	tls      *ir.ServerTLS
+	redirect bool
+	// passthrough: a TLS or HTTPS server in PASSTHROUGH mode, routed by the
+	// VirtualServices' tls rules.
+	passthrough bool
+	// tcp: a TLS server that terminates TLS for a tcp rule.
+	tcp bool
 }
 
 func (s boundServer) origin() ir.Origin {
@@ -56,8 +66,21 @@ type binding struct {
 	gateways []string // "namespace/name" of the gateways it bound through
 }
 
-// httpProtocols are the Gateway server protocols this version serves.
-var httpProtocols = map[string]bool{"HTTP": true}
+// httpProtocols are the Gateway server protocols this version serves as
+// cleartext HTTP (HTTP/1.1 and h2c); one port may mix them, as istiod
+// merges the HTTP family. HTTPS terminates TLS and serves the same.
+var httpProtocols = map[string]bool{"HTTP": true, "HTTP2": true, "GRPC": true, "GRPC-WEB": true}
+
+// protocolFamily groups the protocols that may share a port.
+func protocolFamily(p string) string {
+	switch {
+	case httpProtocols[p]:
+		return "HTTP"
+	case p == "HTTPS":
+		return "TLS" // terminated and passthrough servers share a port by SNI
+	}
+	return p
+}
 
 // buildListeners turns every Gateway server into a listener, merging
 // servers that share a port as istiod merges plain-text HTTP servers.
@@ -66,10 +89,9 @@ func (c *compilation) buildListeners() {
 		gw := c.gateways[name]
 		for i, s := range gw.Spec.Servers {
 			path := fmt.Sprintf("spec.servers[%d]", i)
-			proto := strings.ToUpper(s.Port.Protocol)
-			if !httpProtocols[proto] {
-				c.errorf(gw.Resource, path+".port.protocol", "this version of gwc serves plain HTTP servers only; TLS, HTTP/2, gRPC and TCP servers come with a later release",
-					"protocol %s is not supported yet", s.Port.Protocol)
+			bs := boundServer{gw: gw, index: i}
+			proto, ok := c.classifyServer(gw, i, s, &bs)
+			if !ok {
 				continue
 			}
 			if strings.HasPrefix(s.Bind, "unix://") {
@@ -81,17 +103,120 @@ func (c *compilation) buildListeners() {
 			if l == nil {
 				l = &listener{key: key, protocol: proto, vhosts: map[string]*vhost{}}
 				c.listeners[key] = l
-			} else if l.protocol != proto {
+			} else if protocolFamily(l.protocol) != protocolFamily(proto) {
 				first := l.servers[0]
 				c.errorf(gw.Resource, path+".port.protocol", "use another port, or the same protocol on both servers",
-					"port %d is already served with protocol %s by %s; one port cannot carry two protocols", key.Port, l.protocol, first.origin())
+					"port %d is already served with protocol %s by %s; one port cannot carry two protocols", key.Port, describeProtocol(l.protocol), first.origin())
+				continue
+			} else if proto == "HTTPS" {
+				l.protocol = proto // a passthrough listener that also terminates
+			} else if proto == "TCP" {
+				c.errorf(gw.Resource, path+".port.number", "use another port, or one TCP server with the hosts of both",
+					"port %d is already served by TCP server %s; istiod keeps only the first TCP server of a port", key.Port, l.servers[0].origin())
 				continue
 			}
-			bs := boundServer{gw: gw, index: i}
 			for _, h := range s.Hosts {
 				bs.hosts = append(bs.hosts, parseServerHost(h, gw.Namespace))
+			}
+			if (bs.tls != nil || bs.passthrough) && !c.checkSNI(l, bs, path) {
+				continue
 			}
 			l.servers = append(l.servers, bs)
 		}
 	}
+}
+
+// checkSNI rejects an HTTPS server that repeats a host of another HTTPS
+// server on the same port: a handshake could not tell them apart (istiod
+// drops the later server; gwc says so).
+func (c *compilation) checkSNI(l *listener, bs boundServer, path string) bool {
+	for _, other := range l.servers {
+		if other.tls == nil && !other.passthrough {
+			continue
+		}
+		for _, name := range bs.sniNames() {
+			if slices.Contains(other.sniNames(), name) {
+				c.errorf(bs.gw.Resource, path+".hosts", "give each HTTPS server on a port its own hosts",
+					"host %q is already served on port %d by %s; a TLS handshake could not choose between them", name, l.key.Port, other.origin())
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// sniNames are the server names a TLS server answers: its hosts without
+// namespace.
+func (s boundServer) sniNames() []string {
+	if s.tls != nil {
+		return s.tls.SNI
+	}
+	var out []string
+	for _, h := range s.hosts {
+		out = append(out, h.Host)
+	}
+	return out
+}
+
+// addRedirectVHosts gives every host of an httpsRedirect server that no
+// VirtualService bound a vhost of its own, so its requests are redirected
+// rather than answered 404 (istiod's redirect-only virtual host).
+func (c *compilation) addRedirectVHosts() {
+	for _, l := range c.listeners {
+		for _, s := range l.servers {
+			if !s.redirect {
+				continue
+			}
+			for _, h := range s.hosts {
+				if l.vhosts[h.Host] == nil {
+					l.vhosts[h.Host] = &vhost{domain: h.Host, servers: []boundServer{s}}
+				}
+			}
+		}
+	}
+}
+
+// vhostTLS says how a vhost relates to its listener's servers: whether one
+// of its servers redirects to https, and which TLS servers may use it.
+func vhostTLS(l *listener, v *vhost) (redirect bool, tlsServers []int) {
+	var terminating []boundServer // as ir.Listener.TLS
+	for _, s := range l.servers {
+		if s.tls != nil {
+			terminating = append(terminating, s)
+		}
+	}
+	for _, s := range v.servers {
+		redirect = redirect || s.redirect
+		if s.tls == nil || s.tcp {
+			continue
+		}
+		i := slices.IndexFunc(terminating, func(o boundServer) bool { return o.gw == s.gw && o.index == s.index })
+		if i >= 0 && !slices.Contains(tlsServers, i) {
+			tlsServers = append(tlsServers, i)
+		}
+	}
+	slices.Sort(tlsServers)
+	return redirect, tlsServers
+}
+
+// describeProtocol names a listener protocol for a message.
+func describeProtocol(p string) string {
+	if p == "TLS" {
+		return "TLS (passthrough)"
+	}
+	return p
+}
+
+// checkSharedHTTPSHost warns when a domain of an HTTPS listener comes from
+// more than one terminating server (a wildcard host of one covering a host
+// of another) and more than one VirtualService: istiod keeps a route table
+// per server, gwc one per listener, so the routes may differ.
+func (c *compilation) checkSharedHTTPSHost(l *listener, v *vhost, nservers int) {
+	if nservers < 2 || len(v.bindings) < 2 {
+		return
+	}
+	last := v.servers[len(v.servers)-1]
+	c.warnf(last.gw.Resource, fmt.Sprintf("spec.servers[%d].hosts", last.index), "give the HTTPS servers of a port hosts that do not overlap",
+		"host %q is served by %d HTTPS servers of port %d with routes from %d VirtualServices: gwc merges them, where istiod gives each server its own route table",
+		v.domain, nservers, l.key.Port, len(v.bindings))
 }

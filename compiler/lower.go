@@ -30,16 +30,52 @@ func (c *compilation) lower(resources []*load.Resource) *ir.Config {
 		built        []route
 	}
 	var todo []pending
+	l4 := map[int][]l4route{} // by listener index
+	type tcpServer struct {
+		li, ti int // listener, index in its TLS
+		r      *l4route
+	}
+	var tcpServers []tcpServer
+	c.addRedirectVHosts()
+	c.checkSNIHosts()
 	for _, key := range sortedListenerKeys(c.listeners) {
 		l := c.listeners[key]
 		cfg.Listeners = append(cfg.Listeners, ir.Listener{Bind: key.Bind, Port: key.Port, Protocol: l.protocol})
 		il := &cfg.Listeners[len(cfg.Listeners)-1]
 		for _, s := range l.servers {
 			il.Servers = append(il.Servers, s.origin())
+			if s.tls != nil {
+				il.TLS = append(il.TLS, *s.tls)
+			}
+		}
+		li := len(cfg.Listeners) - 1
+		if l.isL4() {
+			l4[li] = c.l4Routes(l)
+			continue
+		}
+		if l.hasPassthrough() {
+			l4[li] = c.l4Routes(l)
+		}
+		ti := 0
+		for _, s := range l.servers {
+			if s.tls == nil {
+				continue
+			}
+			if s.tcp {
+				if r := c.terminatedTCPRoute(l, s); r != nil {
+					tcpServers = append(tcpServers, tcpServer{li, ti, r})
+				}
+			}
+			ti++
 		}
 		for _, domain := range sortedKeys(l.vhosts) {
 			v := l.vhosts[domain]
+			if l.protocol == "HTTPS" && !slices.ContainsFunc(v.servers, func(s boundServer) bool { return s.tls != nil && !s.tcp }) {
+				continue // a passthrough or TCP host: no HTTP here
+			}
 			vh := ir.VirtualHost{Domain: domain}
+			vh.HTTPSRedirect, vh.TLSServers = vhostTLS(l, v)
+			c.checkSharedHTTPSHost(l, v, len(vh.TLSServers))
 			for _, s := range v.servers {
 				vh.Servers = append(vh.Servers, s.origin())
 			}
@@ -59,12 +95,25 @@ func (c *compilation) lower(resources []*load.Resource) *ir.Config {
 			}
 		}
 	}
+	for _, rs := range l4 {
+		for _, r := range rs {
+			for _, d := range r.dests {
+				used[d.cluster] = true
+			}
+		}
+	}
+	for _, ts := range tcpServers {
+		for _, d := range ts.r.dests {
+			used[d.cluster] = true
+		}
+	}
 	names := slices.Sorted(maps.Keys(used))
 	index := map[string]int{}
 	for i, name := range names {
 		index[name] = i
 		cfg.Clusters = append(cfg.Clusters, *c.clusters[name])
 	}
+	c.markHTTP2(cfg)
 	for _, p := range todo {
 		vh := &cfg.Listeners[p.listener].VirtualHosts[p.vh]
 		for _, r := range p.built {
@@ -76,6 +125,21 @@ func (c *compilation) lower(resources []*load.Resource) *ir.Config {
 			}
 			vh.Routes = append(vh.Routes, r.Route)
 		}
+	}
+	for li, rs := range l4 {
+		for _, r := range rs {
+			for _, d := range r.dests {
+				r.Destinations = append(r.Destinations, ir.Destination{Cluster: index[d.cluster], Weight: d.weight})
+			}
+			cfg.Listeners[li].L4 = append(cfg.Listeners[li].L4, r.L4Route)
+		}
+	}
+	for _, ts := range tcpServers {
+		r := ts.r.L4Route
+		for _, d := range ts.r.dests {
+			r.Destinations = append(r.Destinations, ir.Destination{Cluster: index[d.cluster], Weight: d.weight})
+		}
+		cfg.Listeners[ts.li].TLS[ts.ti].TCP = &r
 	}
 	return cfg
 }

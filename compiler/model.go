@@ -30,14 +30,50 @@ type serverPort struct {
 type serverTLS struct {
 	HTTPSRedirect bool   `json:"httpsRedirect"`
 	Mode          string `json:"mode"`
+
+	CredentialName        string   `json:"credentialName"`
+	ServerCertificate     string   `json:"serverCertificate"`
+	PrivateKey            string   `json:"privateKey"`
+	CACertificates        string   `json:"caCertificates"`
+	SubjectAltNames       []string `json:"subjectAltNames"`
+	VerifyCertificateSpki []string `json:"verifyCertificateSpki"`
+	VerifyCertificateHash []string `json:"verifyCertificateHash"`
+	MinProtocolVersion    string   `json:"minProtocolVersion"`
+	MaxProtocolVersion    string   `json:"maxProtocolVersion"`
+	CipherSuites          []string `json:"cipherSuites"`
+
+	CredentialNames      []string         `json:"credentialNames"`
+	TLSCertificates      []tlsCertificate `json:"tlsCertificates"`
+	CACertCredentialName string           `json:"caCertCredentialName"`
+	CACrl                string           `json:"caCrl"`
+	InsecureSkipVerify   bool             `json:"insecureSkipVerify"`
+}
+
+type tlsCertificate struct {
+	ServerCertificate string `json:"serverCertificate"`
+	PrivateKey        string `json:"privateKey"`
 }
 
 type virtualServiceSpec struct {
 	Hosts    []string    `json:"hosts"`
 	Gateways []string    `json:"gateways"`
 	HTTP     []httpRoute `json:"http"`
-	TLS      []any       `json:"tls"`
-	TCP      []any       `json:"tcp"`
+	TLS      []l4Rule    `json:"tls"`
+	TCP      []l4Rule    `json:"tcp"`
+}
+
+// l4Rule is a TLSRoute or a TCPRoute: whole connections to destinations.
+type l4Rule struct {
+	Match []l4Match       `json:"match"`
+	Route []httpRouteDest `json:"route"`
+}
+
+// l4Match is the part of TLSMatchAttributes and L4MatchAttributes a
+// gateway evaluates; the rest is checked by unsupported.go.
+type l4Match struct {
+	Port     int      `json:"port"`
+	Gateways []string `json:"gateways"`
+	SNIHosts []string `json:"sniHosts"`
 }
 
 type httpRoute struct {

@@ -23,17 +23,28 @@ const later = "it comes with a later release of gwc; remove it to build now"
 // unsupported lists fields by kind and path, list indexes written "[]".
 var unsupported = map[string]map[string]verdict{
 	"Gateway": {
-		"spec.servers[].tls":             {diag.Error, "server TLS settings (including httpsRedirect) are not supported yet", later},
 		"spec.servers[].port.targetPort": {diag.Warning, "targetPort has no effect on a Gateway and is ignored", "remove it"},
 		"spec.servers[].defaultEndpoint": {diag.Warning, "defaultEndpoint is not implemented by Istio either and is ignored", "remove it"},
+
+		"spec.servers[].tls.tlsCertificates[].caCertificates": {diag.Error, "caCertificates inside tlsCertificates is not supported", "set caCertificates on the server's tls instead"},
 	},
 	"VirtualService": {
-		"spec.tls":                       {diag.Error, "TLS routes are not supported yet", later},
-		"spec.tcp":                       {diag.Error, "TCP routes are not supported yet", later},
 		"spec.http[].match[].statPrefix": {diag.Warning, "statPrefix is ignored: gwc has no per-route stats yet", "remove it"},
 		"spec.http[].match[].sourceLabels": {diag.Warning, "sourceLabels selects sidecars in the mesh and cannot apply at a standalone gateway; ignored",
 			"remove it, or move the rule to a mesh VirtualService"},
 		"spec.http[].match[].sourceNamespace": {diag.Warning, "sourceNamespace selects sidecars in the mesh and cannot apply at a standalone gateway; ignored",
+			"remove it, or move the rule to a mesh VirtualService"},
+
+		"spec.tcp[].match[].destinationSubnets": {diag.Error, "destinationSubnets is not supported yet", later},
+		"spec.tls[].match[].destinationSubnets": {diag.Error, "destinationSubnets is not supported yet", later},
+		"spec.tcp[].match[].sourceSubnet":       {diag.Error, "sourceSubnet is not supported yet", later},
+		"spec.tcp[].match[].sourceLabels": {diag.Warning, "sourceLabels selects sidecars in the mesh and cannot apply at a standalone gateway; ignored",
+			"remove it, or move the rule to a mesh VirtualService"},
+		"spec.tls[].match[].sourceLabels": {diag.Warning, "sourceLabels selects sidecars in the mesh and cannot apply at a standalone gateway; ignored",
+			"remove it, or move the rule to a mesh VirtualService"},
+		"spec.tcp[].match[].sourceNamespace": {diag.Warning, "sourceNamespace selects sidecars in the mesh and cannot apply at a standalone gateway; ignored",
+			"remove it, or move the rule to a mesh VirtualService"},
+		"spec.tls[].match[].sourceNamespace": {diag.Warning, "sourceNamespace selects sidecars in the mesh and cannot apply at a standalone gateway; ignored",
 			"remove it, or move the rule to a mesh VirtualService"},
 	},
 	"ServiceEntry": {

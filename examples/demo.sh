@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The quick start in one command: builds gwc, compiles ./examples into an
+# The quick start in one command: builds gwc, compiles ./examples/coolstore into an
 # ingress binary, starts the demo backend and the ingress on 127.0.0.1, and
 # sends the requests that prove it works. It then keeps serving until
 # Ctrl-C; with --check it stops after the proof (make test runs it so).
@@ -17,7 +17,7 @@ flock -w 300 9 || { echo "demo: another demo holds the ports" >&2; exit 1; }
 mkdir -p bin
 go build -o bin/gwc ./cmd/gwc
 go build -o bin/demo-backend ./examples/demo-backend
-bin/gwc build -o bin/ingress ./examples
+bin/gwc build -o bin/ingress ./examples/coolstore
 
 bin/demo-backend --addr 127.0.0.1:9080 &
 backend=$!

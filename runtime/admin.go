@@ -64,6 +64,9 @@ type (
 		Address      string            `json:"address,omitempty"`
 		Protocol     string            `json:"protocol"`
 		VirtualHosts []dumpVirtualHost `json:"virtualHosts"`
+		// TLS and L4 are described by tlsdump.go.
+		TLS []dumpServerTLS `json:"tls,omitempty"`
+		L4  []dumpL4Route   `json:"l4,omitempty"`
 	}
 	dumpVirtualHost struct {
 		Domain string      `json:"domain"`
@@ -148,6 +151,7 @@ func dumpOf(cfg *Config, addrs []string) dumpConfig {
 			}
 			dl.VirtualHosts = append(dl.VirtualHosts, dv)
 		}
+		dl.TLS, dl.L4 = dumpTLSOf(&l), dumpL4Of(&l, clusterName)
 		d.Listeners = append(d.Listeners, dl)
 	}
 	for _, c := range cfg.Clusters {

@@ -35,6 +35,27 @@ type Listener struct {
 	// Hosts picks an index into VirtualHosts from the Host header.
 	Hosts        hosttable.Router
 	VirtualHosts []VirtualHost
+	// TLS lists the servers of a listener that terminates TLS (HTTPS), in
+	// the order of the Gateway servers; a handshake picks one by SNI. Empty
+	// on a plaintext listener.
+	TLS []ServerTLS
+	// L4 are the routes of a TCP listener (the first takes every
+	// connection) or of a TLS passthrough listener (chosen by SNI).
+	L4 []L4Route
+}
+
+// L4Route sends whole connections to weighted clusters: a VirtualService
+// tcp or tls rule.
+type L4Route struct {
+	// ID names the rule's origin, as Route.ID.
+	ID string
+	// SNI lists the server names a TLS passthrough route takes, lower case:
+	// exact names or "*.suffix"; "*" takes any name. Empty on TCP.
+	SNI      []string
+	Clusters []WeightedCluster
+
+	// route holds Clusters with their cumulative weights, set by Prepare.
+	route Route
 }
 
 // VirtualHost is the ordered route list for one domain.
@@ -45,6 +66,13 @@ type VirtualHost struct {
 
 	// index narrows the routes to try by exact path; built by Prepare.
 	index *exactIndex
+	// RequireTLS answers every plaintext request with a 301 to the https
+	// URL (a server's httpsRedirect: Envoy's require_tls ALL).
+	RequireTLS bool
+	// TLSServers are the indexes into Listener.TLS whose connections may
+	// use this virtual host: each HTTPS server has its own route table in
+	// Istio, so a request for a host of another server gets 404.
+	TLSServers []int
 }
 
 // Route is one HTTP rule; the first route whose Matches accept a request
@@ -181,6 +209,10 @@ type Cluster struct {
 	// Policy is the DestinationRule traffic policy; nil takes Istio's
 	// defaults.
 	Policy *ClusterPolicy
+	// HTTP2 says the upstream speaks cleartext HTTP/2 with prior
+	// knowledge: a service port with protocol HTTP2, GRPC or GRPC-WEB, as
+	// gRPC needs.
+	HTTP2 bool
 }
 
 // Endpoint is one upstream address.

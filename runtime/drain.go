@@ -36,6 +36,15 @@ func (g *gateway) drain() {
 			}
 		})
 	}
+	for _, s := range g.l4 {
+		wg.Go(func() {
+			if s.shutdown(ctx) != nil {
+				mu.Lock()
+				forced = true
+				mu.Unlock()
+			}
+		})
+	}
 	wg.Wait()
 	if forced {
 		g.log.Warn("drain timeout passed; closed connections with requests in flight", "timeout", g.opts.drainTimeout)

@@ -19,6 +19,8 @@ type options struct {
 	statusAddr   string
 	adminAddr    string
 	drainTimeout time.Duration
+	// credentialsDir holds the credentials named by credentialName.
+	credentialsDir string
 	// listen maps a Gateway port to the address its listener binds.
 	listen listenFlag
 }
@@ -70,6 +72,9 @@ func parseFlags(cfg *Config, args []string, stderr io.Writer) (*options, error) 
 		"address of the admin server: /config_dump, /clusters, /healthz/ready; keep it private; empty disables it")
 	fs.DurationVar(&o.drainTimeout, "drain-timeout", 30*time.Second,
 		"on SIGTERM or SIGINT, how long in-flight requests may take to finish before connections are closed")
+	fs.StringVar(&o.credentialsDir, "credentials-dir", "/etc/gwc/credentials",
+		"directory of the TLS credentials a Gateway server names by credentialName: NAME/tls.crt, NAME/tls.key and, for mutual TLS, NAME/ca.crt or NAME-cacert/ca.crt "+
+			"(mount each Kubernetes TLS Secret at DIR/NAME); files are re-read when they change")
 	fs.Var(o.listen, "listen",
 		"`PORT=ADDR`: bind the listener of Gateway port PORT on ADDR instead of :PORT (repeatable). "+
 			"Use it when the pod's port differs from the Gateway port (Istio listens on the Service's targetPort, e.g. 80=:8080), "+

@@ -213,3 +213,15 @@ func (u *upstream) hashTableOf(v *lbView, all bool, lb LBKind) hashTable {
 	v.tableGen, v.tablePanic = gen, all
 	return v.table
 }
+
+// pickAddr chooses the endpoint for a connection that carries no HTTP
+// request (TCP and TLS routes): the cluster's load balancer without a hash
+// key, avoiding tried while another endpoint is left. "" means none.
+func (u *upstream) pickAddr(set *endpointSet, tried []string) string {
+	v := u.view(set)
+	i := u.pick(v, tried, hashKey{})
+	if i < 0 {
+		return ""
+	}
+	return v.hosts[i].addr
+}

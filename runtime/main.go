@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"slices"
 	"sync/atomic"
 	"syscall"
 )
@@ -57,6 +58,10 @@ func Run(ctx context.Context, cfg *Config, args []string, stderr io.Writer) int 
 		return 1
 	}
 	g := &gateway{cfg: cfg, opts: opts, log: log}
+	if err := g.loadCredentials(); err != nil {
+		log.Error("cannot start", "err", err)
+		return 1
+	}
 	if err := g.bind(); err != nil {
 		log.Error("cannot start", "err", err)
 		return 1
@@ -86,6 +91,8 @@ type gateway struct {
 	statusLn    net.Listener   // nil when disabled
 	adminLn     net.Listener   // nil when disabled
 	servers     []*http.Server // as cfg.Listeners
+	terminators []*terminator  // as cfg.Listeners; nil for plaintext
+	l4          []*l4Server    // the TCP and TLS passthrough listeners
 	statusSrv   *http.Server
 	adminSrv    *http.Server
 	serveErrors chan error
@@ -142,8 +149,28 @@ func (g *gateway) bind() error {
 func (g *gateway) serve(ctx context.Context) int {
 	g.serveErrors = make(chan error, len(g.listeners)+2)
 	for i, ln := range g.listeners {
+		if l := &g.cfg.Listeners[i]; l.Protocol == "TCP" || l.Protocol == "TLS" {
+			s := newL4Server(l, g.engine, g.log)
+			g.l4 = append(g.l4, s)
+			go func() {
+				if err := s.serve(ln); err != nil {
+					g.serveErrors <- err
+				}
+			}()
+			continue
+		}
 		srv := newListenerServer(&listenerHandler{l: &g.cfg.Listeners[i], e: g.engine}, g.log)
 		g.servers = append(g.servers, srv)
+		if t := g.terminators[i]; t != nil {
+			srv.ConnContext = withTerminated
+			var l4 *l4Server
+			if l := &g.cfg.Listeners[i]; len(l.L4) > 0 || slices.ContainsFunc(l.TLS, func(s ServerTLS) bool { return s.TCP != nil }) {
+				l4 = newL4Server(&g.cfg.Listeners[i], g.engine, g.log)
+				g.l4 = append(g.l4, l4)
+			}
+			go g.run(srv, newTLSListener(ln, t, l4, g.log))
+			continue
+		}
 		go g.run(srv, guardListener{ln})
 	}
 	if g.statusLn != nil {

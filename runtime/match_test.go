@@ -188,7 +188,7 @@ func TestJoinedHelpers(t *testing.T) {
 
 func TestPrepareErrors(t *testing.T) {
 	cfg := &Config{
-		Listeners: []Listener{{Port: 0, Protocol: "TCP", VirtualHosts: []VirtualHost{{Domain: "*", Routes: []Route{{
+		Listeners: []Listener{{Port: 0, Protocol: "UDP", VirtualHosts: []VirtualHost{{Domain: "*", Routes: []Route{{
 			ID:       "r",
 			Matches:  []Match{{Path: regex("(")}, {Headers: []HeaderMatch{{Name: ":status"}}}},
 			Clusters: []WeightedCluster{{Cluster: 5}},
@@ -199,7 +199,7 @@ func TestPrepareErrors(t *testing.T) {
 	if err == nil {
 		t.Fatal("Prepare accepted a broken config")
 	}
-	for _, want := range []string{"port out of range", `protocol "TCP"`, "compiling regex", "unknown pseudo-header", "cluster index 5", "is not IP:port"} {
+	for _, want := range []string{"port out of range", `protocol "UDP"`, "compiling regex", "unknown pseudo-header", "cluster index 5", "is not IP:port"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error %q does not mention %q", err, want)
 		}

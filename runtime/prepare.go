@@ -47,8 +47,22 @@ func (cfg *Config) Prepare() error {
 		if l.Port < 1 || l.Port > 65535 {
 			fail("%s: port out of range 1-65535", where)
 		}
-		if !plaintextHTTP(l.Protocol) {
-			fail("%s: protocol %q is not supported by this runtime (want HTTP, HTTP2, GRPC or GRPC-WEB)", where, l.Protocol)
+		switch {
+		case strings.EqualFold(l.Protocol, "HTTPS"):
+			for _, err := range l.prepareTLS(len(cfg.Clusters)) {
+				fail("%s: %w", where, err)
+			}
+			for _, err := range l.prepareL4(len(cfg.Clusters)) {
+				fail("%s: %w", where, err)
+			}
+		case strings.EqualFold(l.Protocol, "TCP") || strings.EqualFold(l.Protocol, "TLS"):
+			for _, err := range l.prepareL4(len(cfg.Clusters)) {
+				fail("%s: %w", where, err)
+			}
+		case !plaintextHTTP(l.Protocol):
+			fail("%s: protocol %q is not supported by this runtime (want HTTP, HTTP2, GRPC, GRPC-WEB or HTTPS)", where, l.Protocol)
+		case len(l.TLS) > 0:
+			fail("%s: protocol %s has TLS servers", where, l.Protocol)
 		}
 		k := bindKey{l.Bind, l.Port}
 		if seen[k] {

@@ -43,6 +43,7 @@ func (e *engine) bindRoutes(pool bufferPool) {
 					p := newProxy(e.ups[ci], e.transports[ci], pool, e.log)
 					p.route, p.dest = rt, &rt.Clusters[di]
 					p.rp.ModifyResponse = p.modifyResponse
+					p.rpGRPC.ModifyResponse = p.modifyResponse
 					p.mirror = e.mirror
 					rt.proxies = append(rt.proxies, p)
 				}
@@ -95,7 +96,7 @@ func (h *listenerHandler) serveRoute(w http.ResponseWriter, r *http.Request, rt 
 		defer cancel()
 		r = r.WithContext(ctx)
 	}
-	rt.proxies[di].rp.ServeHTTP(w, r)
+	rt.proxies[di].serve(w, r)
 }
 
 // pickDest chooses a destination as pick does, returning its index in

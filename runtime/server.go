@@ -4,6 +4,7 @@ import (
 	"log"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 )
@@ -16,7 +17,10 @@ type engine struct {
 	ups        []*upstream
 	transports []http.RoundTripper
 	transport  *http.Transport
-	log        *slog.Logger
+	// h2c serves the clusters that speak cleartext HTTP/2 (gRPC); nil
+	// when there are none.
+	h2c *http.Transport
+	log *slog.Logger
 }
 
 // newEngine builds the engine for a prepared cfg. DNS refreshes stop when
@@ -27,7 +31,14 @@ func newEngine(cfg *Config, log *slog.Logger, stop <-chan struct{}) *engine {
 	for i := range cfg.Clusters {
 		up := newUpstream(&cfg.Clusters[i], stop, log)
 		e.ups = append(e.ups, up)
-		e.transports = append(e.transports, e.clusterTransport(&cfg.Clusters[i]))
+		t := e.clusterTransport(&cfg.Clusters[i])
+		if cfg.Clusters[i].HTTP2 {
+			if e.h2c == nil {
+				e.h2c = newH2CTransport()
+			}
+			t = e.h2c
+		}
+		e.transports = append(e.transports, t)
 	}
 	e.bindRoutes(pool)
 	return e
@@ -63,12 +74,23 @@ func (h *listenerHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	l := h.l
+	tc := requestTLS(r)
+	setClientCert(r)
 	vi := l.Hosts.Lookup(r.Host)
 	if vi < 0 || int(vi) >= len(l.VirtualHosts) {
 		localReply(w, http.StatusNotFound, "", false)
 		return
 	}
 	vh := &l.VirtualHosts[vi]
+	if len(l.TLS) > 0 && (tc == nil || !slices.Contains(vh.TLSServers, tc.server)) {
+		// The host belongs to another server's route table.
+		localReply(w, http.StatusNotFound, "", false)
+		return
+	}
+	if vh.RequireTLS && r.TLS == nil {
+		redirectHTTPS(w, r)
+		return
+	}
 	path := requestPath(r)
 	if path == "" || path[0] != '/' {
 		localReply(w, http.StatusNotFound, "", false)
@@ -103,6 +125,13 @@ func newListenerServer(h http.Handler, log *slog.Logger) *http.Server {
 		DisableGeneralOptionsHandler: true,
 		ErrorLog:                     newServerLog(log),
 	}
+}
+
+// redirectHTTPS answers httpsRedirect as Envoy's require_tls does: 301 to
+// the same host and path with the https scheme, no body.
+func redirectHTTPS(w http.ResponseWriter, r *http.Request) {
+	w.Header()["Location"] = []string{"https://" + r.Host + r.URL.RequestURI()}
+	w.WriteHeader(http.StatusMovedPermanently)
 }
 
 // serverLog carries net/http's own log lines into slog. Most are clients

@@ -12,7 +12,7 @@ import (
 	"time"
 )
 
-// TestCoolstoreExample builds ./examples with the real gwc build, runs the
+// TestCoolstoreExample builds ./examples/coolstore with the real gwc build, runs the
 // real demo backend where the example's ServiceEntry says it is
 // (127.0.0.1:9080), and replays the README's requests.
 func TestCoolstoreExample(t *testing.T) {
@@ -43,7 +43,7 @@ func TestCoolstoreExample(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 
-	in := startIngress(t, buildPaths(t, "../../examples"), 80)
+	in := startIngress(t, buildPaths(t, "../../examples/coolstore"), 80)
 
 	status, body := get(t, http.DefaultClient, in.url(80)+"/api/catalog?page=2", "webapp.istioinaction.io")
 	var seen struct {

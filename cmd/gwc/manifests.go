@@ -20,7 +20,7 @@ func runManifests(args []string, stdout, stderr io.Writer) int {
 		return code
 	}
 	if len(paths) == 0 {
-		fmt.Fprintln(stderr, "gwc manifests: no input: name files or directories of resources, e.g. gwc manifests ./examples")
+		fmt.Fprintln(stderr, "gwc manifests: no input: name files or directories of resources, e.g. gwc manifests ./examples/coolstore")
 		return 2
 	}
 	cfg, diags := compile(paths, *ns, stderr)

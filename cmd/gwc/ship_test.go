@@ -80,7 +80,7 @@ func TestImageOfExamples(t *testing.T) {
 		// The second build also writes its binaries under another name:
 		// the image must not notice.
 		out := []string{"ingress", "other-name"}[i]
-		args := []string{"build", "-o", out, "--platform", platforms, "--image", "img.tar", "--image-layout", "layout", "--manifests", "k8s", "./examples"}
+		args := []string{"build", "-o", out, "--platform", platforms, "--image", "img.tar", "--image-layout", "layout", "--manifests", "k8s", "./examples/coolstore"}
 		if code := run(args, nil, io.Discard, &stderr); code != 0 {
 			t.Fatalf("gwc build exited %d:\n%s", code, stderr.String())
 		}
@@ -292,7 +292,7 @@ func TestPushToRegistry(t *testing.T) {
 	dir := t.TempDir()
 	ref := host + "/gwc/ingress:v1"
 	var stderr bytes.Buffer
-	args := []string{"build", "-o", filepath.Join(dir, "ingress"), "--push", ref, "--manifests", filepath.Join(dir, "k8s"), "--name", "edge", "../../examples"}
+	args := []string{"build", "-o", filepath.Join(dir, "ingress"), "--push", ref, "--manifests", filepath.Join(dir, "k8s"), "--name", "edge", "../../examples/coolstore"}
 	if code := run(args, nil, io.Discard, &stderr); code != 0 {
 		t.Fatalf("gwc build exited %d:\n%s", code, stderr.String())
 	}

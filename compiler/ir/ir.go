@@ -27,6 +27,56 @@ type Listener struct {
 	// Servers are the Gateway servers merged into this listener.
 	Servers      []Origin
 	VirtualHosts []VirtualHost // sorted by Domain
+	// TLS lists the servers of an HTTPS listener, in the order of Servers;
+	// a handshake picks one by SNI.
+	TLS []ServerTLS
+	// L4 are the connection routes of a TCP listener (one) or of a TLS
+	// passthrough listener (chosen by SNI), in the order istiod tries them.
+	L4 []L4Route
+}
+
+// L4Route is a VirtualService tcp or tls rule's match: whole connections
+// to weighted destinations.
+type L4Route struct {
+	Origin Origin
+	// SNI are the sniHosts of a TLS route, lower case; empty for TCP.
+	SNI          []string
+	Destinations []Destination
+}
+
+// ServerTLS is the TLS termination of one Gateway server. Certificates are
+// named, never read: the binary reads them at run time.
+type ServerTLS struct {
+	Origin Origin
+	// SNI are the server's hosts without namespace, lower case; "*" takes
+	// any name.
+	SNI  []string
+	Mode string // "SIMPLE", "MUTUAL", "OPTIONAL_MUTUAL"
+	// CredentialName, or the three file paths.
+	CredentialName    string
+	ServerCertificate string
+	PrivateKey        string
+	CACertificates    string
+	// CredentialNames and Certificates add certificates (credentialNames,
+	// tlsCertificates); CACredentialName is caCertCredentialName.
+	CredentialNames  []string
+	Certificates     []CertificateFiles
+	CACredentialName string
+	// TCP is the tcp rule a TLS server (protocol TLS, terminating)
+	// forwards the decrypted stream to; nil on HTTPS.
+	TCP *L4Route
+	// CRL is caCrl; InsecureSkipVerify lets unverified client
+	// certificates through.
+	CRL                   string
+	InsecureSkipVerify    bool
+	SubjectAltNames       []string
+	VerifyCertificateSpki []string
+	VerifyCertificateHash []string
+	// MinVersion and MaxVersion are crypto/tls version numbers, 0 for the
+	// default; CipherSuites are crypto/tls suite IDs, in the order given.
+	MinVersion   uint16
+	MaxVersion   uint16
+	CipherSuites []uint16
 }
 
 // VirtualHost is the route list for one domain, in the order the binary
@@ -37,6 +87,12 @@ type VirtualHost struct {
 	// Servers are the Gateway servers whose hosts produced the domain.
 	Servers []Origin
 	Routes  []Route
+	// HTTPSRedirect: a server that produced the domain has httpsRedirect,
+	// so plaintext requests get a 301 to https.
+	HTTPSRedirect bool
+	// TLSServers index Listener.TLS: the servers whose connections may use
+	// this domain (each HTTPS server has its own route table in Istio).
+	TLSServers []int
 }
 
 // Origin says where something came from, e.g.
@@ -100,6 +156,12 @@ type StringMatch struct {
 	Value string
 }
 
+// CertificateFiles is a certificate and its key, as file paths.
+type CertificateFiles struct {
+	Certificate string
+	Key         string
+}
+
 // HeaderMatch matches one header by lower-case name.
 type HeaderMatch struct {
 	Name  string
@@ -134,6 +196,9 @@ type Cluster struct {
 	Subset string
 	// Policy is the DestinationRule traffic policy, if any.
 	Policy *Policy
+	// HTTP2 says the upstream speaks cleartext HTTP/2 (its service port
+	// has protocol HTTP2, GRPC or GRPC-WEB).
+	HTTP2 bool
 }
 
 // Endpoint is one upstream address.

@@ -128,8 +128,8 @@ type proxy struct {
 func newProxy(up *upstream, transport http.RoundTripper, pool bufferPool, log *slog.Logger) *proxy {
 	p := &proxy{up: up, transport: transport, log: log}
 	p.rp = httputil.ReverseProxy{
-		Rewrite:       p.rewrite,
-		Transport:     p,
+		Rewrite:   p.rewrite,
+		Transport: p,
 		// Flush every write, as Envoy streams: a client sees the headers
 		// and what arrived of the body even when the upstream then fails.
 		FlushInterval: -1,

@@ -43,7 +43,7 @@ func Run(ctx context.Context, cfg *Config, args []string, stderr io.Writer) int 
 	if err != nil {
 		return 2
 	}
-	log := slog.New(slog.NewTextHandler(stderr, nil))
+	log := opts.obs.newLogger(stderr)
 	if cfg == nil {
 		log.Error("invalid configuration", "err", "no configuration")
 		return 1
@@ -53,6 +53,11 @@ func Run(ctx context.Context, cfg *Config, args []string, stderr io.Writer) int 
 		return 1
 	}
 	g := &gateway{cfg: cfg, opts: opts, log: log}
+	if g.obs, err = newObserver(cfg, &opts.obs, log); err != nil {
+		log.Error("cannot start", "err", err)
+		return 1
+	}
+	defer g.obs.close()
 	if err := g.bind(); err != nil {
 		log.Error("cannot start", "err", err)
 		return 1
@@ -60,6 +65,7 @@ func Run(ctx context.Context, cfg *Config, args []string, stderr io.Writer) int 
 	stop := make(chan struct{})
 	defer close(stop)
 	g.engine = newEngine(cfg, log, stop)
+	g.obs.attach(g.engine)
 	return g.serve(ctx)
 }
 
@@ -77,6 +83,7 @@ type gateway struct {
 	log    *slog.Logger
 	engine *engine
 	state  atomic.Int32
+	obs    *observer
 
 	listeners   []net.Listener // as cfg.Listeners
 	statusLn    net.Listener   // nil when disabled
@@ -138,9 +145,10 @@ func (g *gateway) bind() error {
 func (g *gateway) serve(ctx context.Context) int {
 	g.serveErrors = make(chan error, len(g.listeners)+2)
 	for i, ln := range g.listeners {
-		srv := newListenerServer(&listenerHandler{l: &g.cfg.Listeners[i], e: g.engine}, g.log)
+		srv := newListenerServer(g.obs.wrap(&listenerHandler{l: &g.cfg.Listeners[i], e: g.engine}, ln.Addr().String()), g.log)
+		g.opts.obs.applyLimits(srv)
 		g.servers = append(g.servers, srv)
-		go g.run(srv, guardListener{ln})
+		go g.run(srv, guardListener{g.limitListener(ln)})
 	}
 	if g.statusLn != nil {
 		g.statusSrv = newStatusServer(g)

@@ -203,6 +203,7 @@ func (p *proxy) RoundTrip(req *http.Request) (*http.Response, error) {
 		tried[attempt] = addr
 		req.URL.Host = addr
 		req.Header["X-Envoy-Attempt-Count"] = valAttempts[attempt]
+		noteUpstream(ctx, addr)
 		start := time.Now()
 		resp, err := p.transport.RoundTrip(req)
 		if err == nil {
@@ -281,6 +282,7 @@ func (b *replayBody) state() (read bool, err error) {
 
 // fail answers a request the proxy could not complete, as Envoy would.
 func (p *proxy) fail(w http.ResponseWriter, r *http.Request, err error) {
+	markFlag(w, failFlags(r, err))
 	var de *downstreamError
 	var ce *connectError
 	switch {

@@ -63,12 +63,14 @@ func (h *listenerHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	l := h.l
 	vi := l.Hosts.Lookup(r.Host)
 	if vi < 0 || int(vi) >= len(l.VirtualHosts) {
+		markFlag(w, flagNR)
 		localReply(w, http.StatusNotFound, "", false)
 		return
 	}
 	vh := &l.VirtualHosts[vi]
 	path := requestPath(r)
 	if path == "" || path[0] != '/' {
+		markFlag(w, flagNR)
 		localReply(w, http.StatusNotFound, "", false)
 		return
 	}
@@ -79,15 +81,18 @@ func (h *listenerHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	ri := vh.selectPath(r, path)
 	if ri < 0 {
+		markFlag(w, flagNR)
 		localReply(w, http.StatusNotFound, "", false)
 		return
 	}
 	ci := vh.Routes[ri].pick()
 	if ci < 0 || ci >= len(h.e.proxies) {
 		// Envoy: cluster not found (NC).
+		markFlag(w, flagNC)
 		localReply(w, http.StatusServiceUnavailable, "", false)
 		return
 	}
+	noteRoute(w, &vh.Routes[ri], ci)
 	h.e.proxies[ci].rp.ServeHTTP(w, r)
 }
 

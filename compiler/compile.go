@@ -37,6 +37,7 @@ func Compile(resources []*load.Resource) (*ir.Config, diag.List) {
 	c.buildListeners()
 	c.bindVirtualServices()
 	c.checkDestinations()
+	c.checkCompression()
 	cfg := c.lower(resources)
 	c.diags.Sort()
 	c.diags = slices.Compact(c.diags)

@@ -47,6 +47,7 @@ func (c *compilation) routes(l *listener, v *vhost) []route {
 					continue
 				}
 				r := route{Route: ir.Route{Name: rule.Name, Origin: ruleOrigin(vs, i, j, len(rule.Match) > 0)}, dests: dests}
+				r.Compression = c.routeCompression(vs, b.gateways)
 				if len(rule.Match) > 0 {
 					r.Matches = []ir.Match{lowerMatch(m)}
 				}

@@ -71,6 +71,9 @@ func (cfg *Config) Prepare() error {
 				if err := r.prepareWeights(len(cfg.Clusters)); err != nil {
 					fail("%s: %w", rwhere, err)
 				}
+				if err := r.prepareCompression(); err != nil {
+					fail("%s: %w", rwhere, err)
+				}
 			}
 		}
 	}

@@ -93,6 +93,10 @@ func (h *listenerHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	noteRoute(w, &vh.Routes[ri], ci)
+	if cw := newCompressWriter(w, r, &vh.Routes[ri]); cw != nil {
+		defer cw.finish()
+		w = cw
+	}
 	h.e.proxies[ci].rp.ServeHTTP(w, r)
 }
 

@@ -1,11 +1,16 @@
 package main
 
 import (
+	"bytes"
+	"compress/gzip"
 	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -144,4 +149,59 @@ func TestDrainUnderLoad(t *testing.T) {
 		t.Fatal("ingress did not exit after drain")
 	}
 	t.Logf("%d requests succeeded, %d workers stopped by a refused connection", done.Load(), refused.Load())
+}
+
+// TestCompressionAnnotationEndToEnd builds an ingress whose Gateway asks
+// for compression and checks a gzip response decodes to the original.
+func TestCompressionAnnotationEndToEnd(t *testing.T) {
+	doc := strings.Repeat(`{"item":"value","n":12345},`, 200)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		io.WriteString(w, doc)
+	})}
+	go srv.Serve(ln)
+	t.Cleanup(func() { srv.Close() })
+	gw := strings.Replace(shopGateway, "metadata: {name: shop-gw, namespace: shop}",
+		"metadata:\n  name: shop-gw\n  namespace: shop\n  annotations: {gwc.io/compression: \"zstd,gzip\"}", 1)
+	bin := buildIngress(t, map[string]string{
+		"gateway.yaml": gw,
+		"se.yaml":      staticEntry("a", "a.shop.svc.cluster.local", ln.Addr().(*net.TCPAddr).Port),
+		"vs.yaml":      shopRoute("a"),
+	})
+	in := startIngress(t, bin, 80)
+	req, _ := http.NewRequest("GET", in.url(80)+"/", nil)
+	req.Host = "shop.example.com"
+	req.Header.Set("Accept-Encoding", "gzip")
+	resp, err := (&http.Client{Transport: &http.Transport{DisableCompression: true}}).Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.Header.Get("Content-Encoding") != "gzip" {
+		t.Fatalf("Content-Encoding %q", resp.Header.Get("Content-Encoding"))
+	}
+	zr, err := gzip.NewReader(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := io.ReadAll(zr)
+	if err != nil || string(got) != doc {
+		t.Errorf("decoded %d bytes (%v), want the original %d", len(got), err, len(doc))
+	}
+}
+
+func TestBadCompressionAnnotationFailsBuild(t *testing.T) {
+	dir := t.TempDir()
+	gw := strings.Replace(shopGateway, "metadata: {name: shop-gw, namespace: shop}",
+		"metadata:\n  name: shop-gw\n  namespace: shop\n  annotations: {gwc.io/compression: \"deflate\"}", 1)
+	os.WriteFile(filepath.Join(dir, "gateway.yaml"), []byte(gw), 0o644)
+	var stdout, stderr bytes.Buffer
+	code := run([]string{"build", "-o", filepath.Join(dir, "ingress"), dir}, nil, &stdout, &stderr)
+	if code != 1 || !strings.Contains(stderr.String(), `gateway.yaml:6:37: error: Gateway shop/shop-gw: metadata.annotations["gwc.io/compression"]: annotation gwc.io/compression: unknown encoding "deflate"`) {
+		t.Errorf("exit %d:\n%s", code, stderr.String())
+	}
 }

@@ -35,6 +35,9 @@ func Dump(cfg *Config) string {
 				for _, d := range r.Destinations {
 					p(3, "-> %s weight %d", cfg.Clusters[d.Cluster].Name, d.Weight)
 				}
+				if len(r.Compression) > 0 {
+					p(3, "compress %s", strings.Join(r.Compression, ","))
+				}
 			}
 		}
 	}

@@ -59,6 +59,9 @@ type Route struct {
 	// Matches are OR'ed; none means every request.
 	Matches      []Match
 	Destinations []Destination
+	// Compression lists the response encodings to offer, in the gateway's
+	// order of preference ("gzip", "zstd"); none means no compression.
+	Compression []string
 }
 
 // Match is one HTTPMatchRequest; all its conditions hold together.

@@ -38,6 +38,9 @@ type accessLog struct {
 	log      *slog.Logger
 	// failing is set while writes fail, so the failure is logged once.
 	failing atomic.Bool
+	// stopped is set by close; a request still running after the drain
+	// timeout may log later, and its line is dropped.
+	stopped atomic.Bool
 	pool    sync.Pool
 }
 
@@ -75,6 +78,9 @@ func (a *accessLog) run() {
 	defer close(a.done)
 	bw := bufio.NewWriterSize(a.out, 64<<10)
 	for line := range a.lines {
+		if line == nil { // close's marker: everything before it is written
+			break
+		}
 		a.write(bw, line)
 		if len(a.lines) == 0 {
 			a.flush(bw)
@@ -126,17 +132,32 @@ func (a *accessLog) put(b []byte) {
 	a.pool.Put(&b)
 }
 
-// close stops the writer after it wrote what is queued.
+// close stops the writer after it wrote what is queued, waiting at most a
+// few seconds for a stalled output. The queue is never closed, so a late
+// record cannot panic.
 func (a *accessLog) close() {
-	close(a.lines)
+	if a.stopped.Swap(true) {
+		return
+	}
+	t := time.NewTimer(5 * time.Second)
+	defer t.Stop()
+	select {
+	case a.lines <- nil:
+	case <-t.C:
+		return
+	}
 	select {
 	case <-a.done:
-	case <-time.After(5 * time.Second):
+	case <-t.C:
 	}
 }
 
 // record formats one finished request and queues it.
 func (a *accessLog) record(x *exchange, r *http.Request, d time.Duration, local string) {
+	if a.stopped.Load() {
+		a.drops.Inc()
+		return
+	}
 	b := a.get()
 	if a.json {
 		b = a.appendJSON(b, x, r, d, local)

@@ -1,9 +1,11 @@
 package runtime
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"io"
+	"net"
 	"net/http"
 	"strings"
 	"sync/atomic"
@@ -129,6 +131,16 @@ func (x *exchange) Flush() {
 }
 
 func (x *exchange) Unwrap() http.ResponseWriter { return x.w }
+
+// Hijack hands the connection to an upgrade (WebSocket): the proxy writes
+// the 101 itself on the raw connection, so the exchange records it here.
+func (x *exchange) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	c, brw, err := http.NewResponseController(x.w).Hijack()
+	if err == nil && !x.wroteHeader {
+		x.status, x.wroteHeader = http.StatusSwitchingProtocols, true
+	}
+	return c, brw, err
+}
 
 // countingBody counts the request body bytes read; the transport may read
 // it from its own goroutine, hence the atomic.

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
@@ -367,6 +368,58 @@ func TestJSONLogFormat(t *testing.T) {
 		var e map[string]any
 		if err := json.Unmarshal([]byte(l), &e); err != nil {
 			t.Errorf("not JSON: %s", l)
+		}
+	}
+}
+
+// TestUpgradeIsLogged checks an upgraded connection, which the proxy
+// answers on the hijacked connection, is logged with its 101.
+func TestUpgradeIsLogged(t *testing.T) {
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, brw, err := http.NewResponseController(w).Hijack()
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		brw.WriteString("HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: test\r\n\r\nhello")
+		brw.Flush()
+	}))
+	defer up.Close()
+	path := filepath.Join(t.TempDir(), "access.log")
+	g := startGateway(t, oneRoute(t, []Cluster{staticCluster("a", hostPort(up))}), "--access-log", path)
+	out, _ := raw(t, g.addr[80], "GET / HTTP/1.1\r\nHost: h\r\nConnection: Upgrade\r\nUpgrade: test\r\n\r\n")
+	if !strings.HasPrefix(out, "HTTP/1.1 101") || !strings.HasSuffix(out, "hello") {
+		t.Fatalf("upgrade: %q", out)
+	}
+	// The drain does not wait for hijacked connections: wait for the line
+	// (the writer flushes as soon as its queue is empty).
+	want := `"GET / HTTP/1.1" 101 - via_upstream `
+	var data []byte
+	for range 100 {
+		if data, _ = os.ReadFile(path); strings.Contains(string(data), want) {
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Errorf("log: %s", data)
+}
+
+// TestAccessLogAfterClose checks a request finishing after the log closed
+// (past the drain timeout) is dropped, not a crash.
+func TestAccessLogAfterClose(t *testing.T) {
+	cfg := routingConfig(t, "127.0.0.1:1", "127.0.0.1:1")
+	ob, err := newObserver(cfg, &obsOptions{accessLog: filepath.Join(t.TempDir(), "a.log"), accessLogFormat: "text"}, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := ob.wrap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(204) }), "127.0.0.1:80")
+	ob.close()
+	ob.close() // idempotent
+	h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/", nil))
+	mfs, _ := ob.metrics.reg.Gather()
+	for _, mf := range mfs {
+		if mf.GetName() == "gwc_access_log_dropped_total" && mf.GetMetric()[0].GetCounter().GetValue() != 1 {
+			t.Errorf("dropped %v, want 1", mf.GetMetric()[0].GetCounter().GetValue())
 		}
 	}
 }

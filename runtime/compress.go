@@ -121,6 +121,9 @@ type compressWriter struct {
 	r       *http.Request
 	enc     encoding // chosen for the request; 0 when the client accepts none
 	decided bool
+	// sized says the upstream gave a Content-Length: the body is a
+	// document, not a stream, and flushes are left to the end.
+	sized bool
 	// out is the active encoder; nil when the response passes through.
 	out interface {
 		io.Writer
@@ -170,17 +173,18 @@ func (c *compressWriter) decide(code int) {
 		return
 	}
 	h["Content-Encoding"] = []string{c.enc.String()}
+	_, c.sized = h["Content-Length"]
 	delete(h, "Content-Length")
 	if et := h["Etag"]; len(et) > 0 && !strings.HasPrefix(et[0], "W/") {
 		h["Etag"] = []string{"W/" + et[0]}
 	}
 	switch c.enc {
 	case encGzip:
-		c.gz = gzipPool.Get().(*gzip.Writer)
+		c.gz = getGzip()
 		c.gz.Reset(c.w)
 		c.out = c.gz
 	case encZstd:
-		c.zs = zstdPool.Get().(*zstd.Encoder)
+		c.zs = getZstd()
 		c.zs.Reset(c.w)
 		c.out = c.zs
 	}
@@ -235,9 +239,14 @@ func appendVary(v []string) []string {
 }
 
 // Flush pushes what the encoder holds to the client, so streamed responses
-// (server-sent events, gRPC-Web) keep flowing.
+// (server-sent events, gRPC-Web; no Content-Length) keep flowing. The proxy
+// flushes after every upstream read; for a sized body that would cut the
+// compressed stream into small blocks, so it waits for the end instead.
 func (c *compressWriter) Flush() {
 	if c.out != nil {
+		if c.sized {
+			return
+		}
 		c.out.Flush()
 	}
 	if f, ok := c.w.(http.Flusher); ok {
@@ -253,26 +262,67 @@ func (c *compressWriter) finish() {
 	case c.gz != nil:
 		c.gz.Close()
 		c.gz.Reset(io.Discard)
-		gzipPool.Put(c.gz)
+		gzipPool.push(c.gz)
 	case c.zs != nil:
 		c.zs.Close()
 		c.zs.Reset(nil)
-		zstdPool.Put(c.zs)
+		zstdPool.push(c.zs)
 	}
 	c.gz, c.zs, c.out = nil, nil, nil
 }
 
-// Encoders are expensive to create and hold large windows; pools reuse them.
+// Encoders are expensive to create (a level-6 deflate state is hundreds of
+// KiB), so they are reused, most recently used first, while its tables are
+// still in the CPU cache. Unlike a sync.Pool the stack keeps them across
+// garbage collections, which a busy proxy runs often.
+const encoderPoolSize = 64
+
+type encoderStack[T any] struct {
+	mu    sync.Mutex
+	items []T
+}
+
+func (s *encoderStack[T]) pop() (T, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var zero T
+	if len(s.items) == 0 {
+		return zero, false
+	}
+	v := s.items[len(s.items)-1]
+	s.items[len(s.items)-1] = zero
+	s.items = s.items[:len(s.items)-1]
+	return v, true
+}
+
+func (s *encoderStack[T]) push(v T) {
+	s.mu.Lock()
+	if len(s.items) < encoderPoolSize {
+		s.items = append(s.items, v)
+	}
+	s.mu.Unlock()
+}
+
 var (
-	gzipPool = sync.Pool{New: func() any {
-		w, _ := gzip.NewWriterLevel(io.Discard, gzip.DefaultCompression) // a valid level never fails
-		return w
-	}}
-	zstdPool = sync.Pool{New: func() any {
-		// One goroutine per encoder and a 1 MiB window keep memory per
-		// stream bounded; the default level is zstd's 3.
-		e, _ := zstd.NewWriter(nil, zstd.WithEncoderConcurrency(1), zstd.WithWindowSize(1<<20),
-			zstd.WithEncoderLevel(zstd.SpeedDefault))
-		return e
-	}}
+	gzipPool encoderStack[*gzip.Writer]
+	zstdPool encoderStack[*zstd.Encoder]
 )
+
+func getGzip() *gzip.Writer {
+	if w, ok := gzipPool.pop(); ok {
+		return w
+	}
+	w, _ := gzip.NewWriterLevel(io.Discard, gzip.DefaultCompression) // a valid level never fails
+	return w
+}
+
+func getZstd() *zstd.Encoder {
+	if e, ok := zstdPool.pop(); ok {
+		return e
+	}
+	// One goroutine per encoder and a 1 MiB window keep memory per stream
+	// bounded; the default level is zstd's 3.
+	e, _ := zstd.NewWriter(nil, zstd.WithEncoderConcurrency(1), zstd.WithWindowSize(1<<20),
+		zstd.WithEncoderLevel(zstd.SpeedDefault))
+	return e
+}

@@ -66,6 +66,7 @@ func Run(ctx context.Context, cfg *Config, args []string, stderr io.Writer) int 
 	defer close(stop)
 	g.engine = newEngine(cfg, log, stop)
 	g.obs.attach(g.engine)
+	go newEndpointWatch(g.engine.ups, log).run(stop)
 	return g.serve(ctx)
 }
 

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
@@ -421,5 +422,31 @@ func TestAccessLogAfterClose(t *testing.T) {
 		if mf.GetName() == "gwc_access_log_dropped_total" && mf.GetMetric()[0].GetCounter().GetValue() != 1 {
 			t.Errorf("dropped %v, want 1", mf.GetMetric()[0].GetCounter().GetValue())
 		}
+	}
+}
+
+func TestEndpointChangesAreLogged(t *testing.T) {
+	stop := make(chan struct{})
+	defer close(stop)
+	up := newUpstream(&Cluster{Name: "outbound|80||svc.example", Resolve: true, Endpoints: []Endpoint{{Address: "svc.example:80"}}}, stop)
+	answer := addrs("10.0.0.1")
+	up.dns.lookup = func(context.Context, string, string) ([]netip.Addr, error) { return answer, nil }
+	logs := newLogSink()
+	w := newEndpointWatch([]*upstream{up}, slog.New(slog.NewTextHandler(logs, nil)))
+	w.check()
+	if logs.String() != "" {
+		t.Fatalf("logged without a change: %s", logs)
+	}
+	up.dns.get(t.Context())
+	w.check()
+	answer = addrs("10.0.0.1", "10.0.0.2")
+	up.dns.refresh()
+	w.check()
+	w.check()
+	got := logs.String()
+	if strings.Count(got, `msg="upstream endpoints changed"`) != 2 ||
+		!strings.Contains(got, `endpoints=[10.0.0.1:80] before=0`) ||
+		!strings.Contains(got, `endpoints="[10.0.0.1:80 10.0.0.2:80]" before=1`) {
+		t.Errorf("logs:\n%s", got)
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/signal"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -234,7 +235,7 @@ func (a *accessLog) appendText(b []byte, x *exchange, r *http.Request, d time.Du
 	b = append(b, ' ')
 	b = appendField(b, headerValue(x.w.Header(), "X-Envoy-Upstream-Service-Time"))
 	b = append(b, " \""...)
-	b = appendField(b, headerValue(r.Header, "X-Forwarded-For"))
+	b = appendField(b, forwardedFor(r))
 	b = append(b, "\" \""...)
 	b = appendField(b, headerValue(r.Header, "User-Agent"))
 	b = append(b, "\" \""...)
@@ -290,6 +291,21 @@ func headerValue(h http.Header, key string) string {
 		return v[0]
 	}
 	return ""
+}
+
+// forwardedFor is %REQ(X-FORWARDED-FOR)% as Envoy logs it at a gateway:
+// the client's header with the peer's address appended, as the proxy sends
+// it upstream.
+func forwardedFor(r *http.Request) string {
+	ip := clientIP(r.RemoteAddr)
+	prior := r.Header["X-Forwarded-For"]
+	switch {
+	case ip == "":
+		return strings.Join(prior, ",")
+	case len(prior) == 0:
+		return ip
+	}
+	return strings.Join(prior, ",") + "," + ip
 }
 
 // protocolOf is %PROTOCOL%.
@@ -369,7 +385,7 @@ func (a *accessLog) appendJSON(b []byte, x *exchange, r *http.Request, d time.Du
 	} else {
 		b = str(b, "upstream_service_time", "")
 	}
-	b = str(b, "x_forwarded_for", headerValue(r.Header, "X-Forwarded-For"))
+	b = str(b, "x_forwarded_for", forwardedFor(r))
 	b = str(b, "user_agent", headerValue(r.Header, "User-Agent"))
 	b = str(b, "request_id", headerValue(r.Header, "X-Request-Id"))
 	b = str(b, "authority", r.Host)

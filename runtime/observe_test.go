@@ -202,7 +202,7 @@ func TestAccessLogText(t *testing.T) {
 		if f[0] != w.code || f[1] != w.flags || f[2] != w.details || f[14] != w.cluster {
 			t.Errorf("line %d: code %s flags %s details %s cluster %s, want %+v\n%s", i, f[0], f[1], f[2], f[14], w, l)
 		}
-		if !strings.Contains(l, `"obs-test"`) || !strings.HasPrefix(l, "[20") {
+		if !strings.Contains(l, `"127.0.0.1" "obs-test"`) || !strings.HasPrefix(l, "[20") {
 			t.Errorf("line %d lacks the user agent or start time: %s", i, l)
 		}
 	}

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Compares gwc's gzip with nginx's at the same level (6): both as reverse
+# Compares gwc's gzip (klauspost, level 5) with nginx's (zlib, level 6): both as reverse
 # proxies of one nginx backend serving a 100 KiB JSON document, both
 # compressing its responses, driven by bench/loadgen over keep-alive
 # connections. Needs nginx on PATH. Ports 18081-18083 on 127.0.0.1.
@@ -122,5 +122,5 @@ nginx_proxy=${pids[1]}
 gwc_pid=${pids[2]}
 run "nginx proxy, identity" http://127.0.0.1:18082/doc.json identity "$nginx_proxy"
 run "gwc, identity" http://127.0.0.1:18083/doc.json identity "$gwc_pid"
-run "nginx proxy, gzip level 6" http://127.0.0.1:18082/doc.json gzip "$nginx_proxy"
-run "gwc, gzip level 6" http://127.0.0.1:18083/doc.json gzip "$gwc_pid"
+run "nginx proxy, gzip (zlib 6)" http://127.0.0.1:18082/doc.json gzip "$nginx_proxy"
+run "gwc, gzip (klauspost 5)" http://127.0.0.1:18083/doc.json gzip "$gwc_pid"

@@ -39,6 +39,11 @@ func (e encoding) String() string {
 	return "identity"
 }
 
+// gzipLevel is klauspost's default: on JSON it compresses smaller than
+// zlib's level 6 (Envoy's and a common nginx setting) in about half the CPU
+// time, and both faster and smaller than its own level 6.
+const gzipLevel = 5
+
 // compressMinLength is Envoy's default min_content_length.
 const compressMinLength = 30
 
@@ -312,7 +317,7 @@ func getGzip() *gzip.Writer {
 	if w, ok := gzipPool.pop(); ok {
 		return w
 	}
-	w, _ := gzip.NewWriterLevel(io.Discard, gzip.DefaultCompression) // a valid level never fails
+	w, _ := gzip.NewWriterLevel(io.Discard, gzipLevel) // a valid level never fails
 	return w
 }
 

@@ -45,6 +45,7 @@ func Compile(resources []*load.Resource) (*ir.Config, diag.List) {
 	c.buildListeners()
 	c.bindVirtualServices()
 	c.checkDestinations()
+	c.checkCompression()
 	cfg := c.lower(resources)
 	c.warnMergedDestinationRules()
 	c.warnUnusedDestinationRules()

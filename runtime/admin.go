@@ -12,6 +12,7 @@ import (
 func newStatusServer(g *gateway) *http.Server {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz/ready", g.serveReady)
+	g.addMetricsRoutes(mux)
 	return &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 }
 
@@ -22,11 +23,12 @@ func newAdminServer(g *gateway) *http.Server {
 	mux.HandleFunc("GET /healthz/ready", g.serveReady)
 	mux.HandleFunc("GET /config_dump", g.serveConfigDump)
 	mux.HandleFunc("GET /clusters", g.serveClusters)
+	g.addAdminRoutes(mux)
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		io.WriteString(w, "/config_dump  the compiled configuration, routes with their origin\n"+
 			"/clusters     each cluster with its current endpoints\n"+
-			"/healthz/ready  200 when serving, 503 while starting or draining\n")
+			"/healthz/ready  200 when serving, 503 while starting or draining\n"+adminIndexExtra)
 	})
 	return &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 }

@@ -85,6 +85,13 @@ type Route struct {
 	Matches []Match
 	// Clusters are the weighted destinations; weights need not sum to 100.
 	Clusters []WeightedCluster
+	// Compression lists the response encodings the route offers ("gzip",
+	// "zstd"), in the gateway's order of preference; none for no
+	// compression (gwc.io/compression).
+	Compression []string
+
+	// encodings is Compression checked by Prepare.
+	encodings []encoding
 
 	// cumWeights[i] is the sum of the weights of Clusters[0..i]; set by
 	// Prepare so a pick is one random number and a short scan.

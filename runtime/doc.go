@@ -25,4 +25,9 @@
 //   - an edge guard in front of net/http's HTTP/1.1 parser (guard.go);
 //   - the status port (readiness), an admin port (config dump, clusters) and
 //     a graceful drain on SIGTERM.
+//   - observability (exchange.go, observer.go): Istio's standard metrics at
+//     /stats/prometheus (metrics.go), Envoy-style access logs with response
+//     flags (accesslog.go), admin /routes, /stats, /server_info, pprof
+//     (adminobs.go), structured logs; response compression per route
+//     (compress.go); connection, header and timeout limits (limits.go).
 package runtime

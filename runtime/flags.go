@@ -23,6 +23,8 @@ type options struct {
 	credentialsDir string
 	// listen maps a Gateway port to the address its listener binds.
 	listen listenFlag
+	// obs holds the observability and limit flags (obsflags.go).
+	obs obsOptions
 }
 
 // listenFlag collects --listen PORT=ADDR.
@@ -79,6 +81,7 @@ func parseFlags(cfg *Config, args []string, stderr io.Writer) (*options, error) 
 		"`PORT=ADDR`: bind the listener of Gateway port PORT on ADDR instead of :PORT (repeatable). "+
 			"Use it when the pod's port differs from the Gateway port (Istio listens on the Service's targetPort, e.g. 80=:8080), "+
 			"or to pick the interface or an ephemeral port (80=127.0.0.1:0)")
+	o.obs.register(fs)
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "Usage: %s [flags]\n\n", fs.Name())
 		fmt.Fprintf(stderr, "Serves the ingress configuration compiled into this binary by gwc, as the Istio ingress gateway would.\n")
@@ -96,6 +99,10 @@ func parseFlags(cfg *Config, args []string, stderr io.Writer) (*options, error) 
 	}
 	if o.drainTimeout < 0 {
 		err := errors.New("--drain-timeout must not be negative")
+		fmt.Fprintln(stderr, err)
+		return nil, err
+	}
+	if err := o.obs.check(); err != nil {
 		fmt.Fprintln(stderr, err)
 		return nil, err
 	}

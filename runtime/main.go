@@ -44,7 +44,7 @@ func Run(ctx context.Context, cfg *Config, args []string, stderr io.Writer) int 
 	if err != nil {
 		return 2
 	}
-	log := slog.New(slog.NewTextHandler(stderr, nil))
+	log := opts.obs.newLogger(stderr)
 	if cfg == nil {
 		log.Error("invalid configuration", "err", "no configuration")
 		return 1
@@ -62,6 +62,11 @@ func Run(ctx context.Context, cfg *Config, args []string, stderr io.Writer) int 
 		log.Error("cannot start", "err", err)
 		return 1
 	}
+	if g.obs, err = newObserver(cfg, &opts.obs, log); err != nil {
+		log.Error("cannot start", "err", err)
+		return 1
+	}
+	defer g.obs.close()
 	if err := g.bind(); err != nil {
 		log.Error("cannot start", "err", err)
 		return 1
@@ -69,6 +74,8 @@ func Run(ctx context.Context, cfg *Config, args []string, stderr io.Writer) int 
 	stop := make(chan struct{})
 	defer close(stop)
 	g.engine = newEngine(cfg, log, stop)
+	g.obs.attach(g.engine)
+	go newEndpointWatch(g.engine.ups, log).run(stop)
 	return g.serve(ctx)
 }
 
@@ -86,6 +93,7 @@ type gateway struct {
 	log    *slog.Logger
 	engine *engine
 	state  atomic.Int32
+	obs    *observer
 
 	listeners   []net.Listener // as cfg.Listeners
 	statusLn    net.Listener   // nil when disabled
@@ -153,13 +161,14 @@ func (g *gateway) serve(ctx context.Context) int {
 			s := newL4Server(l, g.engine, g.log)
 			g.l4 = append(g.l4, s)
 			go func() {
-				if err := s.serve(ln); err != nil {
+				if err := s.serve(g.limitListener(ln)); err != nil {
 					g.serveErrors <- err
 				}
 			}()
 			continue
 		}
-		srv := newListenerServer(&listenerHandler{l: &g.cfg.Listeners[i], e: g.engine}, g.log)
+		srv := newListenerServer(g.obs.wrap(&listenerHandler{l: &g.cfg.Listeners[i], e: g.engine}, ln.Addr().String()), g.log)
+		g.opts.obs.applyLimits(srv)
 		g.servers = append(g.servers, srv)
 		if t := g.terminators[i]; t != nil {
 			srv.ConnContext = withTerminated
@@ -168,10 +177,10 @@ func (g *gateway) serve(ctx context.Context) int {
 				l4 = newL4Server(&g.cfg.Listeners[i], g.engine, g.log)
 				g.l4 = append(g.l4, l4)
 			}
-			go g.run(srv, newTLSListener(ln, t, l4, g.log))
+			go g.run(srv, newTLSListener(g.limitListener(ln), t, l4, g.log))
 			continue
 		}
-		go g.run(srv, guardListener{ln})
+		go g.run(srv, guardListener{g.limitListener(ln)})
 	}
 	if g.statusLn != nil {
 		g.statusSrv = newStatusServer(g)

@@ -94,6 +94,9 @@ func (cfg *Config) Prepare() error {
 				if err := r.prepareActions(); err != nil {
 					fail("%s: %w", rwhere, err)
 				}
+				if err := r.prepareCompression(); err != nil {
+					fail("%s: %w", rwhere, err)
+				}
 			}
 		}
 	}

@@ -323,6 +323,7 @@ func (b *replayBody) rewind() (*replayBody, bool) {
 
 // fail answers a request the proxy could not complete, as Envoy would.
 func (p *proxy) fail(w http.ResponseWriter, r *http.Request, err error) {
+	markFlag(w, failFlags(r, err))
 	var de *downstreamError
 	var ce *connectError
 	p.localReplyHeaders(w, r)

@@ -201,6 +201,7 @@ func (p *proxy) roundTripRetrying(req *http.Request) (*http.Response, error) {
 		// circuit breakers, and reports the outcome to outlier detection.
 		resp, addr, err := p.up.attempt(p.transport, try, set, avoid, key)
 		tried = append(tried, addr)
+		noteUpstream(ctx, addr)
 		last := attempt >= pol.Attempts || ctx.Err() != nil
 		if err == nil {
 			next, ok := (*replayBody)(nil), false

@@ -87,10 +87,12 @@ func (h *listenerHandler) serveRoute(w http.ResponseWriter, r *http.Request, rt 
 	di := rt.pickDest()
 	if di < 0 || di >= len(rt.proxies) || rt.proxies[di] == nil {
 		// Envoy: cluster not found (NC).
+		markFlag(w, flagNC)
 		rt.localHeaders(w, r)
 		localReply(w, http.StatusServiceUnavailable, "", false)
 		return
 	}
+	noteRoute(w, rt, rt.Clusters[di].Cluster)
 	if rt.Timeout > 0 {
 		ctx, cancel := context.WithTimeout(r.Context(), rt.Timeout)
 		defer cancel()

@@ -78,6 +78,7 @@ func (h *listenerHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	setClientCert(r)
 	vi := l.Hosts.Lookup(r.Host)
 	if vi < 0 || int(vi) >= len(l.VirtualHosts) {
+		markFlag(w, flagNR)
 		localReply(w, http.StatusNotFound, "", false)
 		return
 	}
@@ -93,6 +94,7 @@ func (h *listenerHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	path := requestPath(r)
 	if path == "" || path[0] != '/' {
+		markFlag(w, flagNR)
 		localReply(w, http.StatusNotFound, "", false)
 		return
 	}
@@ -103,10 +105,16 @@ func (h *listenerHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	ri := vh.selectPath(r, path)
 	if ri < 0 {
+		markFlag(w, flagNR)
 		localReply(w, http.StatusNotFound, "", false)
 		return
 	}
-	h.serveRoute(w, r, &vh.Routes[ri], path)
+	rt := &vh.Routes[ri]
+	if cw := newCompressWriter(w, r, rt); cw != nil {
+		defer cw.finish()
+		w = cw
+	}
+	h.serveRoute(w, r, rt, path)
 }
 
 // newListenerServer returns the server for one HTTP listener: HTTP/1.1 and

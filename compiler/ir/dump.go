@@ -54,6 +54,9 @@ func Dump(cfg *Config) string {
 				for _, line := range dumpActions(r) {
 					p(3, "%s", line)
 				}
+				if len(r.Compression) > 0 {
+					p(3, "compress %s", strings.Join(r.Compression, ","))
+				}
 			}
 		}
 	}

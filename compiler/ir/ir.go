@@ -132,6 +132,9 @@ type Route struct {
 	Fault   *Fault
 	Mirrors []Mirror
 	CORS    *CORS
+	// Compression lists the response encodings to offer, in the gateway's
+	// order of preference ("gzip", "zstd"); none means no compression.
+	Compression []string
 }
 
 // Match is one HTTPMatchRequest; all its conditions hold together.

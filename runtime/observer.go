@@ -1,0 +1,100 @@
+package runtime
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"time"
+)
+
+// observer instruments the listeners: metrics always, the access log when
+// asked for. Each listener's handler is wrapped once (wrap); everything
+// per request goes through one exchange and one observe call.
+type observer struct {
+	metrics *metrics
+	access  *accessLog // nil when off
+}
+
+// newObserver prepares metrics for cfg and opens the access log if o asks
+// for one.
+func newObserver(cfg *Config, o *obsOptions, log *slog.Logger) (*observer, error) {
+	ob := &observer{metrics: newMetrics(cfg, o.workload, o.namespace)}
+	if o.accessLog != "" {
+		a, err := openAccessLog(o.accessLog, o.accessLogFormat == "json", ob.metrics.logDrops, log)
+		if err != nil {
+			return nil, err
+		}
+		for _, c := range cfg.Clusters {
+			a.clusters = append(a.clusters, c.Name)
+		}
+		ob.access = a
+	}
+	return ob, nil
+}
+
+// attach lets the metrics report the engine's clusters.
+func (ob *observer) attach(e *engine) {
+	if ob != nil {
+		ob.metrics.ups.Store(&e.ups)
+	}
+}
+
+// close flushes the access log.
+func (ob *observer) close() {
+	if ob != nil && ob.access != nil {
+		ob.access.close()
+	}
+}
+
+// wrap returns h instrumented; local is the listener's bound address, for
+// %DOWNSTREAM_LOCAL_ADDRESS%.
+func (ob *observer) wrap(h http.Handler, local string) http.Handler {
+	if ob == nil {
+		return h
+	}
+	return &observed{h: h, ob: ob, local: local}
+}
+
+type observed struct {
+	h     http.Handler
+	ob    *observer
+	local string
+}
+
+func (o *observed) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	x := &exchange{w: w, start: time.Now(), cluster: -1}
+	if r.Body != nil && r.Body != http.NoBody {
+		x.body.rc = r.Body
+		r.Body = &x.body
+	}
+	if o.ob.access != nil {
+		// The log shows the request id the upstream sees; the proxy keeps
+		// one that is already there.
+		if _, ok := r.Header["X-Request-Id"]; !ok {
+			r.Header["X-Request-Id"] = []string{newRequestID()}
+		}
+		r = r.WithContext(context.WithValue(r.Context(), exchangeKey{}, x))
+	}
+	defer o.finish(x, r)
+	o.h.ServeHTTP(x, r)
+}
+
+// finish records the exchange. It runs deferred so a request whose handler
+// aborted (http.ErrAbortHandler when the client went away mid-stream) is
+// still counted.
+func (o *observed) finish(x *exchange, r *http.Request) {
+	d := time.Since(x.start)
+	if !x.wroteHeader {
+		// Nothing reached the client: Envoy logs response code 0.
+		x.status = 0
+		if r.Context().Err() != nil {
+			x.flags |= flagDC
+		}
+	} else if x.flags == 0 && x.cluster >= 0 {
+		x.upstream = true
+	}
+	o.ob.metrics.observe(x, r, float64(d.Microseconds())/1000)
+	if o.ob.access != nil {
+		o.ob.access.record(x, r, d, o.local)
+	}
+}

@@ -99,10 +99,10 @@ func (c *compilation) decode(resources []*load.Resource) {
 				c.ses = append(c.ses, se)
 			}
 		case "DestinationRule":
-			c.report(diag.Note, r, "", "", "DestinationRule is validated but not applied yet: subsets and traffic policies are not compiled by this version of gwc")
+			c.reportc(codeNotApplied, diag.Note, r, "", "", "DestinationRule is validated but not applied yet: subsets and traffic policies are not compiled by this version of gwc")
 		}
 		if err != nil {
-			c.errorf(r, "spec", "", "decoding: %v", err)
+			c.errorc(codeInternal, r, "spec", "", "decoding: %v", err)
 		}
 	}
 	byName := func(a, b *load.Resource) int {

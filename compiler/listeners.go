@@ -68,12 +68,12 @@ func (c *compilation) buildListeners() {
 			path := fmt.Sprintf("spec.servers[%d]", i)
 			proto := strings.ToUpper(s.Port.Protocol)
 			if !httpProtocols[proto] {
-				c.errorf(gw.Resource, path+".port.protocol", "this version of gwc serves plain HTTP servers only; TLS, HTTP/2, gRPC and TCP servers come with a later release",
+				c.errorc(codeUnsupported, gw.Resource, path+".port.protocol", "this version of gwc serves plain HTTP servers only; TLS, HTTP/2, gRPC and TCP servers come with a later release",
 					"protocol %s is not supported yet", s.Port.Protocol)
 				continue
 			}
 			if strings.HasPrefix(s.Bind, "unix://") {
-				c.errorf(gw.Resource, path+".bind", "bind to an IP address or leave bind empty", "unix domain socket binds are not supported")
+				c.errorc(codeUnsupported, gw.Resource, path+".bind", "bind to an IP address or leave bind empty", "unix domain socket binds are not supported")
 				continue
 			}
 			key := listenerKey{Bind: s.Bind, Port: s.Port.Number}
@@ -83,7 +83,7 @@ func (c *compilation) buildListeners() {
 				c.listeners[key] = l
 			} else if l.protocol != proto {
 				first := l.servers[0]
-				c.errorf(gw.Resource, path+".port.protocol", "use another port, or the same protocol on both servers",
+				c.errorc(codePortProtocol, gw.Resource, path+".port.protocol", "use another port, or the same protocol on both servers",
 					"port %d is already served with protocol %s by %s; one port cannot carry two protocols", key.Port, l.protocol, first.origin())
 				continue
 			}

@@ -12,7 +12,8 @@ const usage = `gwc compiles Istio ingress configuration into a static ingress bi
 
 Usage:
   gwc build [-o PATH] [--emit-source DIR] [--namespace NS] [--dump-ir] PATH...
-  gwc vet [--format text|json] [--namespace NS] PATH...
+  gwc vet [--format text|json|sarif] [--strict] [--resource-only] [--credentials-dir DIR] [--namespace NS] PATH...
+  gwc schema --format jsonschema [KIND]
   gwc version
 
 PATH is a file or directory of Kubernetes YAML, JSON or CUE.
@@ -31,6 +32,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return runBuild(args[1:], stdout, stderr)
 	case "vet":
 		return runVet(args[1:], stdout, stderr)
+	case "schema":
+		return runSchema(args[1:], stdout, stderr)
 	case "version":
 		return runVersion(args[1:], stdout, stderr)
 	case "help", "-h", "-help", "--help":

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"io"
 	"runtime/debug"
+	"slices"
+	"strings"
 
 	"github.com/gwc-dev/gwc/compiler"
 	"github.com/gwc-dev/gwc/compiler/analyze"
@@ -11,7 +13,7 @@ import (
 	"github.com/gwc-dev/gwc/compiler/load"
 )
 
-const vetSynopsis = "[--format text|json|sarif] [--strict] [--resource-only] [--credentials-dir DIR] [--namespace NS] PATH..."
+const vetSynopsis = "[--format text|json|sarif] [--strict] [--resource-only] [--context PATH] [--credentials-dir DIR] [--namespace NS] PATH..."
 
 func runVet(args []string, stdout, stderr io.Writer) int {
 	fs := newFlagSet("vet", vetSynopsis)
@@ -19,6 +21,8 @@ func runVet(args []string, stdout, stderr io.Writer) int {
 	ns := fs.String("namespace", "default", "namespace of resources that set none, as kubectl's --namespace")
 	strict := fs.Bool("strict", false, "exit 1 on warnings too")
 	resourceOnly := fs.Bool("resource-only", false, "judge each resource alone, as Istio's admission webhook and istioctl validate do: no cross-resource analyzers")
+	var context pathList
+	fs.Var(&context, "context", "also read the resources under `PATH` for cross-resource checks, reporting only on the named PATHs (repeatable; pre-commit passes changed files and --context .)")
 	creds := fs.String("credentials-dir", "", "check that each Gateway credentialName NAME exists as `DIR`/NAME/tls.crt and tls.key")
 	paths, code, ok := parseFlags(fs, args, stderr)
 	if !ok {
@@ -32,7 +36,7 @@ func runVet(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "gwc vet: no input: name files or directories of resources")
 		return 2
 	}
-	diags := vet(paths, vetOptions{namespace: *ns, resourceOnly: *resourceOnly, credentialsDir: *creds})
+	diags := vet(paths, vetOptions{namespace: *ns, resourceOnly: *resourceOnly, credentialsDir: *creds, context: context})
 	switch *format {
 	case "json":
 		diags.WriteJSON(stdout)
@@ -54,19 +58,64 @@ type vetOptions struct {
 	namespace      string
 	resourceOnly   bool
 	credentialsDir string
+	context        []string
+}
+
+// pathList is a repeatable path flag.
+type pathList []string
+
+func (p *pathList) String() string     { return strings.Join(*p, ",") }
+func (p *pathList) Set(v string) error { *p = append(*p, v); return nil }
+
+// named returns a filter keeping the diagnostics about the named paths
+// (files, or files under directories) and those about no file.
+func named(paths []string) func(diag.Diagnostic) bool {
+	var files, dirs []string
+	for _, p := range paths {
+		d := load.DisplayPath(p)
+		if d == "." {
+			return func(diag.Diagnostic) bool { return true }
+		}
+		files = append(files, d)
+		dirs = append(dirs, d+"/")
+	}
+	return func(d diag.Diagnostic) bool {
+		f := d.Pos.File
+		if f == "" || slices.Contains(files, f) {
+			return true
+		}
+		return slices.ContainsFunc(dirs, func(dir string) bool { return strings.HasPrefix(f, dir) })
+	}
+}
+
+// keep returns the diagnostics of l that keep accepts.
+func keep(l diag.List, keep func(diag.Diagnostic) bool) diag.List {
+	var out diag.List
+	for _, d := range l {
+		if keep(d) {
+			out = append(out, d)
+		}
+	}
+	return out
 }
 
 // vet loads and judges the inputs: the schema, the per-resource rules,
 // and unless resourceOnly, the compiler and the cross-resource analyzers,
 // which run only on an input set without errors so that a resource
 // dropped for its errors does not make others look broken.
+//
+// With context paths, the resources under them are read too, but only
+// findings about the named paths are reported, and problems of the
+// context files do not stop the cross-resource checks.
 func vet(paths []string, opts vetOptions) diag.List {
-	res := load.Load(paths, load.Options{Namespace: opts.namespace})
-	all := append(res.Diags, analyze.Resource(append(res.Resources, res.Rejected...))...)
+	mine := named(paths)
+	res := load.Load(append(slices.Clone(paths), opts.context...), load.Options{Namespace: opts.namespace})
+	all := keep(res.Diags, mine)
+	all = append(all, keep(analyze.Resource(append(res.Resources, res.Rejected...)), mine)...)
 	if !opts.resourceOnly && !all.HasErrors() {
 		_, ds := compiler.Compile(res.Resources)
-		all = append(all, ds...)
-		all = append(all, analyze.Cross(res.Resources, analyze.Options{CredentialsDir: opts.credentialsDir})...)
+		all = append(all, keep(ds, mine)...)
+		all = append(all, keep(analyze.Cross(res.Resources, analyze.Options{CredentialsDir: opts.credentialsDir}), mine)...)
 	}
 	all.Sort()
 	return all

@@ -149,3 +149,7 @@ func quoteExt(p string) string {
 	}
 	return `"` + ext + `"`
 }
+
+// DisplayPath is how diagnostics name the file or directory p: relative
+// to the working directory when inside it, slash-separated.
+func DisplayPath(p string) string { return displayPath(p) }

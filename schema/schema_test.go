@@ -167,6 +167,10 @@ func TestInvalidDocuments(t *testing.T) {
 		{"two load balancers", destinationRule, "{simple: ROUND_ROBIN}", "{simple: ROUND_ROBIN, consistentHash: {useSourceIp: true}}", "spec.trafficPolicy.loadBalancer.consistentHash", "only one of simple or consistentHash may be set"},
 		{"wildcard service entry host", serviceEntry, "[api.example.org]", `["*"]`, "spec.hosts.0", `out of bound !="*"`},
 		{"string label value", destinationRule, "version: v1", "version: 1", "spec.subsets.0.labels.version", "mismatched types int and string"},
+		{"short gateway host", gateway, `hosts: ["*"]`, `hosts: ["shop"]`, "spec.servers.0.hosts.0", "out of bound"},
+		{"partial wildcard gateway host", gateway, `hosts: ["*"]`, `hosts: ["foo*.example.com"]`, "spec.servers.0.hosts.0", "out of bound"},
+		{"bad gateway host namespace", gateway, `hosts: ["*"]`, `hosts: ["Prod/a.example.com"]`, "spec.servers.0.hosts.0", "out of bound"},
+		{"bad virtual service host", virtualService, "hosts: [", `hosts: ["a_b.example.com", `, "spec.hosts.0", "out of bound"},
 		{"credential oneof", gateway, "    hosts:", "    tls: {mode: SIMPLE, credentialName: a, credentialNames: [b]}\n    hosts:", "spec.servers.0.tls.credentialNames", "only one of credentialName, credentialNames or tlsCertificates may be set"},
 	}
 	ctx := cuecontext.New()

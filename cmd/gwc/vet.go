@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"os"
 	"runtime/debug"
 	"slices"
 	"strings"
@@ -35,6 +36,11 @@ func runVet(args []string, stdout, stderr io.Writer) int {
 	if len(paths) == 0 {
 		fmt.Fprintln(stderr, "gwc vet: no input: name files or directories of resources")
 		return 2
+	}
+	if os.Getenv("GOGC") == "" {
+		// CUE allocates heavily; collecting less often saves a third of
+		// the CPU time of a large vet for a bounded amount of memory.
+		debug.SetGCPercent(300)
 	}
 	diags := vet(paths, vetOptions{namespace: *ns, resourceOnly: *resourceOnly, credentialsDir: *creds, context: context})
 	switch *format {

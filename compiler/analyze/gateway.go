@@ -7,22 +7,13 @@ import (
 	"strings"
 
 	"github.com/gwc-dev/gwc/compiler/diag"
-	"github.com/gwc-dev/gwc/compiler/load"
 )
-
-func decodeGateway(res *load.Resource) (*gatewayRes, bool) {
-	g := &gatewayRes{Resource: res}
-	return g, res.Value.LookupPath(specPath).Decode(&g.Spec) == nil
-}
 
 // portNames checks Istio's rule that port names are unique within a
 // Gateway ("port names in servers must be unique"); servers that repeat
 // one port may share its name.
-func (r *reporter) portNames(res *load.Resource) {
-	g, ok := decodeGateway(res)
-	if !ok {
-		return
-	}
+func (r *reporter) portNames(g *gatewayRes) {
+	res := g.Resource
 	type first struct {
 		index, number int
 	}
@@ -46,11 +37,8 @@ func (r *reporter) portNames(res *load.Resource) {
 // serverTLS checks the TLS rules of Istio's validateServer and
 // validateTLSOptions: HTTPS and TLS servers need tls; terminating modes
 // need a certificate; MUTUAL needs a CA unless a credential carries it.
-func (r *reporter) serverTLS(res *load.Resource) {
-	g, ok := decodeGateway(res)
-	if !ok {
-		return
-	}
+func (r *reporter) serverTLS(g *gatewayRes) {
+	res := g.Resource
 	for i, s := range g.Spec.Servers {
 		path := fmt.Sprintf("spec.servers[%d]", i)
 		proto := strings.ToUpper(s.Port.Protocol)

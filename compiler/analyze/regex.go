@@ -3,9 +3,8 @@ package analyze
 import (
 	"fmt"
 	"regexp/syntax"
+	"slices"
 	"strings"
-
-	"cuelang.org/go/cue"
 
 	"github.com/gwc-dev/gwc/compiler/diag"
 	"github.com/gwc-dev/gwc/compiler/load"
@@ -17,8 +16,8 @@ const maxRegex = 1024
 // regexes checks every regex of a VirtualService as Istio's webhook does:
 // not empty, at most 1024 bytes, and accepted by RE2 (Envoy's engine; Go's
 // regexp/syntax parses the same language).
-func (r *reporter) regexes(res *load.Resource) {
-	walkStrings(res.Value.LookupPath(specPath), "spec", 0, func(path, label, s string) {
+func (r *reporter) regexes(res *load.Resource, spec any) {
+	walkStrings(spec, "spec", 0, func(path, label, s string) {
 		if label != "regex" && !strings.HasSuffix(path, "uriRegexRewrite.match") {
 			return
 		}
@@ -45,36 +44,32 @@ func (r *reporter) regexes(res *load.Resource) {
 const maxWalk = 64
 
 // walkStrings calls fn with the path, label and value of every string
-// under v.
-func walkStrings(v cue.Value, path string, depth int, fn func(path, label, s string)) {
+// under v, a decoded JSON value, in a stable order.
+func walkStrings(v any, path string, depth int, fn func(path, label, s string)) {
 	if depth > maxWalk {
 		return
 	}
-	switch v.IncompleteKind() {
-	case cue.StructKind:
-		it, err := v.Fields()
-		if err != nil {
-			return
+	switch v := v.(type) {
+	case map[string]any:
+		keys := make([]string, 0, len(v))
+		for k := range v {
+			keys = append(keys, k)
 		}
-		for it.Next() {
-			label := it.Selector().Unquoted()
+		slices.Sort(keys)
+		for _, label := range keys {
 			p := path + "." + label
-			if strings.ContainsAny(label, ".[]\" ") {
+			if strings.ContainsAny(label, ".[]\" ") || label == "" {
 				p = fmt.Sprintf("%s[%q]", path, label)
 			}
-			if s, err := it.Value().String(); err == nil {
+			if s, ok := v[label].(string); ok {
 				fn(p, label, s)
 				continue
 			}
-			walkStrings(it.Value(), p, depth+1, fn)
+			walkStrings(v[label], p, depth+1, fn)
 		}
-	case cue.ListKind:
-		it, err := v.List()
-		if err != nil {
-			return
-		}
-		for i := 0; it.Next(); i++ {
-			walkStrings(it.Value(), fmt.Sprintf("%s[%d]", path, i), depth+1, fn)
+	case []any:
+		for i, e := range v {
+			walkStrings(e, fmt.Sprintf("%s[%d]", path, i), depth+1, fn)
 		}
 	}
 }

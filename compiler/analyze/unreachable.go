@@ -4,8 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 
-	"cuelang.org/go/cue"
-
 	"github.com/gwc-dev/gwc/compiler/diag"
 	"github.com/gwc-dev/gwc/compiler/load"
 )
@@ -15,30 +13,28 @@ import (
 // with a catch-all match) is unreachable (IST0130); a match identical to
 // an earlier one is ineffective (IST0131), and a rule whose matches all
 // are is unreachable.
-func (r *reporter) unreachable(res *load.Resource) {
-	rules, err := res.Value.LookupPath(cue.ParsePath("spec.http")).List()
-	if err != nil {
-		return
-	}
+func (r *reporter) unreachable(res *load.Resource, spec any) {
+	s, _ := spec.(map[string]any)
+	rules, _ := s["http"].([]any)
 	catchAll := ""
 	seen := map[string]string{}
-	for i := 0; rules.Next(); i++ {
+	for i, rv := range rules {
 		rule := fmt.Sprintf("spec.http[%d]", i)
 		if catchAll != "" {
 			r.report(diag.Warning, diag.CodeUnreachableRule, res, rule, "move the rule before "+catchAll+", or give "+catchAll+" a match",
 				"rule is unreachable: "+catchAll+" before it matches every request")
 			continue
 		}
-		matches, err := rules.Value().LookupPath(cue.ParsePath("match")).List()
-		if err != nil {
+		m, _ := rv.(map[string]any)
+		matches, _ := m["match"].([]any)
+		if len(matches) == 0 {
 			catchAll = rule
 			continue
 		}
-		n, dups := 0, 0
-		for j := 0; matches.Next(); j++ {
-			n++
-			m := matches.Value()
-			key := matchKey(m)
+		dups := 0
+		for j, mv := range matches {
+			match, _ := mv.(map[string]any)
+			key := matchKey(match)
 			path := fmt.Sprintf("%s.match[%d]", rule, j)
 			if first, ok := seen[key]; ok {
 				dups++
@@ -46,13 +42,11 @@ func (r *reporter) unreachable(res *load.Resource) {
 				continue
 			}
 			seen[key] = path
-			if isCatchAll(m) {
+			if isCatchAll(match) {
 				catchAll = rule
 			}
 		}
-		if n == 0 {
-			catchAll = rule
-		} else if dups == n {
+		if dups == len(matches) {
 			r.report(diag.Warning, diag.CodeUnreachableRule, res, rule, "remove the rule, or change its matches",
 				"rule is unreachable: every match repeats an earlier one")
 		}
@@ -60,36 +54,29 @@ func (r *reporter) unreachable(res *load.Resource) {
 }
 
 // matchKey is a match's JSON without its name, the identity Istio uses.
-func matchKey(m cue.Value) string {
-	b, err := m.MarshalJSON()
-	if err != nil {
-		return ""
+func matchKey(m map[string]any) string {
+	c := make(map[string]any, len(m))
+	for k, v := range m {
+		if k != "name" {
+			c[k] = v
+		}
 	}
-	var f map[string]any
-	if json.Unmarshal(b, &f) != nil {
-		return string(b)
-	}
-	delete(f, "name")
-	out, _ := json.Marshal(f) // maps marshal with sorted keys
-	return string(out)
+	b, _ := json.Marshal(c) // maps marshal with sorted keys
+	return string(b)
 }
 
 // isCatchAll reports whether a match accepts every request: no condition
 // but a uri prefix "/" or regex "*" / ".*", as in Istio.
-func isCatchAll(m cue.Value) bool {
-	it, err := m.Fields()
-	if err != nil {
-		return false
-	}
-	for it.Next() {
-		switch it.Selector().Unquoted() {
+func isCatchAll(m map[string]any) bool {
+	for k, v := range m {
+		switch k {
 		case "name":
 		case "uri":
-			u := it.Value()
-			if s, err := u.LookupPath(cue.ParsePath("prefix")).String(); err == nil && s == "/" {
-				continue
+			u, _ := v.(map[string]any)
+			if len(u) != 1 {
+				return false
 			}
-			if s, err := u.LookupPath(cue.ParsePath("regex")).String(); err == nil && (s == "*" || s == ".*") {
+			if u["prefix"] == "/" || u["regex"] == "*" || u["regex"] == ".*" {
 				continue
 			}
 			return false

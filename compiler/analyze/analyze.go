@@ -45,6 +45,7 @@ func Resource(resources []*load.Resource) diag.List {
 				continue
 			}
 			r.portNames(g)
+			r.servers(g)
 			r.serverTLS(g)
 		}
 	}
@@ -90,9 +91,10 @@ type gatewayRes struct {
 	Spec struct {
 		Servers []struct {
 			Port struct {
-				Number   int    `json:"number"`
-				Protocol string `json:"protocol"`
-				Name     string `json:"name"`
+				Number     int    `json:"number"`
+				Protocol   string `json:"protocol"`
+				Name       string `json:"name"`
+				TargetPort int    `json:"targetPort"`
 			} `json:"port"`
 			Hosts []string `json:"hosts"`
 			Bind  string   `json:"bind"`
@@ -103,6 +105,7 @@ type gatewayRes struct {
 				ServerCert      string   `json:"serverCertificate"`
 				PrivateKey      string   `json:"privateKey"`
 				CACertificates  string   `json:"caCertificates"`
+				CACrl           string   `json:"caCrl"`
 				TLSCertificates []any    `json:"tlsCertificates"`
 				HTTPSRedirect   bool     `json:"httpsRedirect"`
 			} `json:"tls"`

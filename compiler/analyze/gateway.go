@@ -2,6 +2,7 @@ package analyze
 
 import (
 	"fmt"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
@@ -10,26 +11,43 @@ import (
 )
 
 // portNames checks Istio's rule that port names are unique within a
-// Gateway ("port names in servers must be unique"); servers that repeat
-// one port may share its name.
+// Gateway ("port names in servers must be unique"), even between servers
+// of one port number.
 func (r *reporter) portNames(g *gatewayRes) {
 	res := g.Resource
-	type first struct {
-		index, number int
-	}
-	names := map[string]first{}
+	names := map[string]int{}
 	for i, s := range g.Spec.Servers {
 		if s.Port.Name == "" {
 			continue
 		}
 		f, ok := names[s.Port.Name]
 		if !ok {
-			names[s.Port.Name] = first{i, s.Port.Number}
+			names[s.Port.Name] = i
 			continue
 		}
-		if f.number != s.Port.Number {
-			r.report(diag.Error, diag.CodeValidation, res, fmt.Sprintf("spec.servers[%d].port.name", i), "give each port its own name",
-				fmt.Sprintf("port name %q is already used by spec.servers[%d] for port %d", s.Port.Name, f.index, f.number))
+		r.report(diag.Error, diag.CodeValidation, res, fmt.Sprintf("spec.servers[%d].port.name", i), "give each server's port its own name",
+			fmt.Sprintf("port name %q is already used by spec.servers[%d] for port %d", s.Port.Name, f, g.Spec.Servers[f].Port.Number))
+	}
+}
+
+// servers checks the rules of Istio's validateServer and
+// validateServerPort the schema cannot express: no targetPort on a
+// Gateway, bind an IP address or a unix socket path.
+func (r *reporter) servers(g *gatewayRes) {
+	for i, s := range g.Spec.Servers {
+		path := fmt.Sprintf("spec.servers[%d]", i)
+		if s.Port.TargetPort != 0 {
+			r.report(diag.Error, diag.CodeValidation, g.Resource, path+".port.targetPort", "remove it: a Gateway listens on port.number",
+				"targetPort has no impact on Gateways")
+		}
+		if b := s.Bind; b != "" {
+			_, err := netip.ParseAddr(b)
+			uds := strings.HasPrefix(b, "unix://") && len(b) > len("unix://") && !strings.HasSuffix(b, "/") &&
+				(strings.HasPrefix(b, "unix:///") || strings.HasPrefix(b, "unix://@"))
+			if err != nil && !uds {
+				r.report(diag.Error, diag.CodeValidation, g.Resource, path+".bind", "write an IP address such as 0.0.0.0 or ::, or unix:///absolute/path",
+					fmt.Sprintf("bind %q is neither an IP address nor a unix socket path", b))
+			}
 		}
 	}
 }
@@ -56,6 +74,44 @@ func (r *reporter) serverTLS(g *gatewayRes) {
 			mode = "PASSTHROUGH"
 		}
 		credential := t.CredentialName != "" || len(t.CredentialNames) > 0
+		files := t.ServerCert != "" || t.PrivateKey != "" || t.CACertificates != ""
+		certs := credential || files || len(t.TLSCertificates) > 0
+		tlsProto := proto == "HTTPS" || proto == "TLS"
+		httpProto := proto == "HTTP" || proto == "HTTP2" || proto == "GRPC" || proto == "GRPC-WEB" || proto == "HTTP_PROXY"
+		switch {
+		case httpProto && (mode != "PASSTHROUGH" || certs):
+			r.report(diag.Error, diag.CodeValidation, res, path+".tls", "use protocol HTTPS to terminate TLS, or keep only httpsRedirect",
+				"server cannot have TLS settings for plain text HTTP ports")
+			continue
+		case !httpProto && !tlsProto:
+			r.report(diag.Error, diag.CodeValidation, res, path+".tls", "remove tls, or use protocol HTTPS or TLS",
+				"server cannot have TLS settings for non HTTPS/TLS ports")
+			continue
+		}
+		if t.HTTPSRedirect && !httpProto {
+			r.report(diag.Warning, diag.CodeValidationWarning, res, path+".tls.httpsRedirect", "remove it: it applies to plain HTTP servers only",
+				"tls.httpsRedirect should only be used with http servers")
+		}
+		if credential && (t.ServerCert != "" || t.PrivateKey != "") {
+			r.report(diag.Error, diag.CodeValidation, res, path+".tls", "keep credentialName, or serverCertificate and privateKey, not both",
+				"only one of credentialName, credentialNames, serverCertificate/privateKey or tlsCertificates may be set")
+		}
+		if t.CACrl != "" && credential {
+			r.report(diag.Error, diag.CodeValidation, res, path+".tls.caCrl", "put the CRL in the credential as ca.crl",
+				"caCrl cannot be combined with credentialName")
+		}
+		switch mode {
+		case "ISTIO_MUTUAL":
+			if certs {
+				r.report(diag.Error, diag.CodeValidation, res, path+".tls", "remove the certificate fields: ISTIO_MUTUAL uses the mesh's certificates",
+					"ISTIO_MUTUAL TLS cannot have associated certificates or credentials")
+			}
+		case "PASSTHROUGH", "AUTO_PASSTHROUGH":
+			if certs {
+				r.report(diag.Warning, diag.CodeValidationWarning, res, path+".tls", "remove them, or terminate TLS with mode SIMPLE",
+					mode+" mode does not use certificates; they are ignored")
+			}
+		}
 		switch mode {
 		case "SIMPLE", "MUTUAL", "OPTIONAL_MUTUAL":
 			if (proto == "HTTPS" || proto == "TLS") && !credential && len(t.TLSCertificates) == 0 {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"time"
 
 	"github.com/gwc-dev/gwc/compiler"
@@ -34,6 +35,7 @@ func compile(paths []string, namespace string, progress io.Writer) (*ir.Config, 
 	all := append(res.Diags, diags...)
 	all = append(all, analyze.Cross(res.Resources, analyze.Options{})...)
 	all.Sort()
+	all = slices.Compact(all)
 	if cfg == nil || all.HasErrors() {
 		return nil, all
 	}

@@ -124,7 +124,7 @@ func vet(paths []string, opts vetOptions) diag.List {
 		all = append(all, keep(analyze.Cross(res.Resources, analyze.Options{CredentialsDir: opts.credentialsDir}), mine)...)
 	}
 	all.Sort()
-	return all
+	return slices.Compact(all)
 }
 
 func gwcVersion() string {

@@ -37,8 +37,20 @@ func Resource(resources []*load.Resource) diag.List {
 			if b := specJSON(res); b == nil || json.Unmarshal(b, &spec) != nil {
 				continue
 			}
+			r.virtualService(res, spec)
 			r.regexes(res, spec)
 			r.unreachable(res, spec)
+		case "ServiceEntry", "DestinationRule":
+			var spec any
+			if b := specJSON(res); b == nil || json.Unmarshal(b, &spec) != nil {
+				continue
+			}
+			if res.Kind == "ServiceEntry" {
+				r.unique(res, spec, "ports", "number", "port number")
+				r.unique(res, spec, "ports", "name", "port name")
+			} else {
+				r.unique(res, spec, "subsets", "name", "subset name")
+			}
 		case "Gateway":
 			g := &gatewayRes{Resource: res}
 			if jsonSpec(specJSON(res)).Decode(&g.Spec) != nil {

@@ -65,6 +65,9 @@ func TestVirtualServiceRules(t *testing.T) {
 		{"backreference", "  - match: [{headers: {x-a: {regex: \"(a)\\\\1\"}}}]\n    route: [{destination: {host: web}}]\n", `spec.http[0].match[0].headers.x-a.regex`, "IST0106", "invalid RE2 regex"},
 		{"rewrite regex", "  - rewrite: {uriRegexRewrite: {match: \"[\", rewrite: /x}}\n    route: [{destination: {host: web}}]\n", "spec.http[0].rewrite.uriRegexRewrite.match", "IST0106", "invalid RE2 regex"},
 		{"after catch-all prefix", "  - match: [{uri: {prefix: /}}]\n    route: [{destination: {host: web}}]\n  - match: [{uri: {prefix: /a}}]\n    route: [{destination: {host: web}}]\n", "spec.http[1]", "IST0130", "spec.http[0] before it matches every request"},
+		{"redirect and rewrite", "  - redirect: {uri: /b}\n    rewrite: {uri: /c}\n", "spec.http[0].rewrite", "IST0106", "cannot contain both redirect and rewrite"},
+		{"no action", "  - match: [{uri: {prefix: /a}}]\n", "spec.http[0]", "IST0106", "HTTP route, redirect or direct response is required"},
+		{"zero weights", "  - route: [{destination: {host: a}, weight: 0}, {destination: {host: b}, weight: 0}]\n", "spec.http[0].route", "IST0106", "the weights of the destinations total 0"},
 		{"subset without rule", "  - route: [{destination: {host: web, subset: v2}}]\n", "spec.http[0].route[0].destination.subset", "IST0101", `subset "v2" of host web.shop.svc.cluster.local is defined by no DestinationRule`},
 	}
 	for _, tt := range tests {
@@ -76,6 +79,40 @@ func TestVirtualServiceRules(t *testing.T) {
 				}
 			}
 			t.Errorf("want %s at %s: %q; got:\n%s", tt.code, tt.field, tt.msg, out)
+		})
+	}
+}
+
+// TestResourceRules: the per-resource rules on hosts, gateways and
+// uniqueness.
+func TestResourceRules(t *testing.T) {
+	tests := []struct {
+		name, doc, field, msg string
+	}{
+		{"duplicate VS hosts", "kind: VirtualService\nmetadata: {name: v}\nspec:\n  hosts: [a.example.com, \"*.example.com\"]\n  gateways: [gw]\n  http: [{route: [{destination: {host: web}}]}]\n",
+			"spec.hosts[1]", "duplicate hosts in virtual service: a.example.com & *.example.com"},
+		{"mesh wildcard", "kind: VirtualService\nmetadata: {name: v}\nspec:\n  hosts: [\"*\"]\n  http: [{route: [{destination: {host: web}}]}]\n",
+			"spec.hosts[0]", "wildcard host * is not allowed for virtual services bound to the mesh gateway"},
+		{"bad gateway name", "kind: VirtualService\nmetadata: {name: v}\nspec:\n  hosts: [a.example.com]\n  gateways: [Istio_System/gw]\n  http: [{route: [{destination: {host: web}}]}]\n",
+			"spec.gateways[0]", `invalid gateway name "Istio_System/gw"`},
+		{"no routes", "kind: VirtualService\nmetadata: {name: v}\nspec:\n  hosts: [a.example.com]\n",
+			"spec", "http, tcp or tls must be provided in virtual service"},
+		{"duplicate SE port", "kind: ServiceEntry\nmetadata: {name: s}\nspec:\n  hosts: [a.example.com]\n  ports: [{number: 80, name: http}, {number: 80, name: http2}]\n  resolution: DNS\n",
+			"spec.ports[1].number", "duplicate port number 80"},
+		{"duplicate SE port name", "kind: ServiceEntry\nmetadata: {name: s}\nspec:\n  hosts: [a.example.com]\n  ports: [{number: 80, name: http}, {number: 81, name: http}]\n  resolution: DNS\n",
+			"spec.ports[1].name", "duplicate port name http"},
+		{"duplicate subset", "kind: DestinationRule\nmetadata: {name: d}\nspec:\n  host: web\n  subsets: [{name: v1}, {name: v1}]\n",
+			"spec.subsets[1].name", "duplicate subset name v1"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			diags, out := vet(t, "r.yaml", []byte("apiVersion: networking.istio.io/v1\n"+tt.doc))
+			for _, d := range diags {
+				if d.Field == tt.field && d.Code == "IST0106" && strings.Contains(d.Message, tt.msg) {
+					return
+				}
+			}
+			t.Errorf("want IST0106 at %s: %q; got:\n%s", tt.field, tt.msg, out)
 		})
 	}
 }

@@ -107,7 +107,12 @@ func (c *checker) explain(err error) {
 		case format == "%s" && len(args) == 1 && strings.HasPrefix(fmt.Sprint(args[0]), "only one of "):
 			c.oneOf(path, fmt.Sprint(args[0]))
 		case strings.HasPrefix(format, "incomplete value"):
-			c.add(diag.CodeSchema, c.valuePos(path), path, "not a concrete value: "+strings.TrimPrefix(cueMessage(e), "incomplete value "), "give the field a concrete value")
+			what := strings.TrimPrefix(cueMessage(e), "incomplete value ")
+			if strings.Contains(what, "=~") || len(what) > 60 {
+				// A constraint such as a host pattern says little read raw.
+				what = "a constraint, not a value"
+			}
+			c.add(diag.CodeSchema, c.valuePos(path), path, "not a concrete value: "+what, "give the field a concrete value")
 		default:
 			c.add(diag.CodeSchema, c.valuePos(path), path, cueMessage(e), "check this field against the Istio API reference")
 		}

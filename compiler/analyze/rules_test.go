@@ -36,6 +36,8 @@ func TestGatewayRules(t *testing.T) {
 			"spec.servers[0].tls.httpsRedirect", "IST0133", "should only be used with http servers", diag.Warning},
 		{"credential and files", "  - port: {number: 443, name: https, protocol: HTTPS}\n    hosts: [a.example.com]\n    tls: {mode: SIMPLE, credentialName: c, serverCertificate: /c, privateKey: /k}\n",
 			"spec.servers[0].tls", "IST0106", "only one of credentialName", diag.Error},
+		{"caCrl with credential", "  - port: {number: 443, name: https, protocol: HTTPS}\n    hosts: [a.example.com]\n    tls: {mode: MUTUAL, credentialName: c, caCrl: /crl}\n",
+			"spec.servers[0].tls.caCrl", "IST0106", "caCrl cannot be combined with credentialName", diag.Error},
 		{"ISTIO_MUTUAL with certificate", "  - port: {number: 443, name: https, protocol: HTTPS}\n    hosts: [a.example.com]\n    tls: {mode: ISTIO_MUTUAL, credentialName: c}\n",
 			"spec.servers[0].tls", "IST0106", "ISTIO_MUTUAL TLS cannot have associated certificates", diag.Error},
 		{"PASSTHROUGH with certificate", "  - port: {number: 443, name: tls, protocol: TLS}\n    hosts: [a.example.com]\n    tls: {mode: PASSTHROUGH, credentialName: c}\n",
@@ -115,4 +117,17 @@ func TestResourceRules(t *testing.T) {
 			t.Errorf("want IST0106 at %s: %q; got:\n%s", tt.field, tt.msg, out)
 		})
 	}
+}
+
+// TestConflictingGateways: two Gateways claiming one host on one port.
+func TestConflictingGateways(t *testing.T) {
+	doc := gatewayHead + "  - port: {number: 80, name: http, protocol: HTTP}\n    hosts: [a.example.com]\n---\n" +
+		strings.Replace(gatewayHead, "name: gw,", "name: gw2,", 1) + "  - port: {number: 80, name: http, protocol: HTTP}\n    hosts: [\"*/a.example.com\"]\n"
+	diags, out := vet(t, "gw.yaml", []byte(doc))
+	for _, d := range diags {
+		if d.Code == "IST0145" && d.Resource == "Gateway shop/gw2" && strings.Contains(d.Message, "host a.example.com on port 80 is also served by Gateway shop/gw") {
+			return
+		}
+	}
+	t.Errorf("want IST0145 on shop/gw2; got:\n%s", out)
 }

@@ -60,6 +60,9 @@ func (r *reporter) serverTLS(g *gatewayRes) {
 	for i, s := range g.Spec.Servers {
 		path := fmt.Sprintf("spec.servers[%d]", i)
 		proto := strings.ToUpper(s.Port.Protocol)
+		if !knownProtocols[proto] {
+			continue // the schema reports it; judging TLS by it would mislead
+		}
 		if s.TLS == nil {
 			if proto == "HTTPS" || proto == "TLS" {
 				r.report(diag.Error, diag.CodeNoCredentials, res, path+".port.protocol",
@@ -162,3 +165,8 @@ func (r *reporter) credentials(x *index, dir string) {
 		}
 	}
 }
+
+// knownProtocols are the protocols Istio's protocol.Parse accepts, as the
+// schema's #Protocol lists them.
+var knownProtocols = map[string]bool{"HTTP": true, "HTTPS": true, "GRPC": true, "GRPC-WEB": true, "HTTP2": true, "MONGO": true,
+	"TCP": true, "TLS": true, "REDIS": true, "MYSQL": true, "UDP": true, "HTTP_PROXY": true}

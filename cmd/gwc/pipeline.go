@@ -25,7 +25,7 @@ func compile(paths []string, namespace string, progress io.Writer) (*ir.Config, 
 	start := time.Now()
 	res := load.Load(paths, load.Options{Namespace: namespace})
 	step(progress, "load+validate", start, plural(len(res.Resources), "resource"))
-	res.Diags = append(res.Diags, analyze.Resource(res.Resources)...)
+	res.Diags = append(res.Diags, analyze.Resource(append(res.Resources, res.Rejected...))...)
 	res.Diags.Sort()
 	if res.Diags.HasErrors() {
 		return nil, res.Diags

@@ -15,6 +15,7 @@ test: ## run every test: vet, unit, golden, end-to-end, cue vet of the examples,
 	$(GO) test ./...
 	$(GO) tool cue vet -c -d '#Resource' ./schema/ schema/testdata/valid.yaml $$(find examples -name '*.yaml' | sort)
 	examples/demo.sh --check
+	schema/testdata/hooks.sh
 
 demo: ## build ./examples/coolstore into an ingress and serve it with the demo backend
 	examples/demo.sh

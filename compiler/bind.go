@@ -36,7 +36,7 @@ func (c *compilation) bindVirtualServices() {
 			continue // served through its root
 		}
 		if len(vs.Spec.Gateways) == 0 {
-			c.warnf(vs.Resource, "spec.hosts", "add a gateways list naming the Gateway, e.g. gateways: [my-gateway]",
+			c.warnc(codeMeshOnly, vs.Resource, "spec.hosts", "add a gateways list naming the Gateway, e.g. gateways: [my-gateway]",
 				"no gateways: the VirtualService applies only to the mesh (sidecars), so the ingress does not serve it")
 			continue
 		}
@@ -47,7 +47,7 @@ func (c *compilation) bindVirtualServices() {
 				continue
 			}
 			if c.gateways[key] == nil {
-				c.errorf(vs.Resource, fmt.Sprintf("spec.gateways[%d]", i), c.gatewayHint(),
+				c.errorc(codeNotFound, vs.Resource, fmt.Sprintf("spec.gateways[%d]", i), c.gatewayHint(),
 					"gateway %q (%s) not found", ref, key)
 				continue
 			}
@@ -84,8 +84,8 @@ func (c *compilation) bindVirtualServices() {
 		}
 		for i, ok := range bound {
 			if !ok {
-				c.warnf(vs.Resource, fmt.Sprintf("spec.hosts[%d]", i), "add the host to a server of the Gateway, or fix the VirtualService host",
-					"host %q is served by none of the servers of its gateways (IST0132): requests for it get 404", hosts[i])
+				c.warnc(codeHostNotInGw, vs.Resource, fmt.Sprintf("spec.hosts[%d]", i), "add the host to a server of the Gateway, or fix the VirtualService host",
+					"host %q is served by none of the servers of its gateways: requests for it get 404", hosts[i])
 			}
 		}
 	}
@@ -99,7 +99,7 @@ func (c *compilation) checkMatchGateways(vs *virtualService) {
 			for k, ref := range m.Gateways {
 				key := gatewayRef(ref, vs.Namespace)
 				if key != "" && c.gateways[key] == nil {
-					c.errorf(vs.Resource, fmt.Sprintf("spec.http[%d].match[%d].gateways[%d]", i, j, k), c.gatewayHint(),
+					c.errorc(codeNotFound, vs.Resource, fmt.Sprintf("spec.http[%d].match[%d].gateways[%d]", i, j, k), c.gatewayHint(),
 						"gateway %q (%s) not found", ref, key)
 				}
 			}

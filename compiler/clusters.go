@@ -17,7 +17,7 @@ func (c *compilation) destinations(vs *virtualService, i int, rule httpRoute, li
 		if rule.Redirect != nil || rule.DirectResponse != nil || rule.Delegate != nil {
 			return nil // another action; unsupported.go has reported it
 		}
-		c.errorf(vs.Resource, fmt.Sprintf("spec.http[%d]", i), "add a route with a destination", "HTTP rule has no route")
+		c.errorc(codeValidation, vs.Resource, fmt.Sprintf("spec.http[%d]", i), "add a route with a destination", "HTTP rule has no route")
 		return nil
 	}
 	var out []pendingDest
@@ -37,7 +37,7 @@ func (c *compilation) destinations(vs *virtualService, i int, rule httpRoute, li
 		}
 	}
 	if total == 0 {
-		c.errorf(vs.Resource, path, "give at least one destination a positive weight", "the weights of the destinations total 0")
+		c.errorc(codeValidation, vs.Resource, path, "give at least one destination a positive weight", "the weights of the destinations total 0")
 	}
 	return out
 }
@@ -48,7 +48,7 @@ func (c *compilation) destinations(vs *virtualService, i int, rule httpRoute, li
 func (c *compilation) cluster(vs *virtualService, path string, d destination, listenerPort int) (string, bool) {
 	host := fqdn(d.Host, vs.Namespace)
 	if strings.Contains(host, "*") {
-		c.errorf(vs.Resource, path+".host", "name one service", "destination host %q is a wildcard", d.Host)
+		c.errorc(codeWildcardDest, vs.Resource, path+".host", "name one service", "destination host %q is a wildcard", d.Host)
 		return "", false
 	}
 	drs := c.destinationRulesFor(host)
@@ -60,7 +60,7 @@ func (c *compilation) cluster(vs *virtualService, path string, d destination, li
 	if d.Subset != "" {
 		dr, k := findSubset(drs, d.Subset)
 		if k < 0 {
-			c.errorf(vs.Resource, path+".subset", "define the subset in a DestinationRule for "+host+", or remove it",
+			c.errorc(codeNotFound, vs.Resource, path+".subset", "define the subset in a DestinationRule for "+host+", or remove it",
 				"subset %q is not defined by any DestinationRule for host %s (Envoy would answer 503 NC)", d.Subset, host)
 			return "", false
 		}
@@ -139,11 +139,11 @@ func (c *compilation) servicePort(vs *virtualService, path string, se *serviceEn
 		declared = append(declared, fmt.Sprint(p.Number))
 	}
 	if port == 0 {
-		c.errorf(vs.Resource, path, "add port: {number: N} with one of the ports "+strings.Join(declared, ", "),
-			"destination port is required: ServiceEntry %s declares %d ports (IST0112)", se.Namespace+"/"+se.Name, len(se.Spec.Ports))
+		c.errorc(codePortRequired, vs.Resource, path, "add port: {number: N} with one of the ports "+strings.Join(declared, ", "),
+			"destination port is required: ServiceEntry %s declares %d ports", se.Namespace+"/"+se.Name, len(se.Spec.Ports))
 		return servicePort{}, false
 	}
-	c.errorf(vs.Resource, path+".port.number", "use one of the ports "+strings.Join(declared, ", ")+", or declare the port in the ServiceEntry",
+	c.errorc(codeNotFound, vs.Resource, path+".port.number", "use one of the ports "+strings.Join(declared, ", ")+", or declare the port in the ServiceEntry",
 		"port %d is not declared by ServiceEntry %s", port, se.Namespace+"/"+se.Name)
 	return servicePort{}, false
 }
@@ -170,7 +170,7 @@ func (c *compilation) endpoints(se *serviceEntry, host string, sp servicePort) (
 			"resolution %s is not supported yet", strings.ToUpper(se.Spec.Resolution))
 		return nil, false
 	default:
-		c.errorf(se.Resource, "spec.resolution", "use resolution: STATIC with endpoints, or resolution: DNS",
+		c.errorc(codeUnsupported, se.Resource, "spec.resolution", "use resolution: STATIC with endpoints, or resolution: DNS",
 			"resolution %s gives an ingress no endpoints to send traffic to", cmp.Or(se.Spec.Resolution, "NONE (the default)"))
 		return nil, false
 	}
@@ -178,13 +178,13 @@ func (c *compilation) endpoints(se *serviceEntry, host string, sp servicePort) (
 	for i, ep := range se.Spec.Endpoints {
 		path := fmt.Sprintf("spec.endpoints[%d].address", i)
 		if strings.HasPrefix(ep.Address, "unix://") {
-			c.errorf(se.Resource, path, "use an IP address", "unix domain socket endpoints are not supported")
+			c.errorc(codeUnsupported, se.Resource, path, "use an IP address", "unix domain socket endpoints are not supported")
 			ok = false
 			continue
 		}
 		if !cl.Resolve {
 			if _, err := netip.ParseAddr(ep.Address); err != nil {
-				c.errorf(se.Resource, path, "use an IP address, or resolution: DNS for host names",
+				c.errorc(codeValidation, se.Resource, path, "use an IP address, or resolution: DNS for host names",
 					"endpoint address %q is not an IP address, as resolution STATIC requires", ep.Address)
 				ok = false
 				continue
@@ -202,7 +202,7 @@ func (c *compilation) endpoints(se *serviceEntry, host string, sp servicePort) (
 			Labels: sortedLabels(ep.Labels), Locality: ep.Locality})
 	}
 	if ok && len(cl.Endpoints) == 0 {
-		c.warnf(se.Resource, "spec", "add endpoints", "ServiceEntry has no endpoints: requests routed to %s get 503", host)
+		c.warnc(codeNoEndpoints, se.Resource, "spec", "add endpoints", "ServiceEntry has no endpoints: requests routed to %s get 503", host)
 	}
 	return cl, ok
 }

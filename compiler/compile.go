@@ -118,7 +118,7 @@ func (c *compilation) decode(resources []*load.Resource) {
 			}
 		}
 		if err != nil {
-			c.errorf(r, "spec", "", "decoding: %v", err)
+			c.errorc(codeInternal, r, "spec", "", "decoding: %v", err)
 		}
 	}
 	byName := func(a, b *load.Resource) int {

@@ -95,7 +95,7 @@ func (c *compilation) buildListeners() {
 				continue
 			}
 			if strings.HasPrefix(s.Bind, "unix://") {
-				c.errorf(gw.Resource, path+".bind", "bind to an IP address or leave bind empty", "unix domain socket binds are not supported")
+				c.errorc(codeUnsupported, gw.Resource, path+".bind", "bind to an IP address or leave bind empty", "unix domain socket binds are not supported")
 				continue
 			}
 			key := listenerKey{Bind: s.Bind, Port: s.Port.Number}
@@ -105,7 +105,7 @@ func (c *compilation) buildListeners() {
 				c.listeners[key] = l
 			} else if protocolFamily(l.protocol) != protocolFamily(proto) {
 				first := l.servers[0]
-				c.errorf(gw.Resource, path+".port.protocol", "use another port, or the same protocol on both servers",
+				c.errorc(codePortProtocol, gw.Resource, path+".port.protocol", "use another port, or the same protocol on both servers",
 					"port %d is already served with protocol %s by %s; one port cannot carry two protocols", key.Port, describeProtocol(l.protocol), first.origin())
 				continue
 			} else if proto == "HTTPS" {

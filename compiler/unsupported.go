@@ -62,7 +62,7 @@ func (c *compilation) checkSupported(r *load.Resource) {
 		if !found {
 			return
 		}
-		c.report(v.severity, r, path, v.hint, "%s", v.message)
+		c.reportc(unsupportedCode(v.severity), v.severity, r, path, v.hint, "%s", v.message)
 	})
 }
 

@@ -167,6 +167,15 @@ func TestInvalidDocuments(t *testing.T) {
 		{"two load balancers", destinationRule, "{simple: ROUND_ROBIN}", "{simple: ROUND_ROBIN, consistentHash: {useSourceIp: true}}", "spec.trafficPolicy.loadBalancer.consistentHash", "only one of simple or consistentHash may be set"},
 		{"wildcard service entry host", serviceEntry, "[api.example.org]", `["*"]`, "spec.hosts.0", `out of bound !="*"`},
 		{"string label value", destinationRule, "version: v1", "version: 1", "spec.subsets.0.labels.version", "mismatched types int and string"},
+		{"short gateway host", gateway, `hosts: ["*"]`, `hosts: ["shop"]`, "spec.servers.0.hosts.0", "out of bound"},
+		{"partial wildcard gateway host", gateway, `hosts: ["*"]`, `hosts: ["foo*.example.com"]`, "spec.servers.0.hosts.0", "out of bound"},
+		{"bad gateway host namespace", gateway, `hosts: ["*"]`, `hosts: ["Prod/a.example.com"]`, "spec.servers.0.hosts.0", "out of bound"},
+		{"bad virtual service host", virtualService, "hosts: [", `hosts: ["a_b.example.com", `, "spec.hosts.0", "out of bound"},
+		{"NONE with endpoints", serviceEntry, "resolution: DNS", "resolution: NONE\n  endpoints: [{address: 10.0.0.1}]", "spec.endpoints", "resolution NONE takes no endpoints"},
+		{"DNS_ROUND_ROBIN with two endpoints", serviceEntry, "resolution: DNS", "resolution: DNS_ROUND_ROBIN\n  endpoints: [{address: a.example.org}, {address: b.example.org}]", "spec.endpoints", "MaxItems"},
+		{"bad service port name", serviceEntry, "name: https", "name: HTTPS_1", "spec.ports.0.name", "out of bound"},
+		{"bad subset name", destinationRule, "name: v1", "name: V_1", "spec.subsets.0.name", "out of bound"},
+		{"wildcard destination", virtualService, "{host: web, port", `{host: "*", port`, "spec.http.0.route.0.destination.host", "out of bound"},
 		{"credential oneof", gateway, "    hosts:", "    tls: {mode: SIMPLE, credentialName: a, credentialNames: [b]}\n    hosts:", "spec.servers.0.tls.credentialNames", "only one of credentialName, credentialNames or tlsCertificates may be set"},
 	}
 	ctx := cuecontext.New()

@@ -13,10 +13,11 @@ const usage = `gwc compiles Istio ingress configuration into a static ingress bi
 Usage:
   gwc build [-o PATH] [--emit-source DIR] [--namespace NS] [--dump-ir] PATH...
             [--platform LIST] [--image FILE.tar] [--image-layout DIR] [--push REF] [--manifests DIR] [--dockerfile]
-  gwc vet [--format text|json] [--namespace NS] PATH...
+  gwc vet [--format text|json|sarif] [--strict] [--resource-only] [--context PATH] [--credentials-dir DIR] [--namespace NS] PATH...
   gwc manifests [--image REF] [--name NAME] [-o FILE] PATH...
   gwc routes [--format text|json] [--namespace NS] PATH...
   gwc explain [-H 'name: value']... [--namespace NS] PATH... 'METHOD URL'
+  gwc schema --format jsonschema [KIND]
   gwc version
 
 PATH is a file or directory of Kubernetes YAML, JSON or CUE.
@@ -41,6 +42,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return runRoutes(args[1:], stdout, stderr)
 	case "explain":
 		return runExplain(args[1:], stdout, stderr)
+	case "schema":
+		return runSchema(args[1:], stdout, stderr)
 	case "version":
 		return runVersion(args[1:], stdout, stderr)
 	case "help", "-h", "-help", "--help":

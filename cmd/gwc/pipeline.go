@@ -3,9 +3,12 @@ package main
 import (
 	"fmt"
 	"io"
+	"os"
+	"slices"
 	"time"
 
 	"github.com/gwc-dev/gwc/compiler"
+	"github.com/gwc-dev/gwc/compiler/analyze"
 	"github.com/gwc-dev/gwc/compiler/diag"
 	"github.com/gwc-dev/gwc/compiler/ir"
 	"github.com/gwc-dev/gwc/compiler/load"
@@ -22,14 +25,18 @@ func compile(paths []string, namespace string, progress io.Writer) (*ir.Config, 
 	start := time.Now()
 	res := load.Load(paths, load.Options{Namespace: namespace})
 	step(progress, "load+validate", start, plural(len(res.Resources), "resource"))
+	res.Diags = append(res.Diags, analyze.Resource(append(res.Resources, res.Rejected...))...)
+	res.Diags.Sort()
 	if res.Diags.HasErrors() {
 		return nil, res.Diags
 	}
 	start = time.Now()
 	cfg, diags := compiler.Compile(res.Resources)
 	all := append(res.Diags, diags...)
+	all = append(all, analyze.Cross(res.Resources, analyze.Options{})...)
 	all.Sort()
-	if cfg == nil {
+	all = slices.Compact(all)
+	if cfg == nil || all.HasErrors() {
 		return nil, all
 	}
 	routes, vhosts := 0, 0
@@ -44,8 +51,27 @@ func compile(paths []string, namespace string, progress io.Writer) (*ir.Config, 
 	return cfg, all
 }
 
+// printDiags writes diagnostics with their source excerpts.
 func printDiags(w io.Writer, diags diag.List) {
-	for _, d := range diags {
-		fmt.Fprintln(w, d)
+	diags.Render(w, newSourceCache().read)
+}
+
+// maxSource bounds the size of a file read back for excerpts.
+const maxSource = 16 << 20
+
+// sourceCache reads input files back for excerpts, each once.
+type sourceCache map[string][]byte
+
+func newSourceCache() sourceCache { return sourceCache{} }
+
+func (c sourceCache) read(file string) []byte {
+	if b, ok := c[file]; ok {
+		return b
 	}
+	var b []byte
+	if fi, err := os.Stat(file); err == nil && fi.Mode().IsRegular() && fi.Size() <= maxSource {
+		b, _ = os.ReadFile(file)
+	}
+	c[file] = b
+	return b
 }

@@ -7,7 +7,6 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
-	"runtime/debug"
 	"slices"
 	"strings"
 	"text/template"
@@ -24,15 +23,6 @@ import (
 
 // What gwc build and gwc manifests share to put an ingress into images
 // and Kubernetes objects.
-
-// gwcVersion is the module version gwc was built from, "(devel)" for a
-// source build.
-func gwcVersion() string {
-	if info, ok := debug.ReadBuildInfo(); ok && info.Main.Version != "" {
-		return info.Main.Version
-	}
-	return "(devel)"
-}
 
 // workloadFlags are the flags of the Kubernetes objects.
 type workloadFlags struct {

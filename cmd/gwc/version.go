@@ -11,10 +11,15 @@ func runVersion(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "usage: gwc version")
 		return 2
 	}
-	v := "(devel)"
-	if info, ok := debug.ReadBuildInfo(); ok && info.Main.Version != "" {
-		v = info.Main.Version
-	}
-	fmt.Fprintf(stdout, "gwc %s\n", v)
+	fmt.Fprintf(stdout, "gwc %s\n", gwcVersion())
 	return 0
+}
+
+// gwcVersion is the module version gwc was built from, "(devel)" for a
+// source build.
+func gwcVersion() string {
+	if info, ok := debug.ReadBuildInfo(); ok && info.Main.Version != "" {
+		return info.Main.Version
+	}
+	return "(devel)"
 }

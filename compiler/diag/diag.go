@@ -1,6 +1,8 @@
 // Package diag provides positioned diagnostics: the errors, warnings and
-// notes every stage of the compiler reports, printed as
-// "file:line:col: severity: message".
+// notes every stage of the compiler reports, each with a stable code,
+// printed as "file:line:col: severity code: message" on one line (String),
+// or with the source line, a caret under the offending value and a hint
+// (Render), or as JSON and SARIF for tools (json.go, sarif.go).
 package diag
 
 import (
@@ -53,6 +55,10 @@ func (p Pos) String() string {
 type Diagnostic struct {
 	Pos      Pos
 	Severity Severity
+	// Code is the stable identifier of the kind of problem: an istioctl
+	// analyze code (IST0101) where Istio has one, else a gwc code
+	// (GWC0103); codes.go lists them. Empty for uncategorised findings.
+	Code string
 	// Resource names the resource, e.g. "VirtualService istioinaction/webapp".
 	Resource string
 	// Field is the field path inside the resource, e.g. "spec.http[0].route[0].destination.host".
@@ -64,7 +70,27 @@ type Diagnostic struct {
 
 func (d Diagnostic) String() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s: %s: ", d.Pos, d.Severity)
+	b.WriteString(d.header())
+	if d.Hint != "" {
+		b.WriteString(" (")
+		b.WriteString(d.Hint)
+		b.WriteString(")")
+	}
+	return b.String()
+}
+
+// header is the first line of a diagnostic: position, severity, code,
+// resource, field and message, without the hint.
+func (d Diagnostic) header() string {
+	var b strings.Builder
+	b.WriteString(d.Pos.String())
+	b.WriteString(": ")
+	b.WriteString(d.Severity.String())
+	if d.Code != "" {
+		b.WriteString(" ")
+		b.WriteString(d.Code)
+	}
+	b.WriteString(": ")
 	if d.Resource != "" {
 		b.WriteString(d.Resource)
 		b.WriteString(": ")
@@ -74,11 +100,6 @@ func (d Diagnostic) String() string {
 		b.WriteString(": ")
 	}
 	b.WriteString(d.Message)
-	if d.Hint != "" {
-		b.WriteString(" (")
-		b.WriteString(d.Hint)
-		b.WriteString(")")
-	}
 	return b.String()
 }
 
@@ -90,6 +111,17 @@ func (l List) HasErrors() bool {
 	return slices.ContainsFunc(l, func(d Diagnostic) bool { return d.Severity == Error })
 }
 
+// Count returns the number of diagnostics of severity s.
+func (l List) Count(s Severity) int {
+	n := 0
+	for _, d := range l {
+		if d.Severity == s {
+			n++
+		}
+	}
+	return n
+}
+
 // Sort orders the list by file, line, column, then message, so output is
 // deterministic whatever order the stages found things in.
 func (l List) Sort() {
@@ -99,6 +131,7 @@ func (l List) Sort() {
 			cmp.Compare(a.Pos.Line, b.Pos.Line),
 			cmp.Compare(a.Pos.Col, b.Pos.Col),
 			cmp.Compare(a.Severity, b.Severity),
+			cmp.Compare(a.Code, b.Code),
 			cmp.Compare(a.Message, b.Message),
 		)
 	})

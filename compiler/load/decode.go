@@ -160,7 +160,7 @@ func (l *loader) yamlError(name string, data []byte, err error) {
 			pos.Col = 1 + i - (bytes.LastIndexByte(data[:i], '\n') + 1)
 		}
 	}
-	l.errorf(pos, "", "", "invalid YAML: "+msg, yamlHint(msg))
+	l.errorf(diag.CodeSyntax, pos, "", "", "invalid YAML: "+msg, yamlHint(msg))
 }
 
 // yamlParserError reports whether a message comes from the YAML parser
@@ -247,7 +247,7 @@ func (l *loader) loadJSON(name string, data []byte) {
 				if _, cause, ok := strings.Cut(msg, strconv.Quote(name)+": "); ok {
 					msg = cause
 				}
-				l.errorf(pos, "", "", "invalid JSON: "+msg, "check the commas, brackets and quotes near here")
+				l.errorf(diag.CodeSyntax, pos, "", "", "invalid JSON: "+msg, "check the commas, brackets and quotes near here")
 			}
 			return
 		}
@@ -273,7 +273,7 @@ func (l *loader) loadCUE(name string, data []byte) {
 // cueDocuments finds the resources in the value of a CUE file.
 func (l *loader) cueDocuments(name string, v cue.Value, path []seg, depth int, found *bool) {
 	if depth > 32 {
-		l.errorf(toDiagPos(v.Pos()), "", formatPath(path), "resources nested too deeply", "keep resources within 32 levels of nesting")
+		l.errorf(diag.CodeSyntax, toDiagPos(v.Pos()), "", formatPath(path), "resources nested too deeply", "keep resources within 32 levels of nesting")
 		return
 	}
 	switch v.IncompleteKind() {
@@ -306,7 +306,7 @@ func (l *loader) cueDocuments(name string, v cue.Value, path []seg, depth int, f
 		if pos.File == "" {
 			pos.File = name
 		}
-		l.errorf(pos, "", formatPath(path), "expected a resource, found "+describe(v),
+		l.errorf(diag.CodeInput, pos, "", formatPath(path), "expected a resource, found "+describe(v),
 			"a CUE file holds resources (structs with apiVersion and kind), or lists or structs of them; hide helper values with a _ or # prefix")
 	}
 }
@@ -332,7 +332,7 @@ func (l *loader) cueError(name, what string, err error, hint string) {
 		if p := ce.Path(); len(p) > 0 {
 			msg = strings.Join(p, ".") + ": " + msg
 		}
-		l.errorf(pos, "", "", what+": "+msg, hint)
+		l.errorf(diag.CodeSyntax, pos, "", "", what+": "+msg, hint)
 	}
 }
 
@@ -387,7 +387,7 @@ func isNull(e ast.Expr) bool {
 // first.
 func (l *loader) clean(name string, e ast.Expr, path []seg, depth int) ast.Expr {
 	if depth > maxDepth {
-		l.errorf(toDiagPos(e.Pos()), "", formatPath(path), "document nested too deeply",
+		l.errorf(diag.CodeSyntax, toDiagPos(e.Pos()), "", formatPath(path), "document nested too deeply",
 			"keep documents within 100 levels of nesting")
 		return &ast.StructLit{}
 	}
@@ -408,7 +408,7 @@ func (l *loader) clean(name string, e ast.Expr, path []seg, depth int) ast.Expr 
 			}
 			child := append(path[:len(path):len(path)], keySeg(key))
 			if first, dup := seen[key]; dup {
-				l.errorf(toDiagPos(f.Label.Pos()), "", formatPath(child),
+				l.errorf(diag.CodeSyntax, toDiagPos(f.Label.Pos()), "", formatPath(child),
 					strconv.Quote(key)+" is set twice in one mapping",
 					"remove one of the two; the first is at "+toDiagPos(first).String())
 				continue

@@ -46,12 +46,12 @@ func (l *loader) inputs(paths []string) []input {
 	for _, p := range paths {
 		fi, err := os.Stat(p)
 		if err != nil {
-			l.errorf(diag.Pos{File: displayPath(p)}, "", "", "cannot read input: "+pathErr(err), "check the path")
+			l.errorf(diag.CodeInput, diag.Pos{File: displayPath(p)}, "", "", "cannot read input: "+pathErr(err), "check the path")
 			continue
 		}
 		if !fi.IsDir() {
 			if !supported(p) {
-				l.errorf(diag.Pos{File: displayPath(p)}, "", "",
+				l.errorf(diag.CodeInput, diag.Pos{File: displayPath(p)}, "", "",
 					"unsupported file type "+quoteExt(p),
 					"gwc reads .yaml, .yml, .json and .cue files")
 				continue
@@ -62,7 +62,7 @@ func (l *loader) inputs(paths []string) []input {
 		found := 0
 		err = filepath.WalkDir(p, func(q string, d fs.DirEntry, err error) error {
 			if err != nil {
-				l.errorf(diag.Pos{File: displayPath(q)}, "", "", "cannot read input: "+pathErr(err), "check the permissions")
+				l.errorf(diag.CodeInput, diag.Pos{File: displayPath(q)}, "", "", "cannot read input: "+pathErr(err), "check the permissions")
 				if d != nil && d.IsDir() {
 					return fs.SkipDir
 				}
@@ -83,10 +83,10 @@ func (l *loader) inputs(paths []string) []input {
 			return nil
 		})
 		if err != nil {
-			l.errorf(diag.Pos{File: displayPath(p)}, "", "", "cannot read input: "+pathErr(err), "check the path")
+			l.errorf(diag.CodeInput, diag.Pos{File: displayPath(p)}, "", "", "cannot read input: "+pathErr(err), "check the path")
 		}
 		if found == 0 {
-			l.add(diag.Diagnostic{Pos: diag.Pos{File: displayPath(p)}, Severity: diag.Warning,
+			l.add(diag.Diagnostic{Pos: diag.Pos{File: displayPath(p)}, Severity: diag.Warning, Code: diag.CodeInput,
 				Message: "directory holds no .yaml, .yml, .json or .cue files", Hint: "name the files to read"})
 		}
 	}
@@ -110,7 +110,7 @@ func regularFile(p string, d fs.DirEntry) bool {
 func (l *loader) loadPath(in input) {
 	data, err := os.ReadFile(in.path)
 	if err != nil {
-		l.errorf(diag.Pos{File: in.display}, "", "", "cannot read input: "+pathErr(err), "check the path and its permissions")
+		l.errorf(diag.CodeInput, diag.Pos{File: in.display}, "", "", "cannot read input: "+pathErr(err), "check the path and its permissions")
 		return
 	}
 	l.loadFile(in.display, data)
@@ -149,3 +149,7 @@ func quoteExt(p string) string {
 	}
 	return `"` + ext + `"`
 }
+
+// DisplayPath is how diagnostics name the file or directory p: relative
+// to the working directory when inside it, slash-separated.
+func DisplayPath(p string) string { return displayPath(p) }

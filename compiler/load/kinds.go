@@ -36,7 +36,7 @@ func (l *loader) document(file string, v cue.Value, depth int) {
 		return
 	case cue.StructKind:
 	default:
-		l.errorf(pos, "", "", "expected a resource, found "+describe(v),
+		l.errorf(diag.CodeInput, pos, "", "", "expected a resource, found "+describe(v),
 			"a document is a mapping with apiVersion, kind, metadata and spec")
 		return
 	}
@@ -62,12 +62,12 @@ func (l *loader) document(file string, v cue.Value, depth int) {
 	ns, name := l.identity(v)
 	id := (&Resource{Kind: kind, Namespace: ns, Name: name}).ID()
 	if group != istioGroup {
-		l.add(diag.Diagnostic{Pos: pos, Severity: diag.Note,
+		l.add(diag.Diagnostic{Pos: pos, Severity: diag.Note, Code: diag.CodeInput,
 			Message: "skipping " + apiVersion + " " + id + ": not an Istio networking resource"})
 		return
 	}
 	if !slices.Contains(istioVersions, version) {
-		l.errorf(fieldValuePos(v, "apiVersion", pos), id, "apiVersion",
+		l.errorf(diag.CodeInput, fieldValuePos(v, "apiVersion", pos), id, "apiVersion",
 			"unknown apiVersion "+strconv.Quote(apiVersion),
 			"use "+istioGroup+"/v1; v1beta1 and v1alpha3 are accepted too")
 		return
@@ -76,7 +76,7 @@ func (l *loader) document(file string, v cue.Value, depth int) {
 	case slices.Contains(compiledKinds, kind):
 		l.resource(file, pos, v, apiVersion, kind, ns, name)
 	case slices.Contains(unusedKinds, kind):
-		l.add(diag.Diagnostic{Pos: pos, Severity: diag.Warning, Resource: id,
+		l.add(diag.Diagnostic{Pos: pos, Severity: diag.Warning, Code: diag.CodeInput, Resource: id,
 			Message: "gwc does not use " + kind + " resources; skipping it",
 			Hint:    "gwc compiles Gateway, VirtualService, ServiceEntry and DestinationRule; remove it from the input to silence this"})
 	default:
@@ -84,7 +84,7 @@ func (l *loader) document(file string, v cue.Value, depth int) {
 		if c, ok := closest(kind, append(slices.Clone(compiledKinds), unusedKinds...)); ok {
 			hint = "did you mean " + c + "?"
 		}
-		l.errorf(fieldValuePos(v, "kind", pos), id, "kind",
+		l.errorf(diag.CodeInput, fieldValuePos(v, "kind", pos), id, "kind",
 			"unknown kind "+strconv.Quote(kind)+" in "+istioGroup, hint)
 	}
 }
@@ -92,7 +92,7 @@ func (l *loader) document(file string, v cue.Value, depth int) {
 // list expands a List document into its items.
 func (l *loader) list(file string, pos diag.Pos, items cue.Value, depth int) {
 	if depth >= maxListDepth {
-		l.errorf(pos, "", "items", "lists nested too deeply", "flatten the lists")
+		l.errorf(diag.CodeSyntax, pos, "", "items", "lists nested too deeply", "flatten the lists")
 		return
 	}
 	if !items.Exists() {
@@ -100,7 +100,7 @@ func (l *loader) list(file string, pos diag.Pos, items cue.Value, depth int) {
 	}
 	it, err := items.List()
 	if err != nil {
-		l.errorf(positionsOf(items).value, "", "items", "expected a list, found "+describe(items),
+		l.errorf(diag.CodeInput, positionsOf(items).value, "", "items", "expected a list, found "+describe(items),
 			"items holds the list's resources")
 		return
 	}
@@ -114,13 +114,13 @@ func (l *loader) list(file string, pos diag.Pos, items cue.Value, depth int) {
 func (l *loader) stringField(v cue.Value, field string, pos diag.Pos) (string, bool) {
 	f := v.LookupPath(cue.MakePath(cue.Str(field)))
 	if !f.Exists() {
-		l.errorf(pos, "", "", "missing "+field+": not a Kubernetes resource",
+		l.errorf(diag.CodeInput, pos, "", "", "missing "+field+": not a Kubernetes resource",
 			"start the document with apiVersion and kind, e.g. apiVersion: networking.istio.io/v1 and kind: VirtualService")
 		return "", false
 	}
 	s, err := f.String()
 	if err != nil {
-		l.errorf(fieldValuePos(v, field, pos), "", field, "expected a string, found "+describe(f),
+		l.errorf(diag.CodeInput, fieldValuePos(v, field, pos), "", field, "expected a string, found "+describe(f),
 			"write the "+field+" as a string")
 		return "", false
 	}

@@ -87,7 +87,11 @@ func (r *Resource) PosOf(path string) diag.Pos {
 // Result is what Load found.
 type Result struct {
 	Resources []*Resource
-	Diags     diag.List
+	// Rejected are the resources of a kind gwc compiles that have errors;
+	// their Value is the document as read, not unified with the schema,
+	// so that later checks can still report their other problems.
+	Rejected []*Resource
+	Diags    diag.List
 }
 
 // Load reads the files and directories in paths. It never stops at the
@@ -121,7 +125,7 @@ func newLoader(opts Options) *loader {
 	v, err := schema.Build(l.ctx)
 	if err != nil {
 		// The schema is embedded and tested; failing here is a gwc bug.
-		l.errorf(diag.Pos{}, "", "", fmt.Sprintf("internal error: %v", err), "please report this as a gwc bug")
+		l.errorf(diag.CodeInternal, diag.Pos{}, "", "", fmt.Sprintf("internal error: %v", err), "please report this as a gwc bug")
 		return l
 	}
 	l.schema = newSchemaInfo(v)
@@ -132,8 +136,8 @@ func (l *loader) add(d diag.Diagnostic) {
 	l.res.Diags = append(l.res.Diags, d)
 }
 
-func (l *loader) errorf(pos diag.Pos, resource, field, msg, hint string) {
-	l.add(diag.Diagnostic{Pos: pos, Severity: diag.Error, Resource: resource, Field: field, Message: msg, Hint: hint})
+func (l *loader) errorf(code string, pos diag.Pos, resource, field, msg, hint string) {
+	l.add(diag.Diagnostic{Pos: pos, Severity: diag.Error, Code: code, Resource: resource, Field: field, Message: msg, Hint: hint})
 }
 
 // guard turns a panic while reading one file into an error about that
@@ -141,7 +145,7 @@ func (l *loader) errorf(pos diag.Pos, resource, field, msg, hint string) {
 func (l *loader) guard(file string, f func()) {
 	defer func() {
 		if r := recover(); r != nil {
-			l.errorf(diag.Pos{File: file}, "", "", fmt.Sprintf("internal error while loading this file: %v", r), "please report this as a gwc bug")
+			l.errorf(diag.CodeInternal, diag.Pos{File: file}, "", "", fmt.Sprintf("internal error while loading this file: %v", r), "please report this as a gwc bug")
 		}
 	}()
 	f()

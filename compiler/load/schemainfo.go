@@ -48,6 +48,10 @@ var namedFormats = map[string]format{
 	"#Base64": {what: "base64 data",
 		hint: "encode the bytes in standard base64 (A-Z, a-z, 0-9, +, / and = padding)"},
 	"#Protocol": {what: "a protocol", fold: true},
+	"#WildcardHost": {what: "a host name, a wildcard host (*.example.com or *) or an IP address",
+		hint: "use letters, digits, '-' and '.', with '*' only as the whole first label, as in *.example.com"},
+	"#GatewayHost": {what: "a Gateway host: [namespace/]name, the name fully qualified (with a dot), *.domain, * or an IP address",
+		hint: "write e.g. shop.example.com, *.example.com, * or prod/shop.example.com; short names and partial wildcards (foo*.example.com) are not allowed"},
 }
 
 func newSchemaInfo(root cue.Value) *schemaInfo {

@@ -34,7 +34,7 @@ func (l *loader) resource(file string, pos diag.Pos, doc cue.Value, apiVersion, 
 		key := kind + "\x00" + ns + "\x00" + name
 		if first, ok := l.byID[key]; ok {
 			dup = true
-			l.errorf(r.Pos, r.ID(), "", "duplicate resource: also defined at "+first.Pos.String(),
+			l.errorf(diag.CodeDuplicate, r.Pos, r.ID(), "", "duplicate resource: also defined at "+first.Pos.String(),
 				"rename or remove one of the two")
 		} else {
 			l.byID[key] = r
@@ -43,6 +43,9 @@ func (l *loader) resource(file string, pos diag.Pos, doc cue.Value, apiVersion, 
 	if len(c.diags) == 0 && !dup && !l.tainted {
 		r.Value = u
 		l.res.Resources = append(l.res.Resources, r)
+	} else if !dup {
+		r.Value = doc
+		l.res.Rejected = append(l.res.Rejected, r)
 	}
 }
 
@@ -56,7 +59,7 @@ type checker struct {
 	diags []diag.Diagnostic
 }
 
-func (c *checker) add(pos diag.Pos, path []seg, msg, hint string) {
+func (c *checker) add(code string, pos diag.Pos, path []seg, msg, hint string) {
 	field := formatPath(path)
 	key := field + "\x00" + msg
 	if c.seen[key] {
@@ -66,7 +69,7 @@ func (c *checker) add(pos diag.Pos, path []seg, msg, hint string) {
 	if pos.File == "" {
 		pos = c.r.Pos
 	}
-	c.diags = append(c.diags, diag.Diagnostic{Pos: pos, Severity: diag.Error, Resource: c.r.ID(),
+	c.diags = append(c.diags, diag.Diagnostic{Pos: pos, Severity: diag.Error, Code: code, Resource: c.r.ID(),
 		Field: field, Message: msg, Hint: hint})
 }
 
@@ -100,13 +103,18 @@ func (c *checker) explain(err error) {
 		case strings.HasPrefix(format, "invalid value %s (does not satisfy %s)") && len(args) == 2:
 			c.unsatisfied(path, fmt.Sprint(args[1]), e)
 		case strings.HasPrefix(format, "incompatible list lengths"):
-			c.add(c.valuePos(path), path, "must not be empty", "add at least one item")
+			c.add(diag.CodeInvalidValue, c.valuePos(path), path, "must not be empty", "add at least one item")
 		case format == "%s" && len(args) == 1 && strings.HasPrefix(fmt.Sprint(args[0]), "only one of "):
 			c.oneOf(path, fmt.Sprint(args[0]))
 		case strings.HasPrefix(format, "incomplete value"):
-			c.add(c.valuePos(path), path, "not a concrete value: "+strings.TrimPrefix(cueMessage(e), "incomplete value "), "give the field a concrete value")
+			what := strings.TrimPrefix(cueMessage(e), "incomplete value ")
+			if strings.Contains(what, "=~") || len(what) > 60 {
+				// A constraint such as a host pattern says little read raw.
+				what = "a constraint, not a value"
+			}
+			c.add(diag.CodeSchema, c.valuePos(path), path, "not a concrete value: "+what, "give the field a concrete value")
 		default:
-			c.add(c.valuePos(path), path, cueMessage(e), "check this field against the Istio API reference")
+			c.add(diag.CodeSchema, c.valuePos(path), path, cueMessage(e), "check this field against the Istio API reference")
 		}
 	}
 }
@@ -154,7 +162,7 @@ func (c *checker) unknownField(path []seg) {
 		parent = next
 	}
 	if len(path) == 0 || path[len(path)-1].isIdx {
-		c.add(c.valuePos(path), path, "value not allowed here", "remove it")
+		c.add(diag.CodeUnknownField, c.valuePos(path), path, "value not allowed here", "remove it")
 		return
 	}
 	name := path[len(path)-1].key
@@ -165,13 +173,13 @@ func (c *checker) unknownField(path []seg) {
 	} else if len(known) > 0 {
 		hint = "known fields: " + strings.Join(known, ", ")
 	}
-	c.add(c.r.index.lookup(path).key, path, "unknown field "+strconv.Quote(name), hint)
+	c.add(diag.CodeUnknownField, c.r.index.lookup(path).key, path, "unknown field "+strconv.Quote(name), hint)
 }
 
 // missing reports a required field that is absent from the struct at path.
 func (c *checker) missing(path []seg, name string) {
 	full := formatPath(append(path[:len(path):len(path)], keySeg(name)))
-	c.add(c.valuePos(path), path, "missing required field "+strconv.Quote(name), "add "+full)
+	c.add(diag.CodeMissing, c.valuePos(path), path, "missing required field "+strconv.Quote(name), "add "+full)
 }
 
 // required finds required fields absent from the data. CUE's own check
@@ -222,11 +230,11 @@ func (c *checker) conflict(path []seg, e cueerrors.Error) {
 			return
 		}
 		if want, got := s.IncompleteKind(), d.Kind(); got != cue.BottomKind && want&got == 0 {
-			c.add(c.valuePos(path), path, "expected "+kindName(want)+", found "+describe(d), typeHint(want, d))
+			c.add(diag.CodeInvalidValue, c.valuePos(path), path, "expected "+kindName(want)+", found "+describe(d), typeHint(want, d))
 			return
 		}
 	}
-	c.add(c.valuePos(path), path, cueMessage(e), "check this field against the Istio API reference")
+	c.add(diag.CodeInvalidValue, c.valuePos(path), path, cueMessage(e), "check this field against the Istio API reference")
 }
 
 func (c *checker) badEnum(path []seg, d cue.Value, enum []string) {
@@ -239,7 +247,7 @@ func (c *checker) badEnum(path []seg, d cue.Value, enum []string) {
 	} else {
 		hint = "write one of the values listed, as a string"
 	}
-	c.add(c.valuePos(path), path, msg, hint)
+	c.add(diag.CodeInvalidValue, c.valuePos(path), path, msg, hint)
 }
 
 func typeHint(want cue.Kind, d cue.Value) string {
@@ -281,14 +289,14 @@ func (c *checker) outOfBound(path []seg, bound string, e cueerrors.Error) {
 			c.badEnum(path, d, f.enum)
 			return
 		}
-		c.add(pos, path, "invalid value "+fmt.Sprint(d)+": must be "+f.what, f.hint)
+		c.add(diag.CodeInvalidValue, pos, path, "invalid value "+fmt.Sprint(d)+": must be "+f.what, f.hint)
 		return
 	}
 	switch {
 	case strings.HasPrefix(bound, "=~"), strings.HasPrefix(bound, "!~"):
-		c.add(pos, path, cueMessage(e), "check the value's format")
+		c.add(diag.CodeInvalidValue, pos, path, cueMessage(e), "check the value's format")
 	case strings.HasPrefix(bound, "!="):
-		c.add(pos, path, "invalid value "+fmt.Sprint(d)+": must not be "+strings.TrimPrefix(bound, "!="), "use another value")
+		c.add(diag.CodeInvalidValue, pos, path, "invalid value "+fmt.Sprint(d)+": must not be "+strings.TrimPrefix(bound, "!="), "use another value")
 	default:
 		s, _ := c.s.node(c.def, path)
 		lo, hi := c.s.bounds(s, 0)
@@ -303,7 +311,7 @@ func (c *checker) outOfBound(path []seg, bound string, e cueerrors.Error) {
 		default:
 			want = bound
 		}
-		c.add(pos, path, "value "+fmt.Sprint(d)+" is out of range", "use a value "+want)
+		c.add(diag.CodeInvalidValue, pos, path, "value "+fmt.Sprint(d)+" is out of range", "use a value "+want)
 	}
 }
 
@@ -313,12 +321,12 @@ func (c *checker) unsatisfied(path []seg, validator string, e cueerrors.Error) {
 	switch {
 	case strings.HasPrefix(validator, "strings.MaxRunes("):
 		n := strings.TrimSuffix(strings.TrimPrefix(validator, "strings.MaxRunes("), ")")
-		c.add(pos, path, "too long: at most "+n+" characters", "shorten it")
+		c.add(diag.CodeInvalidValue, pos, path, "too long: at most "+n+" characters", "shorten it")
 	case strings.HasPrefix(validator, "list.MaxItems("):
 		n := strings.TrimSuffix(strings.TrimPrefix(validator, "list.MaxItems("), ")")
-		c.add(pos, path, "too many items: at most "+n, "remove items")
+		c.add(diag.CodeInvalidValue, pos, path, "too many items: at most "+n, "remove items")
 	default:
-		c.add(pos, path, cueMessage(e), "check this field against the Istio API reference")
+		c.add(diag.CodeInvalidValue, pos, path, cueMessage(e), "check this field against the Istio API reference")
 	}
 }
 
@@ -329,7 +337,7 @@ func (c *checker) oneOf(path []seg, msg string) {
 	names := strings.TrimSuffix(strings.TrimPrefix(msg, "only one of "), " may be set")
 	group := strings.FieldsFunc(strings.ReplaceAll(names, " or ", ","), func(r rune) bool { return r == ',' || r == ' ' })
 	if len(path) == 0 || len(group) < 2 {
-		c.add(c.valuePos(path), path, msg, "keep one of them")
+		c.add(diag.CodeExclusive, c.valuePos(path), path, msg, "keep one of them")
 		return
 	}
 	parent := path[:len(path)-1]
@@ -341,13 +349,13 @@ func (c *checker) oneOf(path []seg, msg string) {
 		}
 	}
 	if len(set) < 2 {
-		c.add(c.valuePos(path), path, msg, "keep one of them")
+		c.add(diag.CodeExclusive, c.valuePos(path), path, msg, "keep one of them")
 		return
 	}
 	// Point at the second field set: the first is no mistake until another
 	// joins it.
 	second := c.r.index.lookup(append(parent[:len(parent):len(parent)], keySeg(set[1]))).key
-	c.add(second, parent, "only one of "+strings.Join(group, ", ")+" may be set, found "+andList(set),
+	c.add(diag.CodeExclusive, second, parent, "only one of "+strings.Join(group, ", ")+" may be set, found "+andList(set),
 		"keep one of "+andList(set))
 }
 

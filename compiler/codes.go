@@ -1,0 +1,59 @@
+package compiler
+
+import (
+	"fmt"
+
+	"github.com/gwc-dev/gwc/compiler/diag"
+)
+
+// errorc and warnc report a finding with its stable code (see
+// compiler/diag/codes.go).
+func (c *compilation) errorc(code string, r resource, path, hint, format string, args ...any) {
+	c.reportc(code, diag.Error, r, path, hint, format, args...)
+}
+
+func (c *compilation) warnc(code string, r resource, path, hint, format string, args ...any) {
+	c.reportc(code, diag.Warning, r, path, hint, format, args...)
+}
+
+func (c *compilation) reportc(code string, sev diag.Severity, r resource, path, hint, format string, args ...any) {
+	c.diags = append(c.diags, diag.Diagnostic{
+		Pos:      r.PosOf(path),
+		Severity: sev,
+		Code:     code,
+		Resource: r.ID(),
+		Field:    path,
+		Message:  fmt.Sprintf(format, args...),
+		Hint:     hint,
+	})
+}
+
+// resource is what a report needs of a loaded resource.
+type resource interface {
+	PosOf(path string) diag.Pos
+	ID() string
+}
+
+// unsupportedCode is the code of a finding of unsupported.go: an error
+// rejects a field not implemented yet, a warning or note one ignored.
+func unsupportedCode(sev diag.Severity) string {
+	if sev == diag.Error {
+		return diag.CodeUnsupported
+	}
+	return diag.CodeIgnored
+}
+
+// Short names of the codes used at report sites.
+const (
+	codeNotFound     = diag.CodeNotFound
+	codeHostNotInGw  = diag.CodeHostNotInGateway
+	codeMeshOnly     = diag.CodeMeshOnly
+	codePortRequired = diag.CodePortRequired
+	codeValidation   = diag.CodeValidation
+	codeWildcardDest = diag.CodeWildcardDest
+	codeUnsupported  = diag.CodeUnsupported
+	codeNoEndpoints  = diag.CodeNoEndpoints
+	codePortProtocol = diag.CodePortProtocol
+	codeNotApplied   = diag.CodeNotApplied
+	codeInternal     = diag.CodeInternal
+)

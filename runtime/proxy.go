@@ -119,7 +119,7 @@ func newProxy(up *upstream, transport http.RoundTripper, pool bufferPool, log *s
 	p.rp = httputil.ReverseProxy{
 		Rewrite:       p.rewrite,
 		Transport:     p,
-		FlushInterval: -1, // stream as Envoy does
+		FlushInterval: flushLatency, // stream as Envoy does
 		BufferPool:    pool,
 		ErrorHandler:  p.fail,
 		ErrorLog:      slog.NewLogLogger(log.Handler(), slog.LevelDebug),

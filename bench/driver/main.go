@@ -17,7 +17,7 @@ import (
 
 func main() {
 	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: driver run|startsize|gen [flags]")
+		fmt.Fprintln(os.Stderr, "usage: driver run|startsize|gen|coldstart [flags]")
 		os.Exit(2)
 	}
 	var err error
@@ -28,6 +28,8 @@ func main() {
 		err = cmdStartSize(os.Args[2:])
 	case "gen":
 		err = cmdGen(os.Args[2:])
+	case "coldstart":
+		err = cmdColdStart(os.Args[2:])
 	default:
 		err = fmt.Errorf("unknown command %q", os.Args[1])
 	}
@@ -121,6 +123,37 @@ func cmdGen(args []string) error {
 		if err := writeScenario(filepath.Join(dir, s.Name), s, defaultPorts); err != nil {
 			return err
 		}
+	}
+	return nil
+}
+
+// cmdColdStart measures the cold start of an ingress built from the
+// start-and-size configuration (host s00000.size.example.com), for
+// comparing two builds of the same configuration.
+func cmdColdStart(args []string) error {
+	fs := flag.NewFlagSet("coldstart", flag.ExitOnError)
+	dir := fs.String("dir", "bench/out/size", "work `directory` (logs)")
+	backendBin := fs.String("backend", "bench/out/backend", "backend `binary`")
+	n := fs.Int("n", 10, "cold starts (median)")
+	fs.Parse(args)
+	if fs.NArg() == 0 {
+		return fmt.Errorf("usage: driver coldstart [flags] INGRESS...")
+	}
+	p := defaultPorts
+	backend, err := start("backend", *dir, "", nil, *backendBin, fmt.Sprintf("-addr=127.0.0.1:%d", p.Backend))
+	if err != nil {
+		return err
+	}
+	defer backend.stop()
+	if err := waitReady(backend, fmt.Sprintf("127.0.0.1:%d", p.Backend), "b", "/", 10*time.Second); err != nil {
+		return err
+	}
+	for _, bin := range fs.Args() {
+		cold, idle, err := coldStarts(*dir, bin, 0, *n, p)
+		if err != nil {
+			return err
+		}
+		fmt.Printf("%s: cold start to first 200 %s (median of %d), idle RSS %.1f MiB\n", bin, cold, *n, float64(idle)/1024)
 	}
 	return nil
 }

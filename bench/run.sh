@@ -36,7 +36,7 @@ $go build -o bin/gwc ./cmd/gwc
 $go build -o bench/out/backend ./bench/backend
 $go build -o bench/out/driver ./bench/driver
 
-echo "machine: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(free -g | awk '/Mem:/{print $2}') GiB, kernel $(uname -r)"
+echo "machine: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(awk '/MemTotal/{printf "%d", $2/1048576}' /proc/meminfo) GiB, kernel $(uname -r)"
 echo "load average before the run: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "versions: $($go version | cut -d' ' -f3-4), gwc $(git describe --always --dirty 2>/dev/null || echo unknown)," \
 	"$(nginx -v 2>&1 | cut -d' ' -f3), HAProxy $(haproxy -v | head -1 | cut -d' ' -f3), Caddy $(caddy version | cut -d' ' -f1), $(wrk -v 2>&1 | head -1 | cut -d' ' -f1-2)"

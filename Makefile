@@ -1,7 +1,7 @@
 # gwc: make help lists the targets.
 GO ?= go
 
-.PHONY: help build test demo bench lint update check
+.PHONY: help build test demo bench microbench lint update check
 
 help: ## list the targets
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -20,7 +20,10 @@ test: ## run every test: vet, unit, golden, end-to-end, cue vet of the examples,
 demo: ## build ./examples/coolstore into an ingress and serve it with the demo backend
 	examples/demo.sh
 
-bench: ## micro-benchmarks (host lookup, routing)
+bench: ## side-by-side with nginx, HAProxy, Caddy; start and size (installs them; see docs/benchmarks.md)
+	bench/run.sh
+
+microbench: ## micro-benchmarks (host lookup, routing)
 	$(GO) test -run '^$$' -bench . -benchmem ./runtime/... ./codegen/...
 
 lint: ## gofmt and go vet

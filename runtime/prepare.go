@@ -77,25 +77,29 @@ func (cfg *Config) Prepare() error {
 			vh.buildIndex()
 			for ri := range vh.Routes {
 				r := &vh.Routes[ri]
-				rwhere := fmt.Sprintf("%s: virtual host %q: route %d %q", where, vh.Domain, ri, r.ID)
+				// Formatted only on failure: for every route it was a quarter
+				// of the start-up time with 10,000 hosts.
+				rwhere := func() string {
+					return fmt.Sprintf("%s: virtual host %q: route %d %q", where, vh.Domain, ri, r.ID)
+				}
 				for mi := range r.Matches {
 					if err := r.Matches[mi].prepare(); err != nil {
-						fail("%s: match %d: %w", rwhere, mi, err)
+						fail("%s: match %d: %w", rwhere(), mi, err)
 					}
 				}
 				if err := r.prepareWeights(len(cfg.Clusters)); err != nil {
-					fail("%s: %w", rwhere, err)
+					fail("%s: %w", rwhere(), err)
 				}
 				for _, m := range r.Mirrors {
 					if m.Cluster < 0 || m.Cluster >= len(cfg.Clusters) {
-						fail("%s: mirror cluster index %d out of range (have %d)", rwhere, m.Cluster, len(cfg.Clusters))
+						fail("%s: mirror cluster index %d out of range (have %d)", rwhere(), m.Cluster, len(cfg.Clusters))
 					}
 				}
 				if err := r.prepareActions(); err != nil {
-					fail("%s: %w", rwhere, err)
+					fail("%s: %w", rwhere(), err)
 				}
 				if err := r.prepareCompression(); err != nil {
-					fail("%s: %w", rwhere, err)
+					fail("%s: %w", rwhere(), err)
 				}
 			}
 		}

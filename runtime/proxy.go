@@ -114,9 +114,6 @@ type proxy struct {
 	transport http.RoundTripper
 	log       *slog.Logger
 	rp        httputil.ReverseProxy
-	// rpGRPC serves gRPC requests: the same proxy without the immediate
-	// flush, which would race the end of a trailers-only response.
-	rpGRPC httputil.ReverseProxy
 	// route and dest, when set, are the route and destination this proxy
 	// serves: their rewrite, headers and retry policy apply.
 	route *Route
@@ -130,28 +127,19 @@ func newProxy(up *upstream, transport http.RoundTripper, pool bufferPool, log *s
 	p.rp = httputil.ReverseProxy{
 		Rewrite:   p.rewrite,
 		Transport: p,
-		// Flush every write, as Envoy streams: a client sees the headers
-		// and what arrived of the body even when the upstream then fails.
-		FlushInterval: -1,
+		// No interval: flushWriter flushes each write itself (see flush.go);
+		// ReverseProxy still flushes streams of unknown length at once.
+		FlushInterval: 0,
 		BufferPool:    pool,
 		ErrorHandler:  p.fail,
 		ErrorLog:      slog.NewLogLogger(log.Handler(), slog.LevelDebug),
 	}
-	// For gRPC, -1 flushes a bodiless response from a timer that races its
-	// end (trailers-only responses lose END_STREAM); gRPC streams have no
-	// length, which ReverseProxy flushes on every write anyway.
-	p.rpGRPC = p.rp
-	p.rpGRPC.FlushInterval = 0
 	return p
 }
 
 // serve forwards r.
 func (p *proxy) serve(w http.ResponseWriter, r *http.Request) {
-	if strings.HasPrefix(r.Header.Get("Content-Type"), "application/grpc") {
-		p.rpGRPC.ServeHTTP(w, r)
-		return
-	}
-	p.rp.ServeHTTP(w, r)
+	p.rp.ServeHTTP(flushWriter{w}, r)
 }
 
 // rewrite sets the upstream request: the normalised path and the raw query

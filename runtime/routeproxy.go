@@ -43,7 +43,6 @@ func (e *engine) bindRoutes(pool bufferPool) {
 					p := newProxy(e.ups[ci], e.transports[ci], pool, e.log)
 					p.route, p.dest = rt, &rt.Clusters[di]
 					p.rp.ModifyResponse = p.modifyResponse
-					p.rpGRPC.ModifyResponse = p.modifyResponse
 					p.mirror = e.mirror
 					rt.proxies = append(rt.proxies, p)
 				}

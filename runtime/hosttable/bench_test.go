@@ -152,6 +152,7 @@ func BenchmarkRouter(b *testing.B) {
 				{"mph", newRouter(b, set.domains...)},
 				{"map", newMapRouter(set.domains)},
 				{"linear", newLinearRouter(set.domains)},
+				{"radix", newRadixRouter(set.domains)},
 			}
 			for _, kind := range []string{"exact", "upper", "wildcard", "miss"} {
 				for _, impl := range impls {

@@ -50,6 +50,7 @@ func Generate(cfg *ir.Config) ([]File, error) {
 		"hostPort":    func(h string, p int) string { return net.JoinHostPort(h, strconv.Itoa(p)) },
 		"clusterName": func(i int) string { return cfg.Clusters[i].Name },
 		"policy":      policyLiteral,
+		"plugins":     pluginsLiteral,
 	}
 	tmpl, err := template.New("").Funcs(funcs).ParseFS(templates.FS, "*.tmpl")
 	if err != nil {

@@ -88,6 +88,12 @@ func (h *listenerHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		localReply(w, http.StatusServiceUnavailable, "", false)
 		return
 	}
+	if p := h.e.cfg.Plugins; p != nil {
+		var answered bool
+		if w, answered = p.Request(w, r, l.Port, vh.Routes[ri].ID); answered {
+			return
+		}
+	}
 	h.e.proxies[ci].rp.ServeHTTP(w, r)
 }
 

@@ -139,10 +139,12 @@ func (c *compilation) plugin(gp *gatewayPlugin, cfg *ir.Config) (ir.Plugin, bool
 					"name a route as namespace/virtualservice/route (the http route's name) or namespace/virtualservice",
 					"route %q names no route of a bound VirtualService", name)
 			}
+			if len(ids) == 0 {
+				// Kept as written: it equals no route ID, so the match
+				// selects nothing at run time instead of everything.
+				ids = []string{name}
+			}
 			pm.Routes = append(pm.Routes, ids...)
-		}
-		if len(m.Routes) > 0 && len(pm.Routes) == 0 {
-			continue // selects nothing
 		}
 		if matchSelects(cfg, pm) {
 			selected = true
@@ -183,6 +185,11 @@ func routeIDs(cfg *ir.Config, name string) []string {
 
 // matchSelects reports whether m can select any request of cfg.
 func matchSelects(cfg *ir.Config, m ir.PluginMatch) bool {
+	for _, r := range m.Routes {
+		if !strings.Contains(r, " ") {
+			return false // an unresolved route name
+		}
+	}
 	for _, l := range cfg.Listeners {
 		if len(m.Ports) > 0 && !slices.Contains(m.Ports, l.Port) {
 			continue

@@ -12,12 +12,13 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
 
 // buildPlugin builds a plugin executable into dir/name with go build.
-func buildPlugin(t *testing.T, dir, name, pkg string, flags ...string) string {
+func buildPlugin(t testing.TB, dir, name, pkg string, flags ...string) string {
 	t.Helper()
 	out := filepath.Join(dir, name)
 	args := append([]string{"build", "-o", out}, flags...)
@@ -27,7 +28,7 @@ func buildPlugin(t *testing.T, dir, name, pkg string, flags ...string) string {
 	return out
 }
 
-func sha256File(t *testing.T, path string) string {
+func sha256File(t testing.TB, path string) string {
 	t.Helper()
 	data, err := os.ReadFile(path)
 	if err != nil {
@@ -221,12 +222,26 @@ spec:
 			return r.status == 200 && strings.Contains(r.body, "x-order=b,a,c\n")
 		}, "both crashed plugins restarted")
 
+		// drain: the plugins stop after the listeners
+		in.cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-in.exited:
+		case <-time.After(15 * time.Second):
+			t.Fatal("ingress did not exit after SIGTERM")
+		}
 		logs := in.logs()
+		if strings.Contains(logs, "plugin=shop/order-c failed_open=0") {
+			t.Error("FAIL_OPEN passes not counted")
+		}
+		if i, j := strings.Index(logs, "msg=stopped"), strings.Index(logs, `msg="plugin stopped" plugin=shop/header`); i < 0 || j < i {
+			t.Errorf("plugins not stopped after the drain")
+		}
 		for _, want := range []string{
 			`msg="plugin failed; answering 503 (FAIL_CLOSE)" plugin=shop/order-a response_flags=UAEX`,
-			`msg="plugin stderr" plugin=shop/order-a line="crashing on purpose"`,
+			`msg="plugin stderr" plugin=shop/order-a line="panic: crashing on purpose"`,
 			`msg="plugin restarted" plugin=shop/order-c`,
 			`msg="plugin restarted" plugin=shop/order-a`,
+			`msg="plugin stopped" plugin=shop/order-c failed_open=`,
 		} {
 			if !strings.Contains(logs, want) {
 				t.Errorf("log lacks %q", want)

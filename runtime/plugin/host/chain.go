@@ -91,7 +91,7 @@ func (c *Chain) Stop() {
 		if inst := p.cur.Swap(nil); inst != nil {
 			inst.client.Kill()
 		}
-		if n := p.failedOpen.Load() + p.failedClosed.Load(); n > 0 && p.log != nil {
+		if p.log != nil {
 			p.log.Info("plugin stopped", "failed_open", p.failedOpen.Load(), "failed_closed", p.failedClosed.Load())
 		}
 	}

@@ -6,9 +6,8 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"fmt"
-	"os"
 	"strconv"
+	"time"
 
 	goplugin "github.com/hashicorp/go-plugin"
 
@@ -28,14 +27,15 @@ func (p *misbehave) Configure(raw json.RawMessage) error {
 }
 
 // OnRequest appends the tag to x-order; x-misbehave: crash-<tag> exits the
-// process, hang-<tag> waits for the deadline.
-func (p *misbehave) OnRequest(ctx context.Context, req *sdk.Request) sdk.Action {
+// process with a panic, hang-<tag> sleeps past the deadline.
+func (p *misbehave) OnRequest(_ context.Context, req *sdk.Request) sdk.Action {
 	switch req.Header("x-misbehave") {
 	case "crash-" + p.cfg.Tag:
-		fmt.Fprintln(os.Stderr, "crashing on purpose")
-		os.Exit(3)
+		panic("crashing on purpose")
 	case "hang-" + p.cfg.Tag:
-		<-ctx.Done()
+		// Past any deadline: a plugin that answers just in time is not
+		// hanging.
+		time.Sleep(2 * time.Second)
 	}
 	order := req.Header("x-order")
 	if order != "" {

@@ -1,0 +1,113 @@
+package host
+
+import (
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"testing"
+	"time"
+)
+
+func TestSelects(t *testing.T) {
+	s := Spec{Matches: []Match{
+		{Ports: []int{80}, Hosts: []string{"*.example.com"}},
+		{Routes: []string{"r1"}},
+	}}
+	cases := []struct {
+		port        int
+		host, route string
+		want        bool
+	}{
+		{80, "a.example.com", "x", true},
+		{80, "A.Example.com:80", "x", true},
+		{80, "example.com", "x", false},
+		{8080, "a.example.com", "x", false},
+		{8080, "other", "r1", true},
+		{80, "[::1]", "x", false},
+	}
+	for _, c := range cases {
+		if got := s.selects(c.port, c.host, c.route); got != c.want {
+			t.Errorf("selects(%d, %q, %q) = %t, want %t", c.port, c.host, c.route, got, c.want)
+		}
+	}
+	if !(&Spec{}).selects(1, "x", "y") {
+		t.Error("a spec without matches must select everything")
+	}
+}
+
+// startChain builds an example plugin and starts a chain with it.
+func startChain(tb testing.TB, pkg, config string) *Chain {
+	tb.Helper()
+	bin := filepath.Join(tb.TempDir(), "plugin")
+	if out, err := exec.Command("go", "build", "-o", bin, pkg).CombinedOutput(); err != nil {
+		tb.Fatalf("building %s: %v\n%s", pkg, err, out)
+	}
+	c := New([]Spec{{Name: "test/p", Path: bin, Config: []byte(config), Timeout: time.Second}})
+	if err := c.Start(slog.New(slog.NewTextHandler(io.Discard, nil))); err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(c.Stop)
+	return c
+}
+
+func TestDenyAndContinue(t *testing.T) {
+	c := startChain(t, "../../../examples/plugins/apikey", `{"keys":{"alice":"k1"}}`)
+	w := httptest.NewRecorder()
+	r := httptest.NewRequest("GET", "http://shop.example.com/", nil)
+	if _, answered := c.Request(w, r, 80, "route"); !answered || w.Code != 401 {
+		t.Fatalf("no key: answered %t, code %d", answered, w.Code)
+	}
+	w = httptest.NewRecorder()
+	r.Header.Set("X-Api-Key", "k1")
+	if _, answered := c.Request(w, r, 80, "route"); answered {
+		t.Fatalf("good key answered %d", w.Code)
+	}
+	if r.Header.Get("X-Api-Key-Name") != "alice" || r.Header.Get("X-Api-Key") != "" {
+		t.Errorf("request headers after the hook: %v", r.Header)
+	}
+}
+
+// BenchmarkRequest measures what one plugin adds to a request: with
+// apikey a request hook, with header a request and a response hook.
+// p50-ns and p99-ns are per request.
+func BenchmarkRequest(b *testing.B) {
+	for _, bc := range []struct{ name, pkg, config string }{
+		{"apikey", "../../../examples/plugins/apikey", `{"keys":{"alice":"k1"}}`},
+		{"header", "../../../examples/plugins/header", `{"via":"edge-1"}`},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			c := startChain(b, bc.pkg, bc.config)
+			r := httptest.NewRequest("GET", "http://shop.example.com/api/items?page=2", nil)
+			r.Header.Set("User-Agent", "bench")
+			r.Header.Set("Accept", "*/*")
+			times := make([]time.Duration, 0, b.N)
+			b.ReportAllocs()
+			b.ResetTimer()
+			for b.Loop() {
+				r.Header.Set("X-Api-Key", "k1")
+				start := time.Now()
+				w, answered := c.Request(discard{}, r, 80, "vs.yaml:9:13 shop/shop http[0]")
+				if !answered {
+					w.WriteHeader(200)
+				}
+				times = append(times, time.Since(start))
+			}
+			b.StopTimer()
+			slices.Sort(times)
+			if len(times) > 0 {
+				b.ReportMetric(float64(times[len(times)/2].Nanoseconds()), "p50-ns")
+				b.ReportMetric(float64(times[len(times)*99/100].Nanoseconds()), "p99-ns")
+			}
+		})
+	}
+}
+
+type discard struct{}
+
+func (discard) Header() http.Header         { return http.Header{} }
+func (discard) Write(p []byte) (int, error) { return len(p), nil }
+func (discard) WriteHeader(int)             {}

@@ -121,7 +121,7 @@ func TestDeadBackendIs503(t *testing.T) {
 	bin := buildIngress(t, map[string]string{
 		"gateway.yaml": shopGateway,
 		"se.yaml":      staticEntry("web", "web.shop.svc.cluster.local", closedPort(t)),
-		"vs.yaml": shopRoute("web"),
+		"vs.yaml":      shopRoute("web"),
 	})
 	in := startIngress(t, bin, 80)
 	status, body := get(t, http.DefaultClient, in.url(80)+"/", "shop.example.com")
@@ -183,7 +183,7 @@ func TestDrainLosesNoRequest(t *testing.T) {
 	bin := buildIngress(t, map[string]string{
 		"gateway.yaml": shopGateway,
 		"se.yaml":      staticEntry("slow", "slow.shop.svc.cluster.local", slow),
-		"vs.yaml": shopRoute("slow"),
+		"vs.yaml":      shopRoute("slow"),
 	})
 	in := startIngress(t, bin, 80)
 	url := in.url(80) + "/"

@@ -290,6 +290,17 @@ spec:
 		defer copyFile(t, good, misbehave)
 		failStart(t, "plugin shop/order-b: starting "+misbehave+": incompatible API version with plugin. Plugin version: 2, Client versions: [1]")
 	})
+	t.Run("not a plugin", func(t *testing.T) {
+		good := misbehave + ".good"
+		copyFile(t, misbehave, good)
+		defer copyFile(t, good, misbehave)
+		os.Remove(misbehave)
+		if err := os.WriteFile(misbehave, []byte("#!/bin/sh\necho not a plugin >&2\nexit 1\n"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		failStart(t, "plugin shop/order-b: starting "+misbehave+": it exited or wrote something else than the handshake",
+			`msg="plugin stderr" plugin=shop/order-b line="not a plugin"`)
+	})
 	t.Run("missing and not executable", func(t *testing.T) {
 		good := header + ".good"
 		copyFile(t, header, good)

@@ -10,6 +10,8 @@ import (
 	"slices"
 	"testing"
 	"time"
+
+	"github.com/gwc-dev/gwc/runtime/plugin/sdk"
 )
 
 func TestSelects(t *testing.T) {
@@ -111,3 +113,21 @@ type discard struct{}
 func (discard) Header() http.Header         { return http.Header{} }
 func (discard) Write(p []byte) (int, error) { return len(p), nil }
 func (discard) WriteHeader(int)             {}
+
+func TestLocalReply(t *testing.T) {
+	w := httptest.NewRecorder()
+	localReply(w, sdk.Redirect(0, "https://login.example.com/"))
+	if w.Code != 302 || w.Header().Get("Location") != "https://login.example.com/" {
+		t.Errorf("redirect: %d %v", w.Code, w.Header())
+	}
+	w = httptest.NewRecorder()
+	localReply(w, sdk.Deny(0, "no").SetHeader("X-Why", "policy"))
+	if w.Code != 403 || w.Body.String() != "no" || w.Header().Get("X-Why") != "policy" || w.Header().Get("Content-Length") != "2" {
+		t.Errorf("deny: %d %v %q", w.Code, w.Header(), w.Body.String())
+	}
+	w = httptest.NewRecorder()
+	localReply(w, sdk.Deny(42, ""))
+	if w.Code != 403 {
+		t.Errorf("deny with status 42: %d, want 403", w.Code)
+	}
+}

@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"os"
 	"os/exec"
+	"strings"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -71,7 +72,7 @@ func launch(s *Spec, log *slog.Logger) (*instance, error) {
 		if errors.Is(err, goplugin.ErrChecksumsDoNotMatch) {
 			return nil, fmt.Errorf("sha256 of %s is %s, want %s: refusing to start it", s.Path, fileSum(s.Path), s.SHA256)
 		}
-		return nil, fmt.Errorf("starting %s: %w", s.Path, err)
+		return nil, fmt.Errorf("starting %s: %w", s.Path, handshakeError(err))
 	}
 	raw, err := rpc.Dispense(sdk.PluginName)
 	if err != nil {
@@ -116,4 +117,17 @@ func (s *stderrLog) Write(p []byte) (int, error) {
 		s.log.Info("plugin stderr", "line", string(line))
 	}
 	return len(p), nil
+}
+
+// handshakeError shortens go-plugin's multi-line handshake failures to
+// one line an operator can act on.
+func handshakeError(err error) error {
+	msg := err.Error()
+	switch {
+	case strings.HasPrefix(msg, "Unrecognized remote plugin message"):
+		return errors.New("it exited or wrote something else than the handshake: not a gwc plugin, or built for another platform, or it failed at start (its stderr is logged above)")
+	case strings.Contains(msg, "timeout while waiting for plugin to start"):
+		return fmt.Errorf("no handshake within %s", startTimeout)
+	}
+	return err
 }

@@ -276,6 +276,18 @@ spec:
 		}
 	}
 
+	t.Run("killed ingress", func(t *testing.T) {
+		if _, err := os.Stat("/proc/self/exe"); err != nil {
+			t.Skip("no /proc: the kernel cannot tie a plugin to its ingress here")
+		}
+		in := startIngress(t, bin, 80)
+		if n := pluginProcesses(t, header); n != 1 {
+			t.Fatalf("%d header plugin processes, want 1", n)
+		}
+		in.cmd.Process.Kill()
+		<-in.exited
+		waitFor(t, func() bool { return pluginProcesses(t, header) == 0 }, "the plugins of a killed ingress exit")
+	})
 	t.Run("wrong sha256", func(t *testing.T) {
 		good := apikey + ".good"
 		copyFile(t, apikey, good)
@@ -310,6 +322,19 @@ spec:
 		os.Remove(header)
 		failStart(t, "plugin shop/header: executable "+header+" does not exist")
 	})
+}
+
+// pluginProcesses counts the running processes of executable path.
+func pluginProcesses(t *testing.T, path string) int {
+	t.Helper()
+	exes, _ := filepath.Glob("/proc/[0-9]*/exe")
+	n := 0
+	for _, exe := range exes {
+		if target, err := os.Readlink(exe); err == nil && target == path {
+			n++
+		}
+	}
+	return n
 }
 
 // waitFor polls cond for up to 10s.

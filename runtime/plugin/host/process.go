@@ -43,10 +43,12 @@ func launch(s *Spec, log *slog.Logger) (*instance, error) {
 	if fi.IsDir() || fi.Mode().Perm()&0o111 == 0 {
 		return nil, fmt.Errorf("%s is not an executable file (mode %v)", s.Path, fi.Mode())
 	}
+	cmd := exec.Command(s.Path)
+	dieWithParent(cmd)
 	cfg := &goplugin.ClientConfig{
 		HandshakeConfig:  sdk.Handshake,
 		Plugins:          goplugin.PluginSet{sdk.PluginName: &sdk.GRPCPlugin{}},
-		Cmd:              exec.Command(s.Path),
+		Cmd:              cmd,
 		AllowedProtocols: []goplugin.Protocol{goplugin.ProtocolGRPC},
 		StartTimeout:     startTimeout,
 		Stderr:           &stderrLog{log: log.With("plugin", s.Name)},

@@ -30,6 +30,10 @@ const (
 	watchEvery = 100 * time.Millisecond
 )
 
+// DefaultTimeout bounds a call when a Spec has no Timeout; the compiler's
+// default is the same.
+const DefaultTimeout = 200 * time.Millisecond
+
 // FlagPluginFailed is the response flag logged when a FAIL_CLOSE plugin is
 // down or late and the request is answered 503 (Envoy's UAEX: an external
 // authorisation service failed).
@@ -60,6 +64,9 @@ type plugin struct {
 func New(specs []Spec) *Chain {
 	c := &Chain{stop: make(chan struct{}), log: slog.Default()}
 	for _, s := range specs {
+		if s.Timeout <= 0 {
+			s.Timeout = DefaultTimeout
+		}
 		c.plugins = append(c.plugins, &plugin{spec: s, chain: c})
 	}
 	return c
@@ -226,7 +233,12 @@ func (p *plugin) callFailed(inst *instance, err error) {
 }
 
 // failed applies the failStrategy; true means the request was answered.
+// A client that went away is not the plugin's failure: the request just
+// ends.
 func (p *plugin) failed(w http.ResponseWriter, r *http.Request, err error) bool {
+	if r.Context().Err() != nil {
+		return true
+	}
 	if p.spec.FailOpen {
 		p.failedOpen.Add(1)
 		p.log.Debug("plugin failed; letting the request through (FAIL_OPEN)", "err", err)

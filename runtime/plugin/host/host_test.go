@@ -131,3 +131,27 @@ func TestLocalReply(t *testing.T) {
 		t.Errorf("deny with status 42: %d, want 403", w.Code)
 	}
 }
+
+// BenchmarkPing is the floor under BenchmarkRequest: go-plugin's own gRPC
+// health check to the same plugin process, no gwc message at all.
+func BenchmarkPing(b *testing.B) {
+	c := startChain(b, "../../../examples/plugins/apikey", `{"keys":{"alice":"k1"}}`)
+	rpc, err := c.plugins[0].cur.Load().client.Client()
+	if err != nil {
+		b.Fatal(err)
+	}
+	times := make([]time.Duration, 0, b.N)
+	for b.Loop() {
+		start := time.Now()
+		if err := rpc.Ping(); err != nil {
+			b.Fatal(err)
+		}
+		times = append(times, time.Since(start))
+	}
+	b.StopTimer()
+	slices.Sort(times)
+	if len(times) > 0 {
+		b.ReportMetric(float64(times[len(times)/2].Nanoseconds()), "p50-ns")
+		b.ReportMetric(float64(times[len(times)*99/100].Nanoseconds()), "p99-ns")
+	}
+}

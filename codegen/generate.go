@@ -56,6 +56,7 @@ func Generate(cfg *ir.Config) ([]File, error) {
 		"ints":        intsLiteral,
 		"uint16s":     uint16sLiteral,
 		"tlsMode":     tlsModeLiteral,
+		"plugins":     pluginsLiteral,
 	}
 	tmpl, err := template.New("").Funcs(funcs).ParseFS(templates.FS, "*.tmpl")
 	if err != nil {

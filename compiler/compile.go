@@ -22,6 +22,7 @@ type compilation struct {
 	vss      []*virtualService   // sorted by namespace, name
 	ses      []*serviceEntry     // sorted by namespace, name
 	drs      []*destinationRule  // sorted by namespace, name
+	plugins  []*gatewayPlugin    // in input order; plugins.go orders them
 
 	listeners map[listenerKey]*listener
 	clusters  map[string]*ir.Cluster
@@ -47,6 +48,7 @@ func Compile(resources []*load.Resource) (*ir.Config, diag.List) {
 	c.checkDestinations()
 	c.checkCompression()
 	cfg := c.lower(resources)
+	cfg.Plugins = c.lowerPlugins(cfg)
 	c.warnMergedDestinationRules()
 	c.warnUnusedDestinationRules()
 	c.diags.Sort()
@@ -110,6 +112,11 @@ func (c *compilation) decode(resources []*load.Resource) {
 			se := &serviceEntry{Resource: r}
 			if err = r.Value.LookupPath(specPath).Decode(&se.Spec); err == nil {
 				c.ses = append(c.ses, se)
+			}
+		case "GatewayPlugin":
+			gp := &gatewayPlugin{Resource: r}
+			if err = r.Value.LookupPath(specPath).Decode(&gp.Spec); err == nil {
+				c.plugins = append(c.plugins, gp)
 			}
 		case "DestinationRule":
 			dr := &destinationRule{Resource: r}

@@ -23,6 +23,8 @@ type Config struct {
 	Sources   []string
 	Listeners []Listener
 	Clusters  []Cluster
+	// Plugins is nil unless the configuration declares GatewayPlugins.
+	Plugins Plugins
 }
 
 // Listener is one bound port.

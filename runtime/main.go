@@ -57,6 +57,14 @@ func Run(ctx context.Context, cfg *Config, args []string, stderr io.Writer) int 
 		log.Error("cannot start", "err", err)
 		return 1
 	}
+	if cfg.Plugins != nil {
+		if err := cfg.Plugins.Start(log); err != nil {
+			log.Error("cannot start", "err", err)
+			cfg.Plugins.Stop()
+			return 1
+		}
+		defer cfg.Plugins.Stop() // after the drain: the last request is done
+	}
 	g := &gateway{cfg: cfg, opts: opts, log: log}
 	if err := g.loadCredentials(); err != nil {
 		log.Error("cannot start", "err", err)

@@ -114,6 +114,12 @@ func (h *listenerHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		defer cw.finish()
 		w = cw
 	}
+	if p := h.e.cfg.Plugins; p != nil {
+		var answered bool
+		if w, answered = p.Request(w, r, h.l.Port, rt.ID); answered {
+			return
+		}
+	}
 	h.serveRoute(w, r, rt, path)
 }
 

@@ -23,6 +23,10 @@ var FS embed.FS
 // Kinds lists the kinds the schema defines, each as the definition #<Kind>.
 var Kinds = []string{"Gateway", "VirtualService", "ServiceEntry", "DestinationRule"}
 
+// ExtensionKinds lists gwc's own kinds, API group extensions.gwc.dev, each
+// as the definition #<Kind>.
+var ExtensionKinds = []string{"GatewayPlugin"}
+
 // Build compiles the schema in ctx and returns the package value; look up
 // definitions with cue.Def, e.g. v.LookupPath(cue.MakePath(cue.Def("Gateway"))).
 // It takes a few milliseconds: call it once per context and keep the value.

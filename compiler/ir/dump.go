@@ -89,6 +89,7 @@ func Dump(cfg *Config) string {
 			dumpPolicy(p, c.Policy)
 		}
 	}
+	dumpPlugins(p, cfg.Plugins)
 	return b.String()
 }
 

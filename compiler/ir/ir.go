@@ -17,6 +17,10 @@ type Config struct {
 	Digest    string
 	Listeners []Listener // sorted by Bind, then Port
 	Clusters  []Cluster  // sorted by Name
+	// Plugins are the GatewayPlugins in the order their hooks run: by
+	// phase (AUTHN, AUTHZ, STATS, unspecified), then priority, highest
+	// first, then name.
+	Plugins []Plugin
 }
 
 // Listener is one port the ingress serves.
@@ -402,4 +406,32 @@ type CORS struct {
 	// ForwardUnmatchedPreflights: a preflight from an origin not allowed
 	// goes upstream (Istio's default).
 	ForwardUnmatchedPreflights bool
+}
+
+// Plugin is one GatewayPlugin: an executable the ingress starts and calls.
+type Plugin struct {
+	Origin Origin
+	// Name is "namespace/name".
+	Name string
+	// Path is the executable's absolute path in the image.
+	Path string
+	// SHA256 is the expected hex checksum, lower case; "" when not given.
+	SHA256   string
+	Phase    string // "AUTHN", "AUTHZ", "STATS" or ""
+	Priority int
+	// Config is pluginConfig as canonical JSON ("" when absent).
+	Config   string
+	FailOpen bool
+	Timeout  time.Duration
+	// Matches are OR'ed; none selects every request.
+	Matches []PluginMatch
+}
+
+// PluginMatch selects requests; its conditions are AND'ed, an empty one
+// is no condition.
+type PluginMatch struct {
+	Ports []int
+	Hosts []string
+	// Routes are Route Origin strings (as the runtime's Route.ID).
+	Routes []string
 }

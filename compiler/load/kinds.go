@@ -61,6 +61,10 @@ func (l *loader) document(file string, v cue.Value, depth int) {
 	}
 	ns, name := l.identity(v)
 	id := (&Resource{Kind: kind, Namespace: ns, Name: name}).ID()
+	if group == extensionsGroup {
+		l.extension(file, pos, v, apiVersion, version, kind, ns, name, id)
+		return
+	}
 	if group != istioGroup {
 		l.add(diag.Diagnostic{Pos: pos, Severity: diag.Note, Code: diag.CodeInput,
 			Message: "skipping " + apiVersion + " " + id + ": not an Istio networking resource"})

@@ -1,0 +1,26 @@
+package runtime
+
+import (
+	"log/slog"
+	"net/http"
+)
+
+// Plugins is the chain of extension plugins (GatewayPlugin resources) of a
+// config. Package runtime/plugin/host implements it; generated code sets
+// Config.Plugins only when the configuration declares plugins, so an
+// ingress without plugins links none of go-plugin and gRPC.
+type Plugins interface {
+	// Start starts every plugin process and configures it; Run calls it
+	// before the listeners serve, so readiness waits for the plugins. An
+	// error names the plugin and the reason, and the ingress does not
+	// start.
+	Start(log *slog.Logger) error
+	// Request runs the request hooks of the plugins that select the
+	// request (arrived on port, routed to route). It returns true when a
+	// plugin (or its failStrategy) answered the request on w; otherwise
+	// the request goes on, written through the returned writer, which
+	// runs the response hooks.
+	Request(w http.ResponseWriter, r *http.Request, port int, route string) (http.ResponseWriter, bool)
+	// Stop stops the plugin processes; Run calls it after the drain.
+	Stop()
+}

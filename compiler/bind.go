@@ -5,28 +5,9 @@ import (
 	"maps"
 	"slices"
 	"strings"
-)
 
-// gatewayRef resolves a VirtualService's gateway reference as istiod does:
-// "mesh" is the sidecars (""), "ns/name" and "./name" are explicit, the
-// legacy "name.ns[.svc.cluster.local]" names ns/name, and a bare name is in
-// the VirtualService's namespace.
-func gatewayRef(ref, namespace string) string {
-	if ref == "mesh" {
-		return ""
-	}
-	if ns, name, ok := strings.Cut(ref, "/"); ok {
-		if ns == "." {
-			ns = namespace
-		}
-		return ns + "/" + name
-	}
-	if name, rest, ok := strings.Cut(ref, "."); ok {
-		ns, _, _ := strings.Cut(rest, ".")
-		return ns + "/" + name
-	}
-	return namespace + "/" + ref
-}
+	"github.com/gwc-dev/gwc/compiler/names"
+)
 
 // bindVirtualServices attaches each VirtualService to the vhosts of the
 // Gateway servers its hosts intersect.
@@ -42,7 +23,7 @@ func (c *compilation) bindVirtualServices() {
 		}
 		gws := map[string]bool{}
 		for i, ref := range vs.Spec.Gateways {
-			key := gatewayRef(ref, vs.Namespace)
+			key := names.GatewayRef(ref, vs.Namespace)
 			if key == "" {
 				continue
 			}
@@ -59,7 +40,7 @@ func (c *compilation) bindVirtualServices() {
 		}
 		hosts := make([]string, len(vs.Spec.Hosts))
 		for i, h := range vs.Spec.Hosts {
-			hosts[i] = fqdn(h, vs.Namespace)
+			hosts[i] = names.FQDN(h, vs.Namespace)
 		}
 		bound := make([]bool, len(hosts))
 		for _, key := range sortedListenerKeys(c.listeners) {
@@ -74,7 +55,7 @@ func (c *compilation) bindVirtualServices() {
 						if sh.Namespace != "*" && sh.Namespace != vs.Namespace {
 							continue
 						}
-						if domain, ok := intersect(h, sh.Host); ok {
+						if domain, ok := names.Intersect(h, sh.Host); ok {
 							l.bind(domain, s, vs, gwKey)
 							bound[i] = true
 						}
@@ -97,7 +78,7 @@ func (c *compilation) checkMatchGateways(vs *virtualService) {
 	for i, rule := range vs.Spec.HTTP {
 		for j, m := range rule.Match {
 			for k, ref := range m.Gateways {
-				key := gatewayRef(ref, vs.Namespace)
+				key := names.GatewayRef(ref, vs.Namespace)
 				if key != "" && c.gateways[key] == nil {
 					c.errorc(codeNotFound, vs.Resource, fmt.Sprintf("spec.http[%d].match[%d].gateways[%d]", i, j, k), c.gatewayHint(),
 						"gateway %q (%s) not found", ref, key)

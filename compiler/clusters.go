@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/gwc-dev/gwc/compiler/ir"
+	"github.com/gwc-dev/gwc/compiler/names"
 )
 
 // destinations resolves the weighted destinations of one HTTP rule served
@@ -46,7 +47,7 @@ func (c *compilation) destinations(vs *virtualService, i int, rule httpRoute, li
 // from the ServiceEntry that declares the host, or from DNS of the host's
 // FQDN when none does, as inside a Kubernetes cluster.
 func (c *compilation) cluster(vs *virtualService, path string, d destination, listenerPort int) (string, bool) {
-	host := fqdn(d.Host, vs.Namespace)
+	host := names.FQDN(d.Host, vs.Namespace)
 	if strings.Contains(host, "*") {
 		c.errorc(codeWildcardDest, vs.Resource, path+".host", "name one service", "destination host %q is a wildcard", d.Host)
 		return "", false
@@ -121,7 +122,7 @@ func (c *compilation) serviceEntryFor(host string) *serviceEntry {
 			if h == host {
 				return se
 			}
-			if covers(h, host) && len(h) > bestLen {
+			if names.Covers(h, host) && len(h) > bestLen {
 				best, bestLen = se, len(h)
 			}
 		}

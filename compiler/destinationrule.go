@@ -9,6 +9,7 @@ import (
 	"github.com/gwc-dev/gwc/compiler/diag"
 	"github.com/gwc-dev/gwc/compiler/ir"
 	"github.com/gwc-dev/gwc/compiler/load"
+	"github.com/gwc-dev/gwc/compiler/names"
 )
 
 // The DestinationRule model: the parts of the spec gwc applies. Fields it
@@ -166,7 +167,7 @@ func init() {
 // first of a name wins) and the first rule's traffic policy applies.
 func (c *compilation) collectDestinationRules() {
 	for _, dr := range c.drs {
-		dr.host = fqdn(dr.Spec.Host, dr.Namespace)
+		dr.host = names.FQDN(dr.Spec.Host, dr.Namespace)
 		c.checkDestinationRule(dr)
 	}
 }
@@ -181,9 +182,9 @@ func (c *compilation) destinationRulesFor(host string) []*destinationRule {
 		switch {
 		case dr.host == host:
 			exact = append(exact, dr)
-		case covers(dr.host, host) && len(dr.host) > bestLen:
+		case names.Covers(dr.host, host) && len(dr.host) > bestLen:
 			wild, bestLen = []*destinationRule{dr}, len(dr.host)
-		case covers(dr.host, host) && len(dr.host) == bestLen:
+		case names.Covers(dr.host, host) && len(dr.host) == bestLen:
 			wild = append(wild, dr)
 		}
 	}

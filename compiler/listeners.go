@@ -8,6 +8,7 @@ import (
 	"cuelang.org/go/cue"
 
 	"github.com/gwc-dev/gwc/compiler/ir"
+	"github.com/gwc-dev/gwc/compiler/names"
 )
 
 var specPath = cue.ParsePath("spec")
@@ -33,7 +34,7 @@ type listener struct {
 type boundServer struct {
 	gw    *gateway
 	index int
-	hosts []serverHost
+	hosts []names.ServerHost
 	// tls is the termination of an HTTPS server; redirect is httpsRedirect
 	// on an HTTP server.
 	tls      *ir.ServerTLS
@@ -116,7 +117,7 @@ func (c *compilation) buildListeners() {
 				continue
 			}
 			for _, h := range s.Hosts {
-				bs.hosts = append(bs.hosts, parseServerHost(h, gw.Namespace))
+				bs.hosts = append(bs.hosts, names.ParseServerHost(h, gw.Namespace))
 			}
 			if (bs.tls != nil || bs.passthrough) && !c.checkSNI(l, bs, path) {
 				continue

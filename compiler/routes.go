@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/gwc-dev/gwc/compiler/ir"
+	"github.com/gwc-dev/gwc/compiler/names"
 )
 
 // route is an ir.Route whose destinations still name clusters; indexes
@@ -58,7 +59,7 @@ func (c *compilation) routes(l *listener, v *vhost) []route {
 					continue
 				}
 				if len(m.Gateways) > 0 && !slices.ContainsFunc(m.Gateways, func(ref string) bool {
-					return slices.Contains(b.gateways, gatewayRef(ref, vs.Namespace))
+					return slices.Contains(b.gateways, names.GatewayRef(ref, vs.Namespace))
 				}) {
 					continue
 				}

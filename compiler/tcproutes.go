@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/gwc-dev/gwc/compiler/ir"
+	"github.com/gwc-dev/gwc/compiler/names"
 )
 
 // l4route is an ir.L4Route whose destinations still name clusters.
@@ -48,7 +49,7 @@ func (c *compilation) l4Routes(l *listener) []l4route {
 			return false
 		}
 		return len(gws) == 0 || slices.ContainsFunc(gws, func(ref string) bool {
-			return slices.Contains(bound[vs], gatewayRef(ref, vs.Namespace))
+			return slices.Contains(bound[vs], names.GatewayRef(ref, vs.Namespace))
 		})
 	}
 	var out []l4route
@@ -118,7 +119,7 @@ func (c *compilation) terminatedTCPRoute(l *listener, s boundServer) *l4route {
 		for i, rule := range vs.Spec.TCP {
 			if len(rule.Match) > 0 && !slices.ContainsFunc(rule.Match, func(m l4Match) bool {
 				return (m.Port == 0 || m.Port == l.key.Port) && (len(m.Gateways) == 0 || slices.ContainsFunc(m.Gateways, func(ref string) bool {
-					return gatewayRef(ref, vs.Namespace) == gw
+					return names.GatewayRef(ref, vs.Namespace) == gw
 				}))
 			}) {
 				continue
@@ -174,8 +175,8 @@ func (c *compilation) checkSNIHosts() {
 				for k, sni := range m.SNIHosts {
 					sni = strings.ToLower(sni)
 					if !slices.ContainsFunc(vs.Spec.Hosts, func(h string) bool {
-						h = fqdn(h, vs.Namespace)
-						return h == sni || covers(h, sni)
+						h = names.FQDN(h, vs.Namespace)
+						return h == sni || names.Covers(h, sni)
 					}) {
 						c.errorf(vs.Resource, fmt.Sprintf("spec.tls[%d].match[%d].sniHosts[%d]", i, j, k),
 							"add the name to the VirtualService's hosts, or use one of "+strings.Join(vs.Spec.Hosts, ", "),

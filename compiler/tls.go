@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/gwc-dev/gwc/compiler/ir"
+	"github.com/gwc-dev/gwc/compiler/names"
 )
 
 // tlsVersions maps a Gateway's TLS protocol names to crypto/tls versions;
@@ -168,7 +169,7 @@ func (c *compilation) serverTLS(gw *gateway, i int, s server) (*ir.ServerTLS, bo
 		}
 	}
 	for _, h := range s.Hosts {
-		host := parseServerHost(h, gw.Namespace).Host
+		host := names.ParseServerHost(h, gw.Namespace).Host
 		if !slices.Contains(out.SNI, host) {
 			out.SNI = append(out.SNI, host)
 		}

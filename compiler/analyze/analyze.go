@@ -11,7 +11,6 @@ import (
 	"encoding/json"
 	"errors"
 	"slices"
-	"strings"
 
 	"cuelang.org/go/cue"
 
@@ -220,48 +219,4 @@ func newIndex(resources []*load.Resource) *index {
 	}
 	slices.SortFunc(x.vss, func(a, b *vsRes) int { return byName(a.Resource, b.Resource) })
 	return x
-}
-
-// fqdn expands a short host name against a namespace, as istiod does:
-// "reviews" in "shop" is reviews.shop.svc.cluster.local.
-func fqdn(host, ns string) string {
-	if host == "*" || strings.Contains(host, ".") {
-		return host
-	}
-	return host + "." + ns + ".svc.cluster.local"
-}
-
-// covers reports whether host pattern p (possibly "*.suffix" or "*")
-// matches every name of host h.
-func covers(p, h string) bool {
-	switch {
-	case p == h || p == "*":
-		return true
-	case strings.HasPrefix(p, "*."):
-		suffix := p[1:]
-		if strings.HasPrefix(h, "*.") {
-			return strings.HasSuffix(h[1:], suffix)
-		}
-		return strings.HasSuffix(h, suffix)
-	}
-	return false
-}
-
-// gatewayKey resolves a VirtualService gateway reference to namespace/name,
-// "" for the mesh (see compiler/bind.go).
-func gatewayKey(ref, ns string) string {
-	if ref == "mesh" {
-		return ""
-	}
-	if gns, name, ok := strings.Cut(ref, "/"); ok {
-		if gns == "." {
-			gns = ns
-		}
-		return gns + "/" + name
-	}
-	if name, rest, ok := strings.Cut(ref, "."); ok {
-		gns, _, _ := strings.Cut(rest, ".")
-		return gns + "/" + name
-	}
-	return ns + "/" + ref
 }

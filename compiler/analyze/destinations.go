@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/gwc-dev/gwc/compiler/diag"
+	"github.com/gwc-dev/gwc/compiler/names"
 )
 
 // eachDestination calls fn for every route, mirror and mirrors
@@ -31,13 +32,13 @@ func (x *index) eachDestination(fn func(vs *vsRes, path string, d destination)) 
 // otherwise resolve through DNS (istioctl: IST0101, host not found).
 func (r *reporter) destinationHosts(x *index) {
 	x.eachDestination(func(vs *vsRes, path string, d destination) {
-		host := fqdn(d.Host, vs.Namespace)
+		host := names.FQDN(d.Host, vs.Namespace)
 		if d.Host == "" || strings.Contains(host, "*") || isClusterName(d.Host) {
 			return
 		}
 		for _, se := range x.ses {
 			for _, h := range se.Spec.Hosts {
-				if covers(fqdn(h, se.Namespace), host) {
+				if names.Covers(names.FQDN(h, se.Namespace), host) {
 					return
 				}
 			}

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/gwc-dev/gwc/compiler/diag"
+	"github.com/gwc-dev/gwc/compiler/names"
 )
 
 // duplicateHosts warns when several VirtualServices bound to one Gateway
@@ -21,12 +22,12 @@ func (r *reporter) duplicateHosts(x *index) {
 	claims := map[string]claim{} // gateway + "\x00" + host
 	for _, vs := range x.vss {
 		for _, ref := range vs.Spec.Gateways {
-			gw := gatewayKey(ref, vs.Namespace)
+			gw := names.GatewayRef(ref, vs.Namespace)
 			if gw == "" || x.gateways[gw] == nil {
 				continue
 			}
 			for i, h := range vs.Spec.Hosts {
-				host := fqdn(h, vs.Namespace)
+				host := names.FQDN(h, vs.Namespace)
 				key := gw + "\x00" + host
 				first, ok := claims[key]
 				if !ok {

@@ -7,6 +7,7 @@ import (
 
 	"github.com/gwc-dev/gwc/compiler/diag"
 	"github.com/gwc-dev/gwc/compiler/load"
+	"github.com/gwc-dev/gwc/compiler/names"
 )
 
 // virtualService checks the rules of Istio's ValidateVirtualService and
@@ -21,8 +22,8 @@ func (r *reporter) virtualService(res *load.Resource, spec any) {
 	// for the mesh.
 	for i := range hosts {
 		for j := i + 1; j < len(hosts); j++ {
-			a, b := fqdn(hosts[i], res.Namespace), fqdn(hosts[j], res.Namespace)
-			if covers(a, b) || covers(b, a) {
+			a, b := names.FQDN(hosts[i], res.Namespace), names.FQDN(hosts[j], res.Namespace)
+			if names.Covers(a, b) || names.Covers(b, a) {
 				bad(fmt.Sprintf("spec.hosts[%d]", j), "remove one of the two", fmt.Sprintf("duplicate hosts in virtual service: %s & %s", hosts[i], hosts[j]))
 			}
 		}

@@ -108,6 +108,10 @@ func policyLiteral(p *ir.Policy) (string, error) {
 		if t.InsecureSkipVerify {
 			line("InsecureSkipVerify: true,")
 		}
+		str("CredentialName", t.CredentialName)
+		if t.Mutual {
+			line("Mutual: true,")
+		}
 		line("},")
 	}
 	b.WriteString("}")

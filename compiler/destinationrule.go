@@ -112,6 +112,7 @@ type clientTLS struct {
 	SubjectAltNames    []string `json:"subjectAltNames"`
 	SNI                string   `json:"sni"`
 	InsecureSkipVerify bool     `json:"insecureSkipVerify"`
+	CredentialName     string   `json:"credentialName"`
 }
 
 type destinationRule struct {
@@ -140,9 +141,7 @@ var unsupportedPolicy = map[string]verdict{
 	"connectionPool.http.http2KeepAlive":              {diag.Error, "http2KeepAlive is not supported: gwc speaks HTTP/1.1 to upstreams", "remove it"},
 	"outlierDetection.consecutiveErrors":              {diag.Error, "consecutiveErrors is deprecated and not supported", "use consecutive5xxErrors"},
 	"outlierDetection.outlierDetectionHttpErrorCodes": {diag.Error, "outlierDetectionHttpErrorCodes is not supported yet", later},
-	"tls.credentialName": {diag.Error, "credentialName for upstream TLS is not supported yet",
-		"give caCertificates, clientCertificate and privateKey as files"},
-	"tls.caCrl": {diag.Error, "caCrl is not supported yet", later},
+	"tls.caCrl":                                       {diag.Error, "caCrl is not supported yet", later},
 }
 
 func init() {
@@ -425,8 +424,17 @@ func (c *compilation) toPolicy(dr *destinationRule, path string, p *trafficPolic
 		case "", "DISABLE":
 		case "SIMPLE", "MUTUAL":
 			mutual := strings.EqualFold(t.Mode, "MUTUAL")
-			if mutual && (t.ClientCertificate == "" || t.PrivateKey == "") {
-				errorf("tls", "give clientCertificate and privateKey", "mode MUTUAL needs a client certificate and its private key")
+			named := t.CredentialName != ""
+			if named && (t.ClientCertificate != "" || t.PrivateKey != "" || t.CACertificates != "") {
+				errorf("tls.credentialName", "put the certificates in the credential (NAME/tls.crt, NAME/tls.key, NAME/ca.crt), or drop credentialName",
+					"credentialName cannot be combined with clientCertificate, privateKey or caCertificates")
+			}
+			if named && t.InsecureSkipVerify {
+				errorf("tls.insecureSkipVerify", "remove insecureSkipVerify: the credential's CA verifies the upstream",
+					"insecureSkipVerify cannot be combined with credentialName")
+			}
+			if mutual && !named && (t.ClientCertificate == "" || t.PrivateKey == "") {
+				errorf("tls", "give clientCertificate and privateKey, or credentialName", "mode MUTUAL needs a client certificate and its private key")
 			}
 			if !mutual && (t.ClientCertificate != "" || t.PrivateKey != "") {
 				errorf("tls.mode", "use mode: MUTUAL to send a client certificate", "clientCertificate and privateKey need mode MUTUAL")
@@ -435,7 +443,8 @@ func (c *compilation) toPolicy(dr *destinationRule, path string, p *trafficPolic
 				errorf("tls.insecureSkipVerify", "remove insecureSkipVerify, or the CA and SANs", "insecureSkipVerify cannot be combined with caCertificates or subjectAltNames")
 			}
 			out.TLS = &ir.UpstreamTLS{CACertificates: t.CACertificates, ClientCertificate: t.ClientCertificate,
-				PrivateKey: t.PrivateKey, SNI: t.SNI, SubjectAltNames: t.SubjectAltNames, InsecureSkipVerify: t.InsecureSkipVerify}
+				PrivateKey: t.PrivateKey, SNI: t.SNI, SubjectAltNames: t.SubjectAltNames, InsecureSkipVerify: t.InsecureSkipVerify,
+				CredentialName: t.CredentialName, Mutual: mutual}
 		case "ISTIO_MUTUAL":
 			errorf("tls.mode", "use SIMPLE or MUTUAL with your own certificates", "ISTIO_MUTUAL needs a mesh identity, which a standalone gateway does not have")
 		}

@@ -25,6 +25,10 @@ type Config struct {
 	Clusters  []Cluster
 	// Plugins is nil unless the configuration declares GatewayPlugins.
 	Plugins Plugins
+
+	// credentialsDir is --credentials-dir, set by Run before the engine is
+	// built: where upstream TLS credentialNames are read.
+	credentialsDir string
 }
 
 // Listener is one bound port.

@@ -53,6 +53,7 @@ func Run(ctx context.Context, cfg *Config, args []string, stderr io.Writer) int 
 		log.Error("invalid configuration", "err", err)
 		return 1
 	}
+	cfg.credentialsDir = opts.credentialsDir
 	if err := checkUpstreamTLS(cfg); err != nil {
 		log.Error("cannot start", "err", err)
 		return 1

@@ -125,6 +125,12 @@ type UpstreamTLS struct {
 	// SANs; otherwise the certificate must be valid for the SNI.
 	SubjectAltNames    []string
 	InsecureSkipVerify bool
+	// CredentialName names a credential under --credentials-dir, as a
+	// mounted Secret: the CA in NAME/ca.crt or NAME-cacert/ca.crt and,
+	// when Mutual, the client certificate in NAME/tls.crt and NAME/tls.key.
+	// The file fields are empty then.
+	CredentialName string
+	Mutual         bool
 }
 
 // check reports a policy the runtime cannot apply.

@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
 	"time"
@@ -23,7 +24,8 @@ func needsOwnTransport(p *ClusterPolicy) bool {
 
 // newClusterTransport returns a transport for one cluster's
 // connectionPool and tls settings.
-func newClusterTransport(p *ClusterPolicy) (*http.Transport, error) {
+// A credentialName is read under dir, and log tells of its reloads.
+func newClusterTransport(name string, p *ClusterPolicy, dir string, log *slog.Logger) (*http.Transport, error) {
 	t := newTransport()
 	pool := p.Pool
 	d := &net.Dialer{Timeout: connectTimeout}
@@ -55,17 +57,17 @@ func newClusterTransport(p *ClusterPolicy) (*http.Transport, error) {
 		t.DisableKeepAlives = true
 	}
 	if p.TLS != nil {
-		base, err := clientTLSConfig(p.TLS)
+		current, err := upstreamTLS(name, p.TLS, dir, log)
 		if err != nil {
 			return nil, err
 		}
-		t.TLSClientConfig = base
+		t.TLSClientConfig = current()
 		t.DialTLSContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
 			c, err := dial(ctx, network, addr)
 			if err != nil {
 				return nil, err
 			}
-			cfg := base.Clone()
+			cfg := current().Clone()
 			if cfg.ServerName == "" {
 				// Auto SNI: the downstream Host, as Istio sets for SIMPLE and
 				// MUTUAL without sni.
@@ -91,7 +93,7 @@ func (e *engine) clusterTransport(c *Cluster) http.RoundTripper {
 	if !needsOwnTransport(c.Policy) {
 		return e.transport
 	}
-	t, err := newClusterTransport(c.Policy)
+	t, err := newClusterTransport(c.Name, c.Policy, e.cfg.credentialsDir, e.log)
 	if err != nil {
 		e.log.Error("upstream transport", "cluster", c.Name, "err", err)
 		return failingTransport{err}
@@ -105,6 +107,24 @@ func (f failingTransport) RoundTrip(*http.Request) (*http.Response, error) {
 	return nil, &connectError{f.err}
 }
 
+// upstreamTLS returns the client configuration of a cluster's tls block
+// for each new connection: fixed when it names files, re-read on change
+// when it names a credential.
+func upstreamTLS(cluster string, t *UpstreamTLS, dir string, log *slog.Logger) (func() *tls.Config, error) {
+	if t.CredentialName == "" {
+		cfg, err := clientTLSConfig(t)
+		if err != nil {
+			return nil, err
+		}
+		return func() *tls.Config { return cfg }, nil
+	}
+	cred, err := newUpstreamCredential(cluster, t, dir, log)
+	if err != nil {
+		return nil, err
+	}
+	return cred.config, nil
+}
+
 // checkUpstreamTLS loads every cluster's TLS files, so that a missing or
 // bad file stops the binary before it serves.
 func checkUpstreamTLS(cfg *Config) error {
@@ -114,7 +134,7 @@ func checkUpstreamTLS(cfg *Config) error {
 		if c.Policy == nil || c.Policy.TLS == nil {
 			continue
 		}
-		if _, err := clientTLSConfig(c.Policy.TLS); err != nil {
+		if _, err := upstreamTLS(c.Name, c.Policy.TLS, cfg.credentialsDir, slog.New(slog.DiscardHandler)); err != nil {
 			errs = append(errs, fmt.Errorf("cluster %q: %w", c.Name, err))
 		}
 	}

@@ -3,6 +3,7 @@ package runtime
 import (
 	"fmt"
 	"io"
+	"log/slog"
 	"math"
 	"net/http"
 	"net/http/httptest"
@@ -401,7 +402,7 @@ func TestIdleTimeoutClosesUpstreamConnections(t *testing.T) {
 }
 
 func TestClusterTransportSettings(t *testing.T) {
-	tr, err := newClusterTransport(&ClusterPolicy{Pool: ConnectionPool{MaxConnections: 7, IdleTimeout: -1, MaxRequestsPerConnection: 1}})
+	tr, err := newClusterTransport("c", &ClusterPolicy{Pool: ConnectionPool{MaxConnections: 7, IdleTimeout: -1, MaxRequestsPerConnection: 1}}, "", slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -168,6 +168,9 @@ func dumpPolicy(p func(int, string, ...any), pol *Policy) {
 	}
 	if t := pol.TLS; t != nil {
 		p(2, "tls ca %q cert %q key %q sni %q sans %v insecure %t", t.CACertificates, t.ClientCertificate, t.PrivateKey, t.SNI, t.SubjectAltNames, t.InsecureSkipVerify)
+		if t.CredentialName != "" {
+			p(2, "tls credential %q mutual %t", t.CredentialName, t.Mutual)
+		}
 	}
 }
 

@@ -293,6 +293,11 @@ type UpstreamTLS struct {
 	SNI                string
 	SubjectAltNames    []string
 	InsecureSkipVerify bool
+	// CredentialName names a credential under the binary's
+	// --credentials-dir (NAME/ca.crt or NAME-cacert/ca.crt; with Mutual also
+	// NAME/tls.crt and NAME/tls.key), instead of the file fields.
+	CredentialName string
+	Mutual         bool
 }
 
 // QueryMatch matches one query parameter by name; a "present" Kind only

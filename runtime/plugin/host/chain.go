@@ -104,6 +104,16 @@ func (c *Chain) Stop() {
 	}
 }
 
+// Specs returns the specs of the chain in the order their hooks run, with
+// defaults applied (Timeout).
+func (c *Chain) Specs() []Spec {
+	out := make([]Spec, len(c.plugins))
+	for i, p := range c.plugins {
+		out[i] = p.spec
+	}
+	return out
+}
+
 // Counts returns how many requests plugin i let through (FAIL_OPEN) and
 // answered 503 (FAIL_CLOSE) while it was down or late.
 func (c *Chain) Counts(i int) (failedOpen, failedClosed uint64) {
@@ -179,7 +189,7 @@ func (c *Chain) Request(w http.ResponseWriter, r *http.Request, port int, route 
 	var req *sdk.Request
 	var after []*plugin
 	for _, p := range c.plugins {
-		if !p.spec.selects(port, r.Host, route) {
+		if !p.spec.Selects(port, r.Host, route) {
 			continue
 		}
 		if req == nil {

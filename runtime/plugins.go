@@ -24,3 +24,11 @@ type Plugins interface {
 	// Stop stops the plugin processes; Run calls it after the drain.
 	Stop()
 }
+
+// MarkPluginFailed records Envoy's response flag UAEX on the request served
+// through w: a FAIL_CLOSE plugin that was down or late had it answered 503,
+// as Envoy flags a request its ext_authz service failed. The access log
+// (response_flags, response_code_details ext_authz_error) and the
+// response_flags label of istio_requests_total show it. A plugin's deny or
+// redirect is an ordinary local reply and carries no flag.
+func MarkPluginFailed(w http.ResponseWriter) { markFlag(w, flagUAEX) }

@@ -34,11 +34,6 @@ const (
 // default is the same.
 const DefaultTimeout = 200 * time.Millisecond
 
-// FlagPluginFailed is the response flag logged when a FAIL_CLOSE plugin is
-// down or late and the request is answered 503 (Envoy's UAEX: an external
-// authorisation service failed).
-const FlagPluginFailed = "UAEX"
-
 // Chain is the ordered list of plugins of an ingress.
 type Chain struct {
 	plugins []*plugin
@@ -255,8 +250,11 @@ func (p *plugin) failed(w http.ResponseWriter, r *http.Request, err error) bool 
 		return false
 	}
 	p.failedClosed.Add(1)
-	p.log.Warn("plugin failed; answering 503 (FAIL_CLOSE)", "response_flags", FlagPluginFailed,
-		"method", r.Method, "path", r.URL.Path, "err", err)
+	// The access log and istio_requests_total carry the failure as Envoy's
+	// UAEX flag; a warning per request would flood the log while a plugin
+	// is down.
+	p.log.Debug("plugin failed; answering 503 (FAIL_CLOSE)", "method", r.Method, "path", r.URL.Path, "err", err)
+	gwcrt.MarkPluginFailed(w)
 	const body = "plugin unavailable"
 	h := w.Header()
 	h["Server"] = []string{"istio-envoy"}

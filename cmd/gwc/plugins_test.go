@@ -231,6 +231,16 @@ spec:
 		if m := scrape(t, status); !regexp.MustCompile(`istio_requests_total\{[^}]*response_code="503"[^}]*response_flags="UAEX"[^}]*\} [1-9]`).MatchString(m) {
 			t.Errorf("no istio_requests_total series with response_code 503 and flags UAEX:\n%s", grepLines(m, "istio_requests_total{"))
 		}
+		// and per plugin: the requests its failStrategy decided
+		for _, re := range []string{
+			`gwc_plugin_failures_total\{fail_strategy="FAIL_CLOSE",plugin="shop/order-a"\} ([2-9]|[1-9][0-9]+)\n`,
+			`gwc_plugin_failures_total\{fail_strategy="FAIL_OPEN",plugin="shop/order-c"\} ([2-9]|[1-9][0-9]+)\n`,
+			`gwc_plugin_failures_total\{fail_strategy="FAIL_CLOSE",plugin="shop/apikey"\} 0\n`,
+		} {
+			if m := scrape(t, status); !regexp.MustCompile(re).MatchString(m) {
+				t.Errorf("metrics lack %s:\n%s", re, grepLines(m, "gwc_plugin"))
+			}
+		}
 
 		// drain: the plugins stop after the listeners
 		in.cmd.Process.Signal(syscall.SIGTERM)

@@ -19,7 +19,10 @@ import (
 	"github.com/gwc-dev/gwc/runtime/plugin/sdk"
 )
 
-var _ gwcrt.Plugins = (*Chain)(nil)
+var (
+	_ gwcrt.Plugins        = (*Chain)(nil)
+	_ gwcrt.PluginFailures = (*Chain)(nil)
+)
 
 // Restart backoff: 100ms doubling to at most 10s.
 const (
@@ -107,6 +110,18 @@ func (c *Chain) Specs() []Spec {
 		out[i] = p.spec
 	}
 	return out
+}
+
+// Failures implements runtime.PluginFailures: the requests each plugin's
+// failStrategy decided.
+func (c *Chain) Failures(f func(plugin, failStrategy string, requests uint64)) {
+	for _, p := range c.plugins {
+		n := p.failedClosed.Load()
+		if p.spec.FailOpen {
+			n = p.failedOpen.Load()
+		}
+		f(p.spec.Name, p.strategy(), n)
+	}
 }
 
 // Counts returns how many requests plugin i let through (FAIL_OPEN) and

@@ -1,14 +1,17 @@
 package codegen
 
 import (
+	"encoding/json"
 	"go/parser"
 	"go/token"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/gwc-dev/gwc/compiler/diag"
 	"github.com/gwc-dev/gwc/compiler/ir"
+	"github.com/gwc-dev/gwc/runtime/plugin/host"
 )
 
 // TestPluginsImportOnlyWhenDeclared: an ingress without GatewayPlugins must
@@ -47,5 +50,44 @@ func TestPluginsImportOnlyWhenDeclared(t *testing.T) {
 		if !strings.Contains(src, want) {
 			t.Errorf("config.go lacks %q:\n%s", want, src)
 		}
+	}
+}
+
+// TestRuntimeConfigPlugins: gwc routes and explain read the plugin chain
+// from RuntimeConfig, built by pluginSpec as the literal is; a config
+// without plugins has a nil Plugins, as the generated one.
+func TestRuntimeConfigPlugins(t *testing.T) {
+	cfg := hostileConfig("x.example.com")
+	rc, err := RuntimeConfig(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rc.Plugins != nil {
+		t.Errorf("Plugins = %#v without GatewayPlugins, want nil", rc.Plugins)
+	}
+	cfg.Plugins = []ir.Plugin{
+		{Name: "shop/a", Path: "/p/a", Phase: "AUTHN", Priority: 3, Config: `{"k":1}`, Timeout: 50 * time.Millisecond,
+			Matches: []ir.PluginMatch{{Ports: []int{80}, Hosts: []string{"*.example.com"}, Routes: []string{"r"}}}},
+		{Name: "shop/b", Path: "/p/b", FailOpen: true},
+	}
+	rc, err = RuntimeConfig(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	chain, ok := rc.Plugins.(*host.Chain)
+	if !ok {
+		t.Fatalf("Plugins = %T, want *host.Chain", rc.Plugins)
+	}
+	got := chain.Specs()
+	want := []host.Spec{
+		{Name: "shop/a", Path: "/p/a", Phase: "AUTHN", Priority: 3, Config: json.RawMessage(`{"k":1}`), Timeout: 50 * time.Millisecond,
+			Matches: []host.Match{{Ports: []int{80}, Hosts: []string{"*.example.com"}, Routes: []string{"r"}}}},
+		{Name: "shop/b", Path: "/p/b", FailOpen: true, Timeout: host.DefaultTimeout},
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("specs:\n got %+v\nwant %+v", got, want)
+	}
+	if !got[0].Selects(80, "a.example.com:80", "r") || got[0].Selects(443, "a.example.com", "r") {
+		t.Error("spec a selects wrongly")
 	}
 }

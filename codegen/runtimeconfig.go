@@ -18,7 +18,9 @@ import (
 // source holds as a literal, unprepared. `gwc explain` and `gwc routes`
 // run the runtime's own matchers over it. The route actions of the
 // literal are printed from the same values (routeFields, destFields,
-// matchMoreFields), so the two cannot drift apart.
+// matchMoreFields), so the two cannot drift apart. Its Plugins is the
+// *host.Chain of the plugins, not started (pluginSpec feeds the literal
+// too).
 func RuntimeConfig(cfg *ir.Config) (*runtime.Config, error) {
 	out := &runtime.Config{Digest: cfg.Digest, Sources: cfg.Sources}
 	for _, l := range cfg.Listeners {
@@ -43,6 +45,9 @@ func RuntimeConfig(cfg *ir.Config) (*runtime.Config, error) {
 			rc.Endpoints = append(rc.Endpoints, runtime.Endpoint{Address: net.JoinHostPort(e.Host, strconv.Itoa(e.Port)), Weight: uint32(e.Weight)})
 		}
 		out.Clusters = append(out.Clusters, rc)
+	}
+	if c := runtimePlugins(cfg); c != nil {
+		out.Plugins = c
 	}
 	return out, nil
 }

@@ -17,20 +17,21 @@ import (
 type respFlags uint16
 
 const (
-	flagUH  respFlags = 1 << iota // no healthy upstream
-	flagUT                        // upstream request timeout
-	flagUF                        // upstream connection failure
-	flagUC                        // upstream connection termination
-	flagUO                        // upstream overflow (circuit breaker)
-	flagNR                        // no route (or virtual host) found
-	flagDC                        // downstream connection termination
-	flagURX                       // upstream retry limit exceeded
-	flagDPE                       // downstream protocol error
-	flagNC                        // no cluster found
+	flagUH   respFlags = 1 << iota // no healthy upstream
+	flagUT                         // upstream request timeout
+	flagUF                         // upstream connection failure
+	flagUC                         // upstream connection termination
+	flagUO                         // upstream overflow (circuit breaker)
+	flagNR                         // no route (or virtual host) found
+	flagUAEX                       // an external authorisation (plugin) failed
+	flagDC                         // downstream connection termination
+	flagURX                        // upstream retry limit exceeded
+	flagDPE                        // downstream protocol error
+	flagNC                         // no cluster found
 )
 
 // flagNames are the short names in the order Envoy prints them.
-var flagNames = [...]string{"UH", "UT", "UF", "UC", "UO", "NR", "DC", "URX", "DPE", "NC"}
+var flagNames = [...]string{"UH", "UT", "UF", "UC", "UO", "NR", "UAEX", "DC", "URX", "DPE", "NC"}
 
 // String returns the flags as Envoy logs them: comma-separated, "-" for none.
 func (f respFlags) String() string {
@@ -57,6 +58,8 @@ func (f respFlags) details(upstream bool) string {
 		return "route_not_found"
 	case f&flagNC != 0:
 		return "cluster_not_found"
+	case f&flagUAEX != 0:
+		return "ext_authz_error"
 	case f&flagUH != 0:
 		return "no_healthy_upstream"
 	case f&flagUO != 0:

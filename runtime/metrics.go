@@ -124,6 +124,7 @@ func newMetrics(cfg *Config, workload, namespace string) *metrics {
 		m.tcpOpened, m.tcpClosed, m.tcpSent, m.tcpReceived,
 		m.overflow, m.connLimit, m.logDrops, clusterCollector{m},
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	registerPluginMetrics(m.reg, cfg)
 
 	m.dests = append(m.dests, newDestSeries("", workload, namespace))
 	for i := range cfg.Clusters {

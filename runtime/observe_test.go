@@ -88,7 +88,21 @@ func TestMetricsAfterKnownSequence(t *testing.T) {
 	a := backend(t, "A")
 	g := startGateway(t, obsConfig(t, hostPort(a)))
 	knownSequence(t, g)
-	mfs := scrape(t, g.status)
+	// A request is counted after its response is written: the client may
+	// read the last one before the server has counted it (response bytes
+	// are observed last).
+	var mfs map[string]*dto.MetricFamily
+	for range 100 {
+		mfs = scrape(t, g.status)
+		var total uint64
+		for _, m := range mfs["istio_response_bytes"].GetMetric() {
+			total += m.GetHistogram().GetSampleCount()
+		}
+		if total >= 7 {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 
 	type key struct{ code, flags, svc string }
 	got := map[key]float64{}

@@ -142,6 +142,7 @@ func explain(w io.Writer, irc *ir.Config, rc *runtime.Config, req *http.Request)
 			continue
 		}
 		rt := &vh.Routes[chosen]
+		explainPlugins(w, chainSpecs(rc), l.Port, req.Host, rt)
 		fmt.Fprintf(w, "result    %s\n", describeAction(rc, rt))
 		if rt.Redirect != nil {
 			fmt.Fprintf(w, "location  %s\n", rt.Redirect.Location(req))

@@ -65,7 +65,14 @@ var (
 // until it says it is ready.
 func startIngress(t *testing.T, bin string, gatewayPorts ...int) *ingress {
 	t.Helper()
+	return startIngressWith(t, bin, nil, gatewayPorts...)
+}
+
+// startIngressWith is startIngress with more flags for the binary.
+func startIngressWith(t *testing.T, bin string, flags []string, gatewayPorts ...int) *ingress {
+	t.Helper()
 	args := []string{"--status-addr", "127.0.0.1:0", "--admin-addr", "127.0.0.1:0", "--drain-timeout", "10s"}
+	args = append(args, flags...)
 	for _, p := range gatewayPorts {
 		args = append(args, "--listen", fmt.Sprintf("%d=127.0.0.1:0", p))
 	}

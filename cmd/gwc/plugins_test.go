@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strings"
 	"syscall"
@@ -159,7 +160,8 @@ spec:
 	bin := buildIngress(t, map[string]string{"shop.yaml": config})
 
 	t.Run("traffic", func(t *testing.T) {
-		in := startIngress(t, bin, 80)
+		accessLog := filepath.Join(t.TempDir(), "access.log")
+		in := startIngressWith(t, bin, []string{"--access-log", accessLog}, 80)
 		url := in.url(80) + "/"
 
 		// allow, header mutation on request and response, order b,a,c
@@ -177,7 +179,7 @@ spec:
 		}
 
 		// api key: 401 without, 401 wrong, 200 right (key stripped, name added)
-		if r := send(t, url, "api.example.com"); r.status != 401 || !strings.Contains(r.body, "invalid API key") || r.header.Get("Www-Authenticate") == "" {
+		if r := send(t, url+"no-key", "api.example.com"); r.status != 401 || !strings.Contains(r.body, "invalid API key") || r.header.Get("Www-Authenticate") == "" {
 			t.Errorf("no key: %d %q %v", r.status, r.body, r.header)
 		}
 		if r := send(t, url, "api.example.com", "x-api-key", "k-999"); r.status != 401 {
@@ -198,10 +200,10 @@ spec:
 		}
 
 		// hang past the deadline: FAIL_CLOSE answers 503, FAIL_OPEN passes
-		if r := send(t, url, "shop.example.com", "x-misbehave", "hang-a"); r.status != 503 || r.body != "plugin unavailable" {
+		if r := send(t, url+"hang-a", "shop.example.com", "x-misbehave", "hang-a"); r.status != 503 || r.body != "plugin unavailable" {
 			t.Errorf("hanging FAIL_CLOSE plugin: %d %q", r.status, r.body)
 		}
-		if r := send(t, url, "shop.example.com", "x-misbehave", "hang-c"); r.status != 200 || !strings.Contains(r.body, "x-order=b,a\n") {
+		if r := send(t, url+"hang-c", "shop.example.com", "x-misbehave", "hang-c"); r.status != 200 || !strings.Contains(r.body, "x-order=b,a\n") {
 			t.Errorf("hanging FAIL_OPEN plugin: %d %q", r.status, r.body)
 		}
 		// a late plugin is not restarted
@@ -214,13 +216,31 @@ spec:
 			t.Errorf("crashing FAIL_OPEN plugin: %d %q", r.status, r.body)
 		}
 		// crash mid-traffic, FAIL_CLOSE: 503 until restarted
-		if r := send(t, url, "shop.example.com", "x-misbehave", "crash-a"); r.status != 503 {
+		if r := send(t, url+"crash-a", "shop.example.com", "x-misbehave", "crash-a"); r.status != 503 {
 			t.Errorf("crashing FAIL_CLOSE plugin: %d %q", r.status, r.body)
 		}
 		waitFor(t, func() bool {
 			r := send(t, url, "shop.example.com")
 			return r.status == 200 && strings.Contains(r.body, "x-order=b,a,c\n")
 		}, "both crashed plugins restarted")
+
+		// a FAIL_CLOSE 503 is counted with Envoy's UAEX flag
+		in.mu.Lock()
+		status := in.status
+		in.mu.Unlock()
+		if m := scrape(t, status); !regexp.MustCompile(`istio_requests_total\{[^}]*response_code="503"[^}]*response_flags="UAEX"[^}]*\} [1-9]`).MatchString(m) {
+			t.Errorf("no istio_requests_total series with response_code 503 and flags UAEX:\n%s", grepLines(m, "istio_requests_total{"))
+		}
+		// and per plugin: the requests its failStrategy decided
+		for _, re := range []string{
+			`gwc_plugin_failures_total\{fail_strategy="FAIL_CLOSE",plugin="shop/order-a"\} ([2-9]|[1-9][0-9]+)\n`,
+			`gwc_plugin_failures_total\{fail_strategy="FAIL_OPEN",plugin="shop/order-c"\} ([2-9]|[1-9][0-9]+)\n`,
+			`gwc_plugin_failures_total\{fail_strategy="FAIL_CLOSE",plugin="shop/apikey"\} 0\n`,
+		} {
+			if m := scrape(t, status); !regexp.MustCompile(re).MatchString(m) {
+				t.Errorf("metrics lack %s:\n%s", re, grepLines(m, "gwc_plugin"))
+			}
+		}
 
 		// drain: the plugins stop after the listeners
 		in.cmd.Process.Signal(syscall.SIGTERM)
@@ -236,8 +256,24 @@ spec:
 		if i, j := strings.Index(logs, "msg=stopped"), strings.Index(logs, `msg="plugin stopped" plugin=shop/header`); i < 0 || j < i {
 			t.Errorf("plugins not stopped after the drain")
 		}
+		// The access log: a FAIL_CLOSE 503 carries UAEX, whether the plugin
+		// was late or crashed; a deny is an ordinary local reply; a
+		// FAIL_OPEN pass is an ordinary upstream response.
+		data, err := os.ReadFile(accessLog)
+		if err != nil {
+			t.Fatal(err)
+		}
 		for _, want := range []string{
-			`msg="plugin failed; answering 503 (FAIL_CLOSE)" plugin=shop/order-a response_flags=UAEX`,
+			`"GET /hang-a HTTP/1.1" 503 UAEX ext_authz_error - "-" `,
+			`"GET /crash-a HTTP/1.1" 503 UAEX ext_authz_error - "-" `,
+			`"GET /no-key HTTP/1.1" 401 - - - "-" `,
+			`"GET /hang-c HTTP/1.1" 200 - via_upstream - "-" `,
+		} {
+			if !strings.Contains(string(data), want) {
+				t.Errorf("access log lacks %q:\n%s", want, data)
+			}
+		}
+		for _, want := range []string{
 			`msg="plugin stderr" plugin=shop/order-a line="panic: crashing on purpose"`,
 			`msg="plugin restarted" plugin=shop/order-c`,
 			`msg="plugin restarted" plugin=shop/order-a`,
@@ -347,4 +383,30 @@ func waitFor(t *testing.T, cond func() bool, what string) {
 		time.Sleep(50 * time.Millisecond)
 	}
 	t.Fatalf("timed out waiting: %s", what)
+}
+
+// scrape returns the Prometheus exposition of the status server at addr.
+func scrape(t *testing.T, addr string) string {
+	t.Helper()
+	resp, err := http.Get("http://" + addr + "/stats/prometheus")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+// grepLines returns the lines of s that contain sub.
+func grepLines(s, sub string) string {
+	var out []string
+	for _, l := range strings.Split(s, "\n") {
+		if strings.Contains(l, sub) {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
 }

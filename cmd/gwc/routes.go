@@ -47,6 +47,10 @@ func runRoutes(args []string, stdout, stderr io.Writer) int {
 		}
 		return 0
 	}
+	specs := chainSpecs(rc)
+	if len(specs) > 0 {
+		printPluginChain(stdout, irc, specs)
+	}
 	for li := range rc.Listeners {
 		l := &rc.Listeners[li]
 		fmt.Fprintf(stdout, "listener %s %s\n", net.JoinHostPort(l.Bind, strconv.Itoa(l.Port)), l.Protocol)
@@ -54,9 +58,17 @@ func runRoutes(args []string, stdout, stderr io.Writer) int {
 			vh := &l.VirtualHosts[vi]
 			fmt.Fprintf(stdout, "  host %s\n", vh.Domain)
 			tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "    #\tMATCH\tACTION\tFROM")
+			if len(specs) > 0 {
+				fmt.Fprintln(tw, "    #\tMATCH\tACTION\tPLUGINS\tFROM")
+			} else {
+				fmt.Fprintln(tw, "    #\tMATCH\tACTION\tFROM")
+			}
 			for ri := range vh.Routes {
 				rt := &vh.Routes[ri]
+				if len(specs) > 0 {
+					fmt.Fprintf(tw, "    %d\t%s\t%s\t%s\t%s\n", ri, describeMatches(rt), describeAction(rc, rt), describePlugins(routePlugins(specs, l, vi, rt)), rt.ID)
+					continue
+				}
 				fmt.Fprintf(tw, "    %d\t%s\t%s\t%s\n", ri, describeMatches(rt), describeAction(rc, rt), rt.ID)
 			}
 			tw.Flush()
@@ -188,10 +200,13 @@ type routeRow struct {
 	Matches  []string `json:"matches"`
 	Action   string   `json:"action"`
 	Servers  []string `json:"servers,omitempty"`
+	// Plugins run in this order before the action.
+	Plugins []routePlugin `json:"plugins,omitempty"`
 }
 
 func routeRows(irc *ir.Config, rc *runtime.Config) []routeRow {
 	rows := []routeRow{}
+	specs := chainSpecs(rc)
 	for li := range rc.Listeners {
 		l := &rc.Listeners[li]
 		for vi := range l.VirtualHosts {
@@ -209,6 +224,7 @@ func routeRows(irc *ir.Config, rc *runtime.Config) []routeRow {
 				for mi := range rt.Matches {
 					row.Matches = append(row.Matches, rt.Matches[mi].Describe())
 				}
+				row.Plugins = routePlugins(specs, l, vi, rt)
 				rows = append(rows, row)
 			}
 		}

@@ -19,23 +19,6 @@ import (
 	"github.com/gwc-dev/gwc/internal/testcerts"
 )
 
-// startIngressWith starts bin like startIngress, with extra flags before
-// the helper's own (a wrapper script passes them).
-func startIngressWith(t *testing.T, bin string, extra []string, gatewayPorts ...int) *ingress {
-	t.Helper()
-	script := "#!/bin/sh\nexec " + shellQuote(bin)
-	for _, a := range extra {
-		script += " " + shellQuote(a)
-	}
-	wrapper := filepath.Join(t.TempDir(), "ingress")
-	if err := os.WriteFile(wrapper, []byte(script+" \"$@\"\n"), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	return startIngress(t, wrapper, gatewayPorts...)
-}
-
-func shellQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
-
 // tlsBackend is an HTTPS server on loopback that answers with its name and
 // the common name of the client certificate, if any; with clientCA set it
 // requires a client certificate from that CA.

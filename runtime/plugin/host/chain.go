@@ -19,7 +19,10 @@ import (
 	"github.com/gwc-dev/gwc/runtime/plugin/sdk"
 )
 
-var _ gwcrt.Plugins = (*Chain)(nil)
+var (
+	_ gwcrt.Plugins        = (*Chain)(nil)
+	_ gwcrt.PluginFailures = (*Chain)(nil)
+)
 
 // Restart backoff: 100ms doubling to at most 10s.
 const (
@@ -33,11 +36,6 @@ const (
 // DefaultTimeout bounds a call when a Spec has no Timeout; the compiler's
 // default is the same.
 const DefaultTimeout = 200 * time.Millisecond
-
-// FlagPluginFailed is the response flag logged when a FAIL_CLOSE plugin is
-// down or late and the request is answered 503 (Envoy's UAEX: an external
-// authorisation service failed).
-const FlagPluginFailed = "UAEX"
 
 // Chain is the ordered list of plugins of an ingress.
 type Chain struct {
@@ -101,6 +99,28 @@ func (c *Chain) Stop() {
 		if p.log != nil {
 			p.log.Info("plugin stopped", "failed_open", p.failedOpen.Load(), "failed_closed", p.failedClosed.Load())
 		}
+	}
+}
+
+// Specs returns the specs of the chain in the order their hooks run, with
+// defaults applied (Timeout).
+func (c *Chain) Specs() []Spec {
+	out := make([]Spec, len(c.plugins))
+	for i, p := range c.plugins {
+		out[i] = p.spec
+	}
+	return out
+}
+
+// Failures implements runtime.PluginFailures: the requests each plugin's
+// failStrategy decided.
+func (c *Chain) Failures(f func(plugin, failStrategy string, requests uint64)) {
+	for _, p := range c.plugins {
+		n := p.failedClosed.Load()
+		if p.spec.FailOpen {
+			n = p.failedOpen.Load()
+		}
+		f(p.spec.Name, p.strategy(), n)
 	}
 }
 
@@ -179,7 +199,7 @@ func (c *Chain) Request(w http.ResponseWriter, r *http.Request, port int, route 
 	var req *sdk.Request
 	var after []*plugin
 	for _, p := range c.plugins {
-		if !p.spec.selects(port, r.Host, route) {
+		if !p.spec.Selects(port, r.Host, route) {
 			continue
 		}
 		if req == nil {
@@ -245,8 +265,11 @@ func (p *plugin) failed(w http.ResponseWriter, r *http.Request, err error) bool 
 		return false
 	}
 	p.failedClosed.Add(1)
-	p.log.Warn("plugin failed; answering 503 (FAIL_CLOSE)", "response_flags", FlagPluginFailed,
-		"method", r.Method, "path", r.URL.Path, "err", err)
+	// The access log and istio_requests_total carry the failure as Envoy's
+	// UAEX flag; a warning per request would flood the log while a plugin
+	// is down.
+	p.log.Debug("plugin failed; answering 503 (FAIL_CLOSE)", "method", r.Method, "path", r.URL.Path, "err", err)
+	gwcrt.MarkPluginFailed(w)
 	const body = "plugin unavailable"
 	h := w.Header()
 	h["Server"] = []string{"istio-envoy"}

@@ -32,11 +32,11 @@ func TestSelects(t *testing.T) {
 		{80, "[::1]", "x", false},
 	}
 	for _, c := range cases {
-		if got := s.selects(c.port, c.host, c.route); got != c.want {
-			t.Errorf("selects(%d, %q, %q) = %t, want %t", c.port, c.host, c.route, got, c.want)
+		if got := s.Selects(c.port, c.host, c.route); got != c.want {
+			t.Errorf("Selects(%d, %q, %q) = %t, want %t", c.port, c.host, c.route, got, c.want)
 		}
 	}
-	if !(&Spec{}).selects(1, "x", "y") {
+	if !(&Spec{}).Selects(1, "x", "y") {
 		t.Error("a spec without matches must select everything")
 	}
 }

@@ -43,21 +43,25 @@ type Match struct {
 	Routes []string
 }
 
-// selects reports whether the plugin applies to a request on port for
-// host.
-func (s *Spec) selects(port int, host, route string) bool {
+// Selects reports whether the plugin applies to a request that arrived on
+// gateway port for host (the Host header, a port in it ignored) and was
+// routed to route (a Route.ID). The chain calls it for every request; gwc
+// routes and gwc explain call it to show which plugins run.
+func (s *Spec) Selects(port int, host, route string) bool {
 	if len(s.Matches) == 0 {
 		return true
 	}
 	for i := range s.Matches {
-		if s.Matches[i].selects(port, host, route) {
+		if s.Matches[i].Selects(port, host, route) {
 			return true
 		}
 	}
 	return false
 }
 
-func (s *Match) selects(port int, host, route string) bool {
+// Selects reports whether this one match selects the request (see
+// Spec.Selects).
+func (s *Match) Selects(port int, host, route string) bool {
 	if len(s.Routes) > 0 && !slices.Contains(s.Routes, route) {
 		return false
 	}

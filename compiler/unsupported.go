@@ -64,9 +64,12 @@ func (c *compilation) checkSupported(r *load.Resource) {
 		}
 		c.reportc(unsupportedCode(v.severity), v.severity, r, path, v.hint, "%s", v.message)
 	}
-	if js, err := r.JSON(); err != nil || !walkJSON(js, report) {
-		walk(r.Value, "", "", report)
+	// Every rule is under spec (TestUnsupportedUnderSpec), so the walk
+	// reads only the spec's JSON, which the analyzers have already made.
+	if js, err := r.SpecJSON(); err == nil && walkJSON(js, "spec", report) {
+		return
 	}
+	walk(r.Value, "", "", report)
 }
 
 // walk calls fn for every field and list element under v with its path

@@ -7,12 +7,16 @@ import (
 	"strconv"
 )
 
-// walkJSON is walk over a resource's JSON, in the same order and with the
-// same paths, but without visiting CUE values, which costs far more. It
+// walkJSON is walk over the JSON of the field named root (a top-level
+// field; "" for the whole resource), in the same order and with the same
+// paths, but without visiting CUE values, which costs far more. It
 // reports false when js is not a single JSON value.
-func walkJSON(js []byte, fn func(path, pattern string)) bool {
+func walkJSON(js []byte, root string, fn func(path, pattern string)) bool {
+	if root != "" {
+		fn(root, root)
+	}
 	d := json.NewDecoder(bytes.NewReader(js))
-	if walkToken(d, "", "", fn, 0) != nil {
+	if walkToken(d, root, root, fn, 0) != nil {
 		return false
 	}
 	_, err := d.Token()

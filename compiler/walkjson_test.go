@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/gwc-dev/gwc/compiler/load"
@@ -55,11 +56,37 @@ spec:
 		if err != nil {
 			t.Fatalf("%s: %v", r.ID(), err)
 		}
-		if !walkJSON(js, func(p, q string) { got = append(got, p+" "+q) }) {
+		if !walkJSON(js, "", func(p, q string) { got = append(got, p+" "+q) }) {
 			t.Fatalf("%s: walkJSON failed on %s", r.ID(), js)
 		}
 		if !slices.Equal(got, want) {
 			t.Errorf("%s: walkJSON visited\n%q\nwalk visited\n%q", r.ID(), got, want)
+		}
+		// From the spec alone: the same visits under spec.
+		spec, err := r.SpecJSON()
+		if err != nil {
+			t.Fatalf("%s: %v", r.ID(), err)
+		}
+		var underSpec, gotSpec []string
+		for _, w := range want {
+			if w == "spec spec" || strings.HasPrefix(w, "spec.") {
+				underSpec = append(underSpec, w)
+			}
+		}
+		if !walkJSON(spec, "spec", func(p, q string) { gotSpec = append(gotSpec, p+" "+q) }) || !slices.Equal(gotSpec, underSpec) {
+			t.Errorf("%s: walkJSON of the spec visited\n%q\nwant\n%q", r.ID(), gotSpec, underSpec)
+		}
+	}
+}
+
+// TestUnsupportedUnderSpec: checkSupported walks only the spec, so every
+// rule must be under it.
+func TestUnsupportedUnderSpec(t *testing.T) {
+	for kind, rules := range unsupported {
+		for pattern := range rules {
+			if !strings.HasPrefix(pattern, "spec.") {
+				t.Errorf("%s: rule %q is not under spec", kind, pattern)
+			}
 		}
 	}
 }

@@ -100,17 +100,17 @@ func (c *compilation) decode(resources []*load.Resource) {
 		switch r.Kind {
 		case "Gateway":
 			g := &gateway{Resource: r}
-			if err = r.Value.LookupPath(specPath).Decode(&g.Spec); err == nil {
+			if err = decodeSpec(r, &g.Spec); err == nil {
 				c.gateways[r.Namespace+"/"+r.Name] = g
 			}
 		case "VirtualService":
 			vs := &virtualService{Resource: r}
-			if err = r.Value.LookupPath(specPath).Decode(&vs.Spec); err == nil {
+			if err = decodeSpec(r, &vs.Spec); err == nil {
 				c.vss = append(c.vss, vs)
 			}
 		case "ServiceEntry":
 			se := &serviceEntry{Resource: r}
-			if err = r.Value.LookupPath(specPath).Decode(&se.Spec); err == nil {
+			if err = decodeSpec(r, &se.Spec); err == nil {
 				c.ses = append(c.ses, se)
 			}
 		case "GatewayPlugin":
@@ -120,7 +120,7 @@ func (c *compilation) decode(resources []*load.Resource) {
 			}
 		case "DestinationRule":
 			dr := &destinationRule{Resource: r}
-			if err = r.Value.LookupPath(specPath).Decode(&dr.Spec); err == nil {
+			if err = decodeSpec(r, &dr.Spec); err == nil {
 				c.drs = append(c.drs, dr)
 			}
 		}

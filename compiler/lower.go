@@ -153,7 +153,7 @@ func digest(resources []*load.Resource) string {
 	})
 	h := sha256.New()
 	for _, r := range sorted {
-		js, err := r.Value.MarshalJSON()
+		js, err := r.JSON()
 		if err != nil {
 			js = []byte(err.Error())
 		}

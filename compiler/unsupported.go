@@ -57,13 +57,19 @@ var unsupported = map[string]map[string]verdict{
 // in the same run.
 func (c *compilation) checkSupported(r *load.Resource) {
 	rules := unsupported[r.Kind]
-	walk(r.Value, "", "", func(path, pattern string) {
+	report := func(path, pattern string) {
 		v, found := rules[pattern]
 		if !found {
 			return
 		}
 		c.reportc(unsupportedCode(v.severity), v.severity, r, path, v.hint, "%s", v.message)
-	})
+	}
+	// Every rule is under spec (TestUnsupportedUnderSpec), so the walk
+	// reads only the spec's JSON, which the analyzers have already made.
+	if js, err := r.SpecJSON(); err == nil && walkJSON(js, "spec", report) {
+		return
+	}
+	walk(r.Value, "", "", report)
 }
 
 // walk calls fn for every field and list element under v with its path

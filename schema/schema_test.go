@@ -253,3 +253,34 @@ func TestInvalidExample(t *testing.T) {
 		}
 	}
 }
+
+// TestSource: the one-file schema compiles on its own and judges
+// documents as the package does.
+func TestSource(t *testing.T) {
+	src, err := Source()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := cuecontext.New()
+	one := ctx.CompileBytes(src, cue.Filename("istio.cue"))
+	if err := one.Err(); err != nil {
+		t.Fatalf("compiling Source: %v\n%s", err, src)
+	}
+	pkg, err := Build(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"testdata/valid.yaml", "testdata/invalid.yaml"} {
+		data, err := os.ReadFile(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, doc := range documents(t, ctx, name, data) {
+			want := validate(pkg, "Resource", doc)
+			got := validate(one, "Resource", doc)
+			if (want == nil) != (got == nil) {
+				t.Errorf("%s document %d: package says %v, Source says %v", name, i, want, got)
+			}
+		}
+	}
+}

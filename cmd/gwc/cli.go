@@ -17,7 +17,7 @@ Usage:
   gwc manifests [--image REF] [--name NAME] [-o FILE] PATH...
   gwc routes [--format text|json] [--namespace NS] PATH...
   gwc explain [-H 'name: value']... [--namespace NS] PATH... 'METHOD URL'
-  gwc schema --format jsonschema [KIND]
+  gwc schema --format jsonschema [KIND] | --format cue
   gwc version
 
 PATH is a file or directory of Kubernetes YAML, JSON or CUE.

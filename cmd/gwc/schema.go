@@ -17,14 +17,17 @@ import (
 // runSchema exports the CUE schema in another form, generated from the
 // CUE definitions so that the two never disagree.
 func runSchema(args []string, stdout, stderr io.Writer) int {
-	fs := newFlagSet("schema", "--format jsonschema [KIND]")
-	format := fs.String("format", "jsonschema", "output `FORMAT`: jsonschema (JSON Schema 2020-12, for editors and the YAML language server)")
+	fs := newFlagSet("schema", "--format jsonschema [KIND] | --format cue")
+	format := fs.String("format", "jsonschema", "output `FORMAT`: jsonschema (JSON Schema 2020-12, for editors and the YAML language server), or cue (the whole CUE schema as one file, for the stock cue vet)")
 	kinds, code, ok := parseFlags(fs, args, stderr)
 	if !ok {
 		return code
 	}
+	if *format == "cue" {
+		return printCUESchema(kinds, stdout, stderr)
+	}
 	if *format != "jsonschema" {
-		fmt.Fprintf(stderr, "gwc schema: unknown format %q: use jsonschema\n", *format)
+		fmt.Fprintf(stderr, "gwc schema: unknown format %q: use jsonschema or cue\n", *format)
 		return 2
 	}
 	var out []byte
@@ -123,4 +126,20 @@ func jsonSchema(def string) (map[string]any, error) {
 		return nil, fmt.Errorf("decoding JSON Schema for #%s: %w", def, err)
 	}
 	return m, nil
+}
+
+// printCUESchema prints the CUE schema as one file; cue vet -d '#KIND'
+// chooses the kind, so naming one here is a usage error.
+func printCUESchema(kinds []string, stdout, stderr io.Writer) int {
+	if len(kinds) > 0 {
+		fmt.Fprintln(stderr, "gwc schema: --format cue prints every kind; choose one with cue vet -d '#KIND'")
+		return 2
+	}
+	src, err := schema.Source()
+	if err != nil {
+		fmt.Fprintf(stderr, "gwc schema: %v\n", err)
+		return 1
+	}
+	stdout.Write(src)
+	return 0
 }

@@ -168,7 +168,7 @@ var specPath = cue.ParsePath("spec")
 // values is several times cheaper than walking or decoding CUE values,
 // which matters at a thousand resources.
 func specJSON(res *load.Resource) []byte {
-	b, err := res.Value.LookupPath(specPath).MarshalJSON()
+	b, err := res.SpecJSON()
 	if err != nil {
 		return nil
 	}

@@ -58,6 +58,11 @@ type Resource struct {
 	Value cue.Value
 
 	index posIndex
+
+	// The JSON of Value and of its spec, cached by JSON and SpecJSON.
+	json, spec         []byte
+	jsonErr, specErr   error
+	jsonDone, specDone bool
 }
 
 // ID names the resource as diagnostics do: "VirtualService istioinaction/webapp".

@@ -1,8 +1,14 @@
 #!/usr/bin/env bash
-# hooks.sh: end-to-end test of .pre-commit-hooks.yaml with the real
-# pre-commit and the real cue. A temporary git repository uses this
-# checkout (its working tree, committed into a scratch clone) as a hook
-# repository; a commit of good manifests must pass both hooks, a commit of
+# hooks.sh: end-to-end test of the pre-commit hooks with the real
+# pre-commit and the real cue, configured exactly as README.md shows: the
+# snippets are read from README.md (the blocks after the "hooks.sh:"
+# markers). Two scratch git repositories, one per form:
+#   - local: repo: local hooks running the gwc and cue on PATH, with the
+#     schema file written by the README's setup command;
+#   - remote: this checkout (its working tree, committed into a scratch
+#     clone) as the hook repository of .pre-commit-hooks.yaml, the
+#     README's placeholder URL and rev replaced by the clone and its commit.
+# In each, a commit of good manifests must pass both hooks and a commit of
 # a bad manifest must be refused by both with their diagnostics.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
@@ -22,6 +28,10 @@ rev="$(git -C "$tmp/hooks" rev-parse HEAD)"
 # go.mod pins.
 mkdir "$tmp/bin"
 (cd "$root" && GOBIN="$tmp/bin" go install cuelang.org/go/cmd/cue)
+# gwc for the local hooks, built from this checkout as a user's
+# go install would.
+mkdir "$tmp/gwcbin"
+(cd "$root" && go build -o "$tmp/gwcbin/gwc" ./cmd/gwc)
 export PATH="$tmp/bin:$PATH"
 # pre-commit builds the golang hook (go install ./...) with GOPATH in its
 # own cache; sharing the module and build caches makes that fast, and
@@ -29,20 +39,29 @@ export PATH="$tmp/bin:$PATH"
 export GOMODCACHE="$(go env GOMODCACHE)" GOCACHE="$(go env GOCACHE)" GOPROXY=off
 export PRE_COMMIT_HOME="$tmp/cache"
 
-# The user's repository.
-mkdir "$tmp/user"
-cd "$tmp/user"
-git init -q
-cat > .pre-commit-config.yaml <<YAML
-repos:
-- repo: $tmp/hooks
-  rev: $rev
-  hooks:
-  - id: gwc-vet
-  - id: cue-vet
-YAML
-mkdir deploy
-cat > deploy/gateway.yaml <<'YAML'
+# snippet NAME prints the code block after <!-- hooks.sh: NAME --> in
+# README.md.
+snippet() {
+  awk -v m="<!-- hooks.sh: $1 -->" '
+    state == 0 && $0 == m { state = 1; next }
+    state == 1 && /^```/ { state = 2; next }
+    state == 2 && /^```/ { exit }
+    state == 2 { print }' "$root/README.md"
+}
+
+# run_form NAME: a scratch repository with .pre-commit-config.yaml from
+# $tmp/$NAME.yaml; good commit passes, bad commit refused by both hooks.
+run_form() {
+  local form="$1" dir="$tmp/user-$1"
+  mkdir "$dir"
+  cd "$dir"
+  git init -q
+  cp "$tmp/$form.yaml" .pre-commit-config.yaml
+  if [[ -n "${setup:-}" ]]; then
+    bash -euo pipefail -c "$setup"
+  fi
+  mkdir deploy
+  cat > deploy/gateway.yaml <<'YAML'
 apiVersion: networking.istio.io/v1
 kind: Gateway
 metadata: {name: web, namespace: shop}
@@ -51,7 +70,7 @@ spec:
   - port: {number: 80, name: http, protocol: HTTP}
     hosts: ["shop.example.com"]
 YAML
-cat > deploy/web.yaml <<'YAML'
+  cat > deploy/web.yaml <<'YAML'
 apiVersion: networking.istio.io/v1
 kind: VirtualService
 metadata: {name: web, namespace: shop}
@@ -62,17 +81,24 @@ spec:
   - route:
     - destination: {host: web, port: {number: 8080}}
 YAML
-pre-commit install >/dev/null
-git_q add -A
-if ! git_q commit -qm good >"$tmp/good.log" 2>&1; then
-  cat "$tmp/good.log"
-  echo "hooks.sh: FAIL: the good commit was refused" >&2
-  exit 1
-fi
+  pre-commit install >/dev/null
+  git_q add -A
+  if ! git_q commit -qm good >"$tmp/$form-good.log" 2>&1; then
+    cat "$tmp/$form-good.log"
+    echo "hooks.sh: FAIL ($form): the good commit was refused" >&2
+    exit 1
+  fi
+  for hook in 'gwc vet' 'cue vet \(Istio schema\)'; do
+    if ! grep -qE "^$hook\.+Passed" "$tmp/$form-good.log"; then
+      cat "$tmp/$form-good.log"
+      echo "hooks.sh: FAIL ($form): /$hook/ did not run and pass on the good commit" >&2
+      exit 1
+    fi
+  done
 
-# A bad change to the VirtualService alone: its Gateway is in an unchanged
-# file, which gwc-vet still finds through --context.
-cat > deploy/web.yaml <<'YAML'
+  # A bad change to the VirtualService alone: its Gateway is in an
+  # unchanged file, which gwc-vet still finds through --context.
+  cat > deploy/web.yaml <<'YAML'
 apiVersion: networking.istio.io/v1
 kind: VirtualService
 metadata: {name: web, namespace: shop}
@@ -83,26 +109,46 @@ spec:
   - route:
     - destination: {host: web, port: {number: 80800}}
 YAML
-git_q add -A
-if git_q commit -qm bad >"$tmp/bad.log" 2>&1; then
-  cat "$tmp/bad.log"
-  echo "hooks.sh: FAIL: the bad commit was accepted" >&2
-  exit 1
-fi
-fail=0
-expect() {
-  if ! grep -qE -- "$1" "$tmp/bad.log"; then
-    echo "hooks.sh: FAIL: no match for /$1/ in the refused commit's output" >&2
-    fail=1
+  git_q add -A
+  local log="$tmp/$form-bad.log"
+  if git_q commit -qm bad >"$log" 2>&1; then
+    cat "$log"
+    echo "hooks.sh: FAIL ($form): the bad commit was accepted" >&2
+    exit 1
   fi
+  local fail=0 re
+  for re in \
+    '^gwc vet\.+Failed' \
+    'deploy/web\.yaml:9:47: error GWC0103: VirtualService shop/web: spec\.http\[0\]\.route\[0\]\.destination\.port\.number: value 80800 is out of range' \
+    '^ +9 \|     - destination: \{host: web, port: \{number: 80800\}\}' \
+    '^cue vet \(Istio schema\)\.+Failed' \
+    'invalid value 80800 \(out of bound <=65535\)'; do
+    if ! grep -qE -- "$re" "$log"; then
+      echo "hooks.sh: FAIL ($form): no match for /$re/ in the refused commit's output" >&2
+      fail=1
+    fi
+  done
+  if ((fail)); then
+    cat "$log"
+    exit 1
+  fi
+  echo "hooks.sh: ok ($form): the good commit passed both hooks, the bad one was refused by both"
 }
-expect '^gwc vet\.+Failed'
-expect 'deploy/web\.yaml:9:47: error GWC0103: VirtualService shop/web: spec\.http\[0\]\.route\[0\]\.destination\.port\.number: value 80800 is out of range'
-expect '^ +9 \|     - destination: \{host: web, port: \{number: 80800\}\}'
-expect '^cue vet \(Istio schema\)\.+Failed'
-expect 'invalid value 80800 \(out of bound <=65535\)'
-if ((fail)); then
-  cat "$tmp/bad.log"
+
+# The local form: gwc and cue from PATH, the schema file from the
+# README's setup command.
+snippet local > "$tmp/local.yaml"
+setup="$(snippet local-setup)"
+grep -q 'repo: local' "$tmp/local.yaml" && [[ -n "$setup" ]] || { echo "hooks.sh: FAIL: README.md has no local hook snippet" >&2; exit 1; }
+PATH="$tmp/gwcbin:$PATH" run_form local
+
+# The remote form: the README's snippet with this checkout's scratch
+# clone for its placeholder URL and rev.
+setup=
+snippet remote | sed -e "s|repo: https://github.com/gwc-dev/gwc|repo: $tmp/hooks|" -e "s|rev: v0\.1\.0 |rev: $rev |" > "$tmp/remote.yaml"
+grep -q "repo: $tmp/hooks" "$tmp/remote.yaml" && grep -q "rev: $rev" "$tmp/remote.yaml" || {
+  cat "$tmp/remote.yaml"
+  echo "hooks.sh: FAIL: README.md's remote snippet no longer has the URL and rev this test replaces" >&2
   exit 1
-fi
-echo "hooks.sh: ok: the good commit passed both hooks, the bad one was refused by both"
+}
+run_form remote

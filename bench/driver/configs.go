@@ -22,11 +22,16 @@ func writeScenario(dir string, s scenario, p ports) error {
 		"istio/resources.yaml": istioConfig(s, p),
 		"nginx.conf":           nginxConfig(dir, s, p),
 		"haproxy.cfg":          haproxyConfig(dir, s, p),
-		"Caddyfile":            caddyConfig(s, p),
+		"Caddyfile":            caddyConfig(dir, s, p),
 		"requests.txt":         requestList(s),
 	}
 	for name, data := range haproxyLists(s) {
 		files[name] = data
+	}
+	if s.TLS {
+		if err := writeCert(dir, s); err != nil {
+			return err
+		}
 	}
 	for name, data := range files {
 		path := filepath.Join(dir, name)
@@ -49,8 +54,13 @@ func requestList(s scenario) string {
 }
 
 // istioHeader is the Gateway and the ServiceEntry of the backend, shared by
-// every generated Istio configuration.
-func istioHeader(backend int) string {
+// every generated Istio configuration. With tls the Gateway's one server is
+// HTTPS on 443, terminating with the credential benchCredential.
+func istioHeader(backend int, tls bool) string {
+	server := "      number: 80\n      name: http\n      protocol: HTTP\n"
+	if tls {
+		server = "      number: 443\n      name: https\n      protocol: HTTPS\n    tls:\n      mode: SIMPLE\n      credentialName: " + benchCredential + "\n"
+	}
 	return fmt.Sprintf(`apiVersion: networking.istio.io/v1
 kind: Gateway
 metadata:
@@ -61,10 +71,7 @@ spec:
     istio: ingressgateway
   servers:
   - port:
-      number: 80
-      name: http
-      protocol: HTTP
-    hosts:
+%s    hosts:
     - "*"
 ---
 apiVersion: networking.istio.io/v1
@@ -85,7 +92,7 @@ spec:
   - address: 127.0.0.1
     ports:
       http: %d
-`, backend)
+`, server, backend)
 }
 
 const istioDestination = `    route:
@@ -99,7 +106,7 @@ const istioDestination = `    route:
 // routes, as a team per host would write them.
 func istioConfig(s scenario, p ports) string {
 	var b strings.Builder
-	b.WriteString(istioHeader(p.Backend))
+	b.WriteString(istioHeader(p.Backend, s.TLS))
 	hosts := append([]string{}, s.Exact...)
 	for _, w := range s.Wild {
 		hosts = append(hosts, "*."+w)
@@ -125,7 +132,7 @@ func istioConfig(s scenario, p ports) string {
 // and a regex route and a default: the input of the start-and-size runs.
 func sizeConfig(n int, backend int) string {
 	var b strings.Builder
-	b.WriteString(istioHeader(backend))
+	b.WriteString(istioHeader(backend, false))
 	for i := range n {
 		fmt.Fprintf(&b, `---
 apiVersion: networking.istio.io/v1
@@ -159,10 +166,19 @@ spec:
 }
 
 // nginxConfig is one worker, access log off (Istio's default), upstream
-// keep-alive, the headers Istio's gateway adds, server_name per host.
+// keep-alive, the headers Istio's gateway adds, server_name per host; with
+// TLS, ssl on both listeners with nginx's default protocols and ciphers.
 func nginxConfig(dir string, s scenario, p ports) string {
 	var b strings.Builder
 	tmp := filepath.Join(dir, "nginx-tmp")
+	// With TLS both servers listen with ssl and share the certificate,
+	// which the default server needs for handshakes naming no host.
+	nginxTLS, ssl := "", ""
+	if s.TLS {
+		c := certPaths(dir)
+		nginxTLS = fmt.Sprintf("  ssl_certificate %s;\n  ssl_certificate_key %s;\n  ssl_protocols TLSv1.2 TLSv1.3;\n", c.Cert, c.Key)
+		ssl = " ssl"
+	}
 	fmt.Fprintf(&b, `worker_processes 1;
 daemon off;
 pid %s;
@@ -189,14 +205,15 @@ http {
     server 127.0.0.1:%d;
     keepalive 256;
   }
-  server {
-    listen 127.0.0.1:%d default_server;
+%s  server {
+    listen 127.0.0.1:%d%s default_server;
     server_name _;
     return 404;
   }
   server {
-    listen 127.0.0.1:%d;
-    server_name`, filepath.Join(dir, "nginx.pid"), filepath.Join(dir, "nginx-error.log"), tmp, tmp, tmp, tmp, tmp, p.Backend, p.Nginx, p.Nginx)
+    listen 127.0.0.1:%d%s;
+    server_name`, filepath.Join(dir, "nginx.pid"), filepath.Join(dir, "nginx-error.log"), tmp, tmp, tmp, tmp, tmp, p.Backend,
+		nginxTLS, p.Nginx, ssl, p.Nginx, ssl)
 	for _, h := range s.Exact {
 		b.WriteString(" " + h)
 	}
@@ -228,9 +245,15 @@ http {
 
 // haproxyConfig is one thread, no traffic log (as the others), upstream
 // connection reuse (HAProxy's default "safe"), hosts in ACL pattern files
-// and routes in map files, as HAProxy's users configure large tables.
+// and routes in map files, as HAProxy's users configure large tables; with
+// TLS, ssl on the bind line with HAProxy's default protocols and ciphers.
 func haproxyConfig(dir string, s scenario, p ports) string {
 	var b strings.Builder
+	bindTLS, proto := "", "http"
+	if s.TLS {
+		// HAProxy reads the certificate and key from one file.
+		bindTLS, proto = " ssl crt "+certPaths(dir).Combined+" alpn http/1.1", "https"
+	}
 	fmt.Fprintf(&b, `global
   nbthread 1
   maxconn 4096
@@ -243,12 +266,12 @@ defaults
   option forwardfor
   http-reuse safe
 frontend fe
-  bind 127.0.0.1:%d
+  bind 127.0.0.1:%d%s
   unique-id-format %%{+X}o%%ci:%%cp_%%fi:%%fp_%%Ts_%%rt:%%pid
   http-request set-header X-Request-Id %%[unique-id]
-  http-request set-header X-Forwarded-Proto http
+  http-request set-header X-Forwarded-Proto %s
   acl exact_host hdr(host),field(1,:) -i -f %s
-`, p.HAProxy, filepath.Join(dir, "haproxy-hosts.lst"))
+`, p.HAProxy, bindTLS, proto, filepath.Join(dir, "haproxy-hosts.lst"))
 	cond := "exact_host"
 	if len(s.Wild) > 0 {
 		fmt.Fprintf(&b, "  acl wild_host hdr(host),field(1,:) -i -m end -f %s\n", filepath.Join(dir, "haproxy-wild.lst"))
@@ -291,19 +314,29 @@ func haproxyLists(s scenario) map[string]string {
 }
 
 // caddyConfig is one site for all hosts, no access log (Caddy's default),
-// reverse_proxy with its default keep-alive pool and a request ID header.
-func caddyConfig(s scenario, p ports) string {
+// reverse_proxy with its default keep-alive pool and a request ID header;
+// with TLS, https:// site addresses and the certificate given by tls (no
+// automatic certificates: auto_https stays off).
+func caddyConfig(dir string, s scenario, p ports) string {
 	var b strings.Builder
 	b.WriteString("{\n  admin off\n  auto_https off\n}\n")
+	scheme := "http"
+	if s.TLS {
+		scheme = "https"
+	}
 	var addrs []string
 	for _, h := range s.Exact {
-		addrs = append(addrs, fmt.Sprintf("http://%s:%d", h, p.Caddy))
+		addrs = append(addrs, fmt.Sprintf("%s://%s:%d", scheme, h, p.Caddy))
 	}
 	for _, w := range s.Wild {
-		addrs = append(addrs, fmt.Sprintf("http://*.%s:%d", w, p.Caddy))
+		addrs = append(addrs, fmt.Sprintf("%s://*.%s:%d", scheme, w, p.Caddy))
 	}
 	b.WriteString(strings.Join(addrs, ", "))
 	b.WriteString(" {\n  bind 127.0.0.1\n")
+	if s.TLS {
+		c := certPaths(dir)
+		fmt.Fprintf(&b, "  tls %s %s\n", c.Cert, c.Key)
+	}
 	proxy := func(matcher string) string {
 		return fmt.Sprintf("    reverse_proxy %s127.0.0.1:%d {\n      header_up X-Request-Id {http.request.uuid}\n    }\n", matcher, p.Backend)
 	}

@@ -8,11 +8,12 @@ import (
 	"time"
 
 	"github.com/gwc-dev/gwc/compiler"
+	"github.com/gwc-dev/gwc/compiler/ir"
 	"github.com/gwc-dev/gwc/compiler/load"
 )
 
-// compileDir runs gwc's front end on dir and fails on any error.
-func compileDir(t *testing.T, dir string) (vhosts, routes int) {
+// compileIR runs gwc's front end on dir and fails on any error.
+func compileIR(t *testing.T, dir string) *ir.Config {
 	t.Helper()
 	res := load.Load([]string{dir}, load.Options{Namespace: "default"})
 	if res.Diags.HasErrors() {
@@ -22,6 +23,13 @@ func compileDir(t *testing.T, dir string) (vhosts, routes int) {
 	if cfg == nil || diags.HasErrors() {
 		t.Fatalf("compile %s:\n%v", dir, diags)
 	}
+	return cfg
+}
+
+// compileDir compiles dir and counts its virtual hosts and routes.
+func compileDir(t *testing.T, dir string) (vhosts, routes int) {
+	t.Helper()
+	cfg := compileIR(t, dir)
 	for _, l := range cfg.Listeners {
 		vhosts += len(l.VirtualHosts)
 		for _, vh := range l.VirtualHosts {

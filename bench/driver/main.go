@@ -68,7 +68,7 @@ func cmdRun(args []string) error {
 		return err
 	}
 	defer backend.stop()
-	if err := waitReady(backend, fmt.Sprintf("127.0.0.1:%d", o.Ports.Backend), "backend", "/", 10*time.Second); err != nil {
+	if err := waitReady(backend, fmt.Sprintf("127.0.0.1:%d", o.Ports.Backend), "backend", "/", nil, 10*time.Second); err != nil {
 		return err
 	}
 
@@ -85,9 +85,6 @@ func cmdRun(args []string) error {
 		}
 		order = append(order, s)
 		results[s.Name] = res
-	}
-	if containsString(o.Scenarios, "https") {
-		fmt.Fprintf(os.Stderr, "scenario https: skipped: %s\n", httpsSkipReason(o))
 	}
 	fmt.Printf("\n%d rounds of %s per target, %d connections, target on CPU %q, wrk and backend on CPU %q; medians, ratios to nginx\n\n",
 		o.Rounds, o.Duration, o.Conns, o.ProxyCPUs, o.LoadCPUs)
@@ -145,7 +142,7 @@ func cmdColdStart(args []string) error {
 		return err
 	}
 	defer backend.stop()
-	if err := waitReady(backend, fmt.Sprintf("127.0.0.1:%d", p.Backend), "b", "/", 10*time.Second); err != nil {
+	if err := waitReady(backend, fmt.Sprintf("127.0.0.1:%d", p.Backend), "b", "/", nil, 10*time.Second); err != nil {
 		return err
 	}
 	for _, bin := range fs.Args() {

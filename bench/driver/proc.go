@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"crypto/tls"
 	"fmt"
 	"net"
 	"net/http"
@@ -60,9 +61,13 @@ func (p *proc) stop() {
 }
 
 // waitReady polls addr with a GET for host and path until it answers 200,
-// for at most timeout.
-func waitReady(p *proc, addr, host, path string, timeout time.Duration) error {
-	c := &http.Client{Timeout: time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
+// for at most timeout; over HTTPS when tlsConf is not nil.
+func waitReady(p *proc, addr, host, path string, tlsConf *tls.Config, timeout time.Duration) error {
+	c := &http.Client{Timeout: time.Second, Transport: &http.Transport{DisableKeepAlives: true, TLSClientConfig: tlsConf}}
+	scheme := "http"
+	if tlsConf != nil {
+		scheme = "https"
+	}
 	deadline := time.Now().Add(timeout)
 	var last string
 	for time.Now().Before(deadline) {
@@ -71,7 +76,7 @@ func waitReady(p *proc, addr, host, path string, timeout time.Duration) error {
 			return fmt.Errorf("%s exited", p.name)
 		default:
 		}
-		req, _ := http.NewRequest("GET", "http://"+addr+path, nil)
+		req, _ := http.NewRequest("GET", scheme+"://"+addr+path, nil)
 		req.Host = host
 		resp, err := c.Do(req)
 		if err == nil {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"os"
@@ -73,11 +74,15 @@ func parseResult(out string) (sample, error) {
 	return s, nil
 }
 
-// wrk runs one bounded load against port.
-func wrk(o runOptions, dir string, port int, close bool, d time.Duration) (sample, error) {
+// wrk runs one bounded load of scenario s against port.
+func wrk(o runOptions, dir string, port int, s scenario, d time.Duration) (sample, error) {
+	scheme := "http"
+	if s.TLS {
+		scheme = "https"
+	}
 	argv := []string{"wrk", "-t1", fmt.Sprintf("-c%d", o.Conns), fmt.Sprintf("-d%ds", int(d.Seconds())),
-		"--timeout", "5s", "-s", o.WrkScript, fmt.Sprintf("http://127.0.0.1:%d/", port), "--", filepath.Join(dir, "requests.txt")}
-	if close {
+		"--timeout", "5s", "-s", o.WrkScript, fmt.Sprintf("%s://127.0.0.1:%d/", scheme, port), "--", filepath.Join(dir, "requests.txt")}
+	if s.Close {
 		argv = append(argv, "close")
 	}
 	if o.LoadCPUs != "" {
@@ -96,6 +101,13 @@ func startTargets(o runOptions, s scenario, dir string) (map[string]*proc, error
 	procs := map[string]*proc{}
 	gomax := []string{"GOMAXPROCS=1"}
 	p := o.Ports
+	var clientConf *tls.Config
+	if s.TLS {
+		var err error
+		if clientConf, err = clientTLS(dir, s.Requests[0][0]); err != nil {
+			return procs, err
+		}
+	}
 	for _, t := range o.Targets {
 		var pr *proc
 		var err error
@@ -107,7 +119,11 @@ func startTargets(o runOptions, s scenario, dir string) (map[string]*proc, error
 			if out, berr := exec.Command(o.GWC, "build", "-o", bin, filepath.Join(dir, "istio")).CombinedOutput(); berr != nil {
 				return procs, fmt.Errorf("gwc build for %s: %v\n%s", s.Name, berr, out)
 			}
-			pr, err = start("gwc", dir, o.ProxyCPUs, gomax, bin, fmt.Sprintf("--listen=80=127.0.0.1:%d", p.GWC),
+			listen := fmt.Sprintf("--listen=80=127.0.0.1:%d", p.GWC)
+			if s.TLS {
+				listen = fmt.Sprintf("--listen=443=127.0.0.1:%d", p.GWC)
+			}
+			pr, err = start("gwc", dir, o.ProxyCPUs, gomax, bin, listen, "--credentials-dir="+certPaths(dir).CredsDir,
 				fmt.Sprintf("--status-addr=127.0.0.1:%d", p.Status), fmt.Sprintf("--admin-addr=127.0.0.1:%d", p.Admin))
 		case "nginx":
 			pr, err = start("nginx", dir, o.ProxyCPUs, nil, "nginx", "-c", filepath.Join(dir, "nginx.conf"), "-p", dir, "-e", filepath.Join(dir, "nginx-error.log"))
@@ -122,7 +138,7 @@ func startTargets(o runOptions, s scenario, dir string) (map[string]*proc, error
 			return procs, err
 		}
 		procs[t] = pr
-		if err := waitReady(pr, fmt.Sprintf("127.0.0.1:%d", targetPort(p, t)), s.Requests[0][0], s.Requests[0][1], 60*time.Second); err != nil {
+		if err := waitReady(pr, fmt.Sprintf("127.0.0.1:%d", targetPort(p, t)), s.Requests[0][0], s.Requests[0][1], clientConf, 60*time.Second); err != nil {
 			return procs, fmt.Errorf("%w (see %s)", err, filepath.Join(dir, t+".log"))
 		}
 	}
@@ -161,21 +177,22 @@ func runScenario(o runOptions, s scenario) (map[string][]sample, error) {
 		return nil, err
 	}
 	// Warm up: fill connection pools, caches and the Go heaps.
-	for _, t := range o.Targets {
-		if _, err := wrk(o, dir, targetPort(o.Ports, t), s.Close, time.Second); err != nil {
+	for _, t := range scenarioTargets(o.Targets, s) {
+		if _, err := wrk(o, dir, targetPort(o.Ports, t), s, time.Second); err != nil {
 			return nil, fmt.Errorf("%s warm-up: %w", t, err)
 		}
 	}
+	targets := scenarioTargets(o.Targets, s)
 	out := map[string][]sample{}
 	for r := range o.Rounds {
-		for k := range o.Targets {
-			t := o.Targets[(k+r)%len(o.Targets)]
+		for k := range targets {
+			t := targets[(k+r)%len(targets)]
 			pr := procs[t]
 			var before int64
 			if pr != nil {
 				before = cpuTicks(pr.cmd.Process.Pid)
 			}
-			smp, err := wrk(o, dir, targetPort(o.Ports, t), s.Close, o.Duration)
+			smp, err := wrk(o, dir, targetPort(o.Ports, t), s, o.Duration)
 			if err != nil {
 				return nil, fmt.Errorf("%s round %d: %w", t, r+1, err)
 			}
@@ -189,4 +206,20 @@ func runScenario(o runOptions, s scenario) (map[string][]sample, error) {
 		}
 	}
 	return out, nil
+}
+
+// scenarioTargets are the targets that can run s: "direct" speaks only
+// cleartext HTTP (the backend has no certificate), so a TLS scenario leaves
+// it out.
+func scenarioTargets(targets []string, s scenario) []string {
+	if !s.TLS {
+		return targets
+	}
+	var out []string
+	for _, t := range targets {
+		if t != "direct" {
+			out = append(out, t)
+		}
+	}
+	return out
 }

@@ -16,6 +16,9 @@ type scenario struct {
 	Requests [][2]string
 	// Close sends "Connection: close" (a new connection per request).
 	Close bool
+	// TLS serves the hosts over HTTPS (one throwaway certificate for every
+	// target) and drives the targets with https:// URLs.
+	TLS bool
 }
 
 // route is one route: kind "exact", "prefix" or "regex" with its value.
@@ -32,6 +35,7 @@ func scenarios() []scenario {
 	s = append(s, scenario{Name: "close", Title: "one host, new connection per request, 100 B", Exact: single, Requests: one, Close: true})
 	s = append(s, scenario{Name: "big", Title: "one host, keep-alive, 1 MiB", Exact: single,
 		Requests: [][2]string{{"bench.example.com", "/big/file"}}})
+	s = append(s, scenario{Name: "https", Title: "one host, keep-alive, 100 B, HTTPS (ECDSA P-256 certificate)", Exact: single, Requests: one, TLS: true})
 	return s
 }
 

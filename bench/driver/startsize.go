@@ -12,26 +12,6 @@ import (
 	"time"
 )
 
-// httpsSkipReason says why the HTTPS scenario does not run: the ingress
-// must compile a Gateway server with protocol HTTPS first.
-func httpsSkipReason(o runOptions) string {
-	dir := filepath.Join(o.Dir, "https")
-	cfg := strings.Replace(istioHeader(o.Ports.Backend), "      number: 80\n      name: http\n      protocol: HTTP\n",
-		"      number: 443\n      name: https\n      protocol: HTTPS\n    tls:\n      mode: SIMPLE\n      credentialName: bench-cert\n", 1)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return err.Error()
-	}
-	if err := os.WriteFile(filepath.Join(dir, "gateway.yaml"), []byte(cfg), 0o644); err != nil {
-		return err.Error()
-	}
-	out, err := exec.Command(o.GWC, "vet", dir).CombinedOutput()
-	if err != nil {
-		first, _, _ := strings.Cut(strings.TrimSpace(string(out)), "\n")
-		return "the ingress cannot serve HTTPS yet (gwc vet: " + first + ")"
-	}
-	return "gwc compiles HTTPS Gateway servers now, but this harness does not yet pass certificates to the ingress and the peers: extend bench/driver"
-}
-
 // run measures one command: wall time, peak RSS of it and its children,
 // and its standard error.
 func measure(argv ...string) (time.Duration, int64, string, error) {
@@ -89,7 +69,7 @@ func cmdStartSize(args []string) error {
 		return err
 	}
 	defer backend.stop()
-	if err := waitReady(backend, fmt.Sprintf("127.0.0.1:%d", p.Backend), "b", "/", 10*time.Second); err != nil {
+	if err := waitReady(backend, fmt.Sprintf("127.0.0.1:%d", p.Backend), "b", "/", nil, 10*time.Second); err != nil {
 		return err
 	}
 

@@ -28,14 +28,18 @@ cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 
 trap cleanup EXIT
 GOMAXPROCS=1 taskset -c 0 bench/out/backend -addr 127.0.0.1:19000 2>"$out/backend.log" &
 pids+=($!)
-GOMAXPROCS=1 GWC_PPROF_ADDR=127.0.0.1:19060 taskset -c 1 "$out/ingress-pprof" --listen 80=127.0.0.1:19080 \
-	--status-addr 127.0.0.1:19021 --admin-addr 127.0.0.1:19015 2>"$out/ingress.log" &
+# The https scenario listens on the Gateway's port 443 with the throwaway
+# certificate driver gen wrote under $cfg/creds.
+listen=80 scheme=http
+[ "$scenario" = https ] && listen=443 scheme=https
+GOMAXPROCS=1 GWC_PPROF_ADDR=127.0.0.1:19060 taskset -c 1 "$out/ingress-pprof" --listen $listen=127.0.0.1:19080 \
+	--credentials-dir "$cfg/creds" --status-addr 127.0.0.1:19021 --admin-addr 127.0.0.1:19015 2>"$out/ingress.log" &
 pids+=($!)
 for _ in $(seq 100); do curl -fs -o /dev/null http://127.0.0.1:19021/healthz/ready && break; sleep 0.1; done
 
 close=()
 [ "$scenario" = close ] && close=(close)
-taskset -c 0 wrk -t1 -c64 -d$((secs + 4))s -s bench/wrk.lua http://127.0.0.1:19080/ -- "$cfg/requests.txt" "${close[@]}" >"$out/wrk.txt" &
+taskset -c 0 wrk -t1 -c64 -d$((secs + 4))s -s bench/wrk.lua $scheme://127.0.0.1:19080/ -- "$cfg/requests.txt" "${close[@]}" >"$out/wrk.txt" &
 wrkpid=$!
 sleep 2
 curl -fs -o "$out/cpu.pprof" "http://127.0.0.1:19060/debug/pprof/profile?seconds=$secs"

@@ -167,7 +167,7 @@ func (c *compilation) endpoints(se *serviceEntry, host string, sp servicePort) (
 			return cl, true
 		}
 	case "DNS_ROUND_ROBIN", "DYNAMIC_DNS":
-		c.errorf(se.Resource, "spec.resolution", "use resolution: DNS",
+		c.errorc(codeUnsupported, se.Resource, "spec.resolution", "use resolution: DNS",
 			"resolution %s is not supported yet", strings.ToUpper(se.Spec.Resolution))
 		return nil, false
 	default:

@@ -7,7 +7,8 @@ import (
 )
 
 // errorc and warnc report a finding with its stable code (see
-// compiler/diag/codes.go).
+// compiler/diag/codes.go). They are the only way to report: every
+// diagnostic gwc prints carries a code, so there is no helper without one.
 func (c *compilation) errorc(code string, r resource, path, hint, format string, args ...any) {
 	c.reportc(code, diag.Error, r, path, hint, format, args...)
 }
@@ -56,4 +57,18 @@ const (
 	codePortProtocol = diag.CodePortProtocol
 	codeNotApplied   = diag.CodeNotApplied
 	codeInternal     = diag.CodeInternal
+
+	codeValidationWarn   = diag.CodeValidationWarning
+	codeUnreachable      = diag.CodeUnreachableRule
+	codeConflictingGw    = diag.CodeConflictingGateway
+	codeSubsetNoPods     = diag.CodeSubsetNoPods
+	codeNoCredentials    = diag.CodeNoCredentials
+	codeIgnored          = diag.CodeIgnored
+	codeAnnotation       = diag.CodeAnnotation
+	codeMergedDR         = diag.CodeMergedDestinationRules
+	codeUnusedDR         = diag.CodeUnusedDestinationRule
+	codeMergedServers    = diag.CodeMergedServers
+	codePluginSpec       = diag.CodePluginSpec
+	codePluginUnverified = diag.CodePluginUnverified
+	codePluginUnmatched  = diag.CodePluginUnmatched
 )

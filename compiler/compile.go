@@ -7,7 +7,6 @@ package compiler
 
 import (
 	"cmp"
-	"fmt"
 	"slices"
 
 	"github.com/gwc-dev/gwc/compiler/diag"
@@ -57,25 +56,6 @@ func Compile(resources []*load.Resource) (*ir.Config, diag.List) {
 		return nil, c.diags
 	}
 	return cfg, c.diags
-}
-
-func (c *compilation) report(sev diag.Severity, r *load.Resource, path, hint, format string, args ...any) {
-	c.diags = append(c.diags, diag.Diagnostic{
-		Pos:      r.PosOf(path),
-		Severity: sev,
-		Resource: r.ID(),
-		Field:    path,
-		Message:  fmt.Sprintf(format, args...),
-		Hint:     hint,
-	})
-}
-
-func (c *compilation) errorf(r *load.Resource, path, hint, format string, args ...any) {
-	c.report(diag.Error, r, path, hint, format, args...)
-}
-
-func (c *compilation) warnf(r *load.Resource, path, hint, format string, args ...any) {
-	c.report(diag.Warning, r, path, hint, format, args...)
 }
 
 // checkDestinations resolves the destinations of every rule once, whether

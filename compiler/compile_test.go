@@ -93,6 +93,10 @@ func compileArchive(t *testing.T, ar *txtar.Archive) (diags, dump string) {
 	}
 	cfg, ds := compiler.Compile(res.Resources)
 	for _, d := range ds {
+		// Every diagnostic carries a stable code (docs/validation.md).
+		if d.Code == "" {
+			t.Errorf("diagnostic without a code: %s", d)
+		}
 		b.WriteString(d.String() + "\n")
 	}
 	if cfg == nil {

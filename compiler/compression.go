@@ -31,7 +31,7 @@ func (c *compilation) compressionOf(r *load.Resource) (encodings []string, set b
 	hint := `list gzip, zstd or both in order of preference, e.g. "gzip,zstd"; or "off"`
 	s, err := v.String()
 	if err != nil {
-		c.errorf(r, path, hint, "annotation %s must be a string", CompressionAnnotation)
+		c.errorc(codeAnnotation, r, path, hint, "annotation %s must be a string", CompressionAnnotation)
 		return nil, false
 	}
 	if strings.TrimSpace(s) == "off" {
@@ -41,10 +41,10 @@ func (c *compilation) compressionOf(r *load.Resource) (encodings []string, set b
 		enc := strings.ToLower(strings.TrimSpace(part))
 		switch {
 		case !slices.Contains(compressionEncodings, enc):
-			c.errorf(r, path, hint, "annotation %s: unknown encoding %q", CompressionAnnotation, strings.TrimSpace(part))
+			c.errorc(codeAnnotation, r, path, hint, "annotation %s: unknown encoding %q", CompressionAnnotation, strings.TrimSpace(part))
 			return nil, false
 		case slices.Contains(encodings, enc):
-			c.errorf(r, path, hint, "annotation %s: %q listed twice", CompressionAnnotation, enc)
+			c.errorc(codeAnnotation, r, path, hint, "annotation %s: %q listed twice", CompressionAnnotation, enc)
 			return nil, false
 		}
 		encodings = append(encodings, enc)

@@ -47,33 +47,33 @@ func (c *compilation) findDelegates() {
 			target := byName[ns+"/"+d.Name]
 			switch {
 			case d.Name == "":
-				c.errorf(vs.Resource, path, "name the delegate VirtualService", "delegate has no name")
+				c.errorc(codeValidation, vs.Resource, path, "name the delegate VirtualService", "delegate has no name")
 				continue
 			case target == nil:
-				c.errorf(vs.Resource, path, "define the delegate VirtualService, or fix the name",
+				c.errorc(codeNotFound, vs.Resource, path, "define the delegate VirtualService, or fix the name",
 					"delegate VirtualService %s/%s not found", ns, d.Name)
 				continue
 			case target == vs:
-				c.errorf(vs.Resource, path, "delegate to another VirtualService", "a VirtualService cannot delegate to itself")
+				c.errorc(codeValidation, vs.Resource, path, "delegate to another VirtualService", "a VirtualService cannot delegate to itself")
 				continue
 			}
 			c.delegates[target] = true
 			if len(rule.Route) > 0 || rule.Redirect != nil || rule.DirectResponse != nil {
-				c.errorf(vs.Resource, fmt.Sprintf("spec.http[%d]", i), "remove route, redirect and directResponse from the rule: the delegate's rules act",
+				c.errorc(codeValidation, vs.Resource, fmt.Sprintf("spec.http[%d]", i), "remove route, redirect and directResponse from the rule: the delegate's rules act",
 					"a rule with delegate cannot have route, redirect or directResponse")
 			}
 		}
 	}
 	for vs := range c.delegates {
 		if len(vs.Spec.Hosts) > 0 {
-			c.errorf(vs.Resource, "spec.hosts", "remove hosts: the root VirtualService names them", "a delegate VirtualService must not have hosts")
+			c.errorc(codeValidation, vs.Resource, "spec.hosts", "remove hosts: the root VirtualService names them", "a delegate VirtualService must not have hosts")
 		}
 		if len(vs.Spec.Gateways) > 0 {
-			c.errorf(vs.Resource, "spec.gateways", "remove gateways: the root VirtualService names them", "a delegate VirtualService must not have gateways")
+			c.errorc(codeValidation, vs.Resource, "spec.gateways", "remove gateways: the root VirtualService names them", "a delegate VirtualService must not have gateways")
 		}
 		for i, rule := range vs.Spec.HTTP {
 			if delegateOf(rule) != nil {
-				c.errorf(vs.Resource, fmt.Sprintf("spec.http[%d].delegate", i), "delegate only from a root VirtualService (one level)",
+				c.errorc(codeValidation, vs.Resource, fmt.Sprintf("spec.http[%d].delegate", i), "delegate only from a root VirtualService (one level)",
 					"a delegate VirtualService cannot delegate again")
 			}
 		}
@@ -122,7 +122,7 @@ func (c *compilation) rulesOf(vs *virtualService) []ruleRef {
 			}
 			merged, origin, ok := mergeRule(rule, leaf)
 			if !ok {
-				c.warnf(child.Resource, fmt.Sprintf("spec.http[%d]", k), "make the rule's matches narrow those of the root rule",
+				c.warnc(codeUnreachable, child.Resource, fmt.Sprintf("spec.http[%d]", k), "make the rule's matches narrow those of the root rule",
 					"no match of this delegate rule fits a match of root %s/%s http[%d]: the rule is dropped there", vs.Namespace, vs.Name, i)
 				continue
 			}

@@ -265,12 +265,12 @@ func (c *compilation) checkDestinationRule(dr *destinationRule) {
 	for i, s := range dr.Spec.Subsets {
 		path := fmt.Sprintf("spec.subsets[%d]", i)
 		if j, dup := seen[s.Name]; dup {
-			c.errorf(dr.Resource, path+".name", "give each subset its own name",
+			c.errorc(codeValidation, dr.Resource, path+".name", "give each subset its own name",
 				"subset %q is defined twice (first at subsets[%d])", s.Name, j)
 		}
 		seen[s.Name] = i
 		if !dnsLabel(s.Name) {
-			c.errorf(dr.Resource, path+".name", "use lower-case letters, digits and '-'", "subset name %q is not a DNS-1123 label", s.Name)
+			c.errorc(codeValidation, dr.Resource, path+".name", "use lower-case letters, digits and '-'", "subset name %q is not a DNS-1123 label", s.Name)
 		}
 		c.checkPolicy(dr, path+".trafficPolicy", s.TrafficPolicy)
 	}
@@ -282,7 +282,7 @@ func (c *compilation) checkPolicy(dr *destinationRule, path string, p *trafficPo
 		return
 	}
 	if p.LoadBalancer == nil && p.ConnectionPool == nil && p.OutlierDetection == nil && p.TLS == nil && len(p.PortLevelSettings) == 0 {
-		c.errorf(dr.Resource, path, "set loadBalancer, connectionPool, outlierDetection, tls or portLevelSettings, or remove it",
+		c.errorc(codeValidation, dr.Resource, path, "set loadBalancer, connectionPool, outlierDetection, tls or portLevelSettings, or remove it",
 			"traffic policy must have at least one field")
 		return
 	}
@@ -290,10 +290,10 @@ func (c *compilation) checkPolicy(dr *destinationRule, path string, p *trafficPo
 	for i, pl := range p.PortLevelSettings {
 		pp := fmt.Sprintf("%s.portLevelSettings[%d]", path, i)
 		if pl.Port == nil || pl.Port.Number == 0 {
-			c.errorf(dr.Resource, pp, "add port: {number: N}", "port-level settings need a port")
+			c.errorc(codeValidation, dr.Resource, pp, "add port: {number: N}", "port-level settings need a port")
 		}
 		if pl.LoadBalancer == nil && pl.ConnectionPool == nil && pl.OutlierDetection == nil && pl.TLS == nil {
-			c.errorf(dr.Resource, pp, "set loadBalancer, connectionPool, outlierDetection or tls", "port-level settings must have at least one field besides the port")
+			c.errorc(codeValidation, dr.Resource, pp, "set loadBalancer, connectionPool, outlierDetection or tls", "port-level settings must have at least one field besides the port")
 		}
 		c.checkParts(dr, pp, pl.LoadBalancer, pl.ConnectionPool, pl.OutlierDetection, pl.TLS)
 	}
@@ -308,14 +308,14 @@ func (c *compilation) checkParts(dr *destinationRule, path string, lb *loadBalan
 // does not repeat them).
 func (c *compilation) toPolicy(dr *destinationRule, path string, p *trafficPolicy, report bool) *ir.Policy {
 	out := &ir.Policy{Origin: ir.Origin{Pos: dr.Pos, Resource: dr.Namespace + "/" + dr.Name}, LB: "LEAST_REQUEST"}
-	errorf := func(field, hint, format string, args ...any) {
+	bad := func(code, field, hint, format string, args ...any) {
 		if report {
-			c.errorf(dr.Resource, path+"."+field, hint, format, args...)
+			c.errorc(code, dr.Resource, path+"."+field, hint, format, args...)
 		}
 	}
-	warnf := func(field, hint, format string, args ...any) {
+	warn := func(code, field, hint, format string, args ...any) {
 		if report {
-			c.warnf(dr.Resource, path+"."+field, hint, format, args...)
+			c.warnc(code, dr.Resource, path+"."+field, hint, format, args...)
 		}
 	}
 	dur := func(field string, s *string, zeroOK bool) time.Duration {
@@ -325,10 +325,10 @@ func (c *compilation) toPolicy(dr *destinationRule, path string, p *trafficPolic
 		d, err := time.ParseDuration(*s)
 		switch {
 		case err != nil:
-			errorf(field, "write a duration such as 250ms, 10s or 1h", "duration %q does not parse", *s)
+			bad(codeValidation, field, "write a duration such as 250ms, 10s or 1h", "duration %q does not parse", *s)
 		case d == 0 && zeroOK:
 		case d < time.Millisecond:
-			errorf(field, "use at least 1ms", "duration %q is shorter than 1ms", *s)
+			bad(codeValidation, field, "use at least 1ms", "duration %q is shorter than 1ms", *s)
 		}
 		return d
 	}
@@ -338,23 +338,23 @@ func (c *compilation) toPolicy(dr *destinationRule, path string, p *trafficPolic
 		}
 		switch {
 		case *v < 0:
-			errorf(field, "use a positive number, or remove the field for no limit", "%d is negative", *v)
+			bad(codeValidation, field, "use a positive number, or remove the field for no limit", "%d is negative", *v)
 			return 0
 		case *v == 0:
-			warnf(field, "remove the field, or give a positive limit", "0 means no limit (Istio's default)")
+			warn(codeValidationWarn, field, "remove the field, or give a positive limit", "0 means no limit (Istio's default)")
 		case *v > 1<<32-1:
-			errorf(field, "use at most 4294967295", "%d is too large", *v)
+			bad(codeValidation, field, "use at most 4294967295", "%d is too large", *v)
 			return 0
 		}
 		return uint32(*v)
 	}
 	if lb := p.LoadBalancer; lb != nil {
-		c.lowerLB(out, lb, errorf, warnf, dur)
+		c.lowerLB(out, lb, bad, warn, dur)
 	}
 	if cp := p.ConnectionPool; cp != nil {
 		pool := &out.Pool
 		if cp.TCP == nil && cp.HTTP == nil {
-			errorf("connectionPool", "add tcp or http settings", "connectionPool must set tcp or http")
+			bad(codeValidation, "connectionPool", "add tcp or http settings", "connectionPool must set tcp or http")
 		}
 		if t := cp.TCP; t != nil {
 			pool.MaxConnections = limit("connectionPool.tcp.maxConnections", t.MaxConnections)
@@ -410,11 +410,11 @@ func (c *compilation) toPolicy(dr *destinationRule, path string, p *trafficPolic
 				o.ConsecutiveLocalOrigin = uint32(max(0, min(*od.ConsecutiveLocalOriginFailures, 1<<32-1)))
 			}
 		} else if od.ConsecutiveLocalOriginFailures != nil {
-			errorf("outlierDetection.consecutiveLocalOriginFailures", "set splitExternalLocalOriginErrors: true, or remove it",
+			bad(codeValidation, "outlierDetection.consecutiveLocalOriginFailures", "set splitExternalLocalOriginErrors: true, or remove it",
 				"consecutiveLocalOriginFailures needs splitExternalLocalOriginErrors")
 		}
 		if o.Consecutive5xx == 0 && o.ConsecutiveGateway == 0 && o.ConsecutiveLocalOrigin == 0 {
-			warnf("outlierDetection", "set consecutive5xxErrors or consecutiveGatewayErrors", "outlier detection ejects nothing: both thresholds are 0")
+			warn(codeValidationWarn, "outlierDetection", "set consecutive5xxErrors or consecutiveGatewayErrors", "outlier detection ejects nothing: both thresholds are 0")
 			o = nil
 		}
 		out.Outlier = o
@@ -426,42 +426,42 @@ func (c *compilation) toPolicy(dr *destinationRule, path string, p *trafficPolic
 			mutual := strings.EqualFold(t.Mode, "MUTUAL")
 			named := t.CredentialName != ""
 			if named && (t.ClientCertificate != "" || t.PrivateKey != "" || t.CACertificates != "") {
-				errorf("tls.credentialName", "put the certificates in the credential (NAME/tls.crt, NAME/tls.key, NAME/ca.crt), or drop credentialName",
+				bad(codeValidation, "tls.credentialName", "put the certificates in the credential (NAME/tls.crt, NAME/tls.key, NAME/ca.crt), or drop credentialName",
 					"credentialName cannot be combined with clientCertificate, privateKey or caCertificates")
 			}
 			if named && t.InsecureSkipVerify {
-				errorf("tls.insecureSkipVerify", "remove insecureSkipVerify: the credential's CA verifies the upstream",
+				bad(codeValidation, "tls.insecureSkipVerify", "remove insecureSkipVerify: the credential's CA verifies the upstream",
 					"insecureSkipVerify cannot be combined with credentialName")
 			}
 			if mutual && !named && (t.ClientCertificate == "" || t.PrivateKey == "") {
-				errorf("tls", "give clientCertificate and privateKey, or credentialName", "mode MUTUAL needs a client certificate and its private key")
+				bad(codeValidation, "tls", "give clientCertificate and privateKey, or credentialName", "mode MUTUAL needs a client certificate and its private key")
 			}
 			if !mutual && (t.ClientCertificate != "" || t.PrivateKey != "") {
-				errorf("tls.mode", "use mode: MUTUAL to send a client certificate", "clientCertificate and privateKey need mode MUTUAL")
+				bad(codeValidation, "tls.mode", "use mode: MUTUAL to send a client certificate", "clientCertificate and privateKey need mode MUTUAL")
 			}
 			if t.InsecureSkipVerify && (t.CACertificates != "" || len(t.SubjectAltNames) > 0) {
-				errorf("tls.insecureSkipVerify", "remove insecureSkipVerify, or the CA and SANs", "insecureSkipVerify cannot be combined with caCertificates or subjectAltNames")
+				bad(codeValidation, "tls.insecureSkipVerify", "remove insecureSkipVerify, or the CA and SANs", "insecureSkipVerify cannot be combined with caCertificates or subjectAltNames")
 			}
 			out.TLS = &ir.UpstreamTLS{CACertificates: t.CACertificates, ClientCertificate: t.ClientCertificate,
 				PrivateKey: t.PrivateKey, SNI: t.SNI, SubjectAltNames: t.SubjectAltNames, InsecureSkipVerify: t.InsecureSkipVerify,
 				CredentialName: t.CredentialName, Mutual: mutual}
 		case "ISTIO_MUTUAL":
-			errorf("tls.mode", "use SIMPLE or MUTUAL with your own certificates", "ISTIO_MUTUAL needs a mesh identity, which a standalone gateway does not have")
+			bad(codeUnsupported, "tls.mode", "use SIMPLE or MUTUAL with your own certificates", "ISTIO_MUTUAL needs a mesh identity, which a standalone gateway does not have")
 		}
 	}
 	return out
 }
 
-func (c *compilation) lowerLB(out *ir.Policy, lb *loadBalancer, errorf, warnf func(field, hint, format string, args ...any),
+func (c *compilation) lowerLB(out *ir.Policy, lb *loadBalancer, bad, warn func(code, field, hint, format string, args ...any),
 	dur func(string, *string, bool) time.Duration) {
 	switch strings.ToUpper(lb.Simple) {
 	case "", "UNSPECIFIED", "LEAST_REQUEST":
 	case "LEAST_CONN":
-		warnf("loadBalancer.simple", "write LEAST_REQUEST", "LEAST_CONN is deprecated; it means LEAST_REQUEST")
+		warn(codeValidationWarn, "loadBalancer.simple", "write LEAST_REQUEST", "LEAST_CONN is deprecated; it means LEAST_REQUEST")
 	case "ROUND_ROBIN", "RANDOM":
 		out.LB = strings.ToUpper(lb.Simple)
 	case "PASSTHROUGH":
-		errorf("loadBalancer.simple", "use ROUND_ROBIN, LEAST_REQUEST or RANDOM",
+		bad(codeUnsupported, "loadBalancer.simple", "use ROUND_ROBIN, LEAST_REQUEST or RANDOM",
 			"PASSTHROUGH forwards to the original destination address, which an ingress does not have")
 	}
 	ch := lb.ConsistentHash
@@ -474,13 +474,13 @@ func (c *compilation) lowerLB(out *ir.Policy, lb *loadBalancer, errorf, warnf fu
 	case ch.HTTPHeaderName != nil:
 		h.Header = strings.ToLower(*ch.HTTPHeaderName)
 		if h.Header == "" {
-			errorf("loadBalancer.consistentHash.httpHeaderName", "name a header", "empty header name")
+			bad(codeValidation, "loadBalancer.consistentHash.httpHeaderName", "name a header", "empty header name")
 		}
 	case ch.HTTPCookie != nil:
 		h.Cookie, h.CookiePath = ch.HTTPCookie.Name, ch.HTTPCookie.Path
 		for i, a := range ch.HTTPCookie.Attributes {
 			if a.Name == "" || strings.ContainsAny(a.Name+a.Value, ";\r\n") {
-				errorf(fmt.Sprintf("loadBalancer.consistentHash.httpCookie.attributes[%d]", i), "use a plain attribute such as SameSite=Strict",
+				bad(codeValidation, fmt.Sprintf("loadBalancer.consistentHash.httpCookie.attributes[%d]", i), "use a plain attribute such as SameSite=Strict",
 					"cookie attribute %q=%q cannot be written in a Set-Cookie header", a.Name, a.Value)
 				continue
 			}
@@ -499,7 +499,7 @@ func (c *compilation) lowerLB(out *ir.Policy, lb *loadBalancer, errorf, warnf fu
 	case ch.HTTPQueryParameterName != nil && *ch.HTTPQueryParameterName != "":
 		h.QueryParam = *ch.HTTPQueryParameterName
 	default:
-		errorf("loadBalancer.consistentHash", "set httpHeaderName, httpCookie, useSourceIp or httpQueryParameterName",
+		bad(codeValidation, "loadBalancer.consistentHash", "set httpHeaderName, httpCookie, useSourceIp or httpQueryParameterName",
 			"consistentHash has no hash key")
 	}
 	switch {
@@ -508,7 +508,7 @@ func (c *compilation) lowerLB(out *ir.Policy, lb *loadBalancer, errorf, warnf fu
 		if ch.Maglev.TableSize != nil {
 			n := *ch.Maglev.TableSize
 			if n >= 5000011 || !big.NewInt(int64(min(n, 1<<62))).ProbablyPrime(20) {
-				errorf("loadBalancer.consistentHash.maglev.tableSize", "use a prime below 5000011, such as 65537",
+				bad(codeValidation, "loadBalancer.consistentHash.maglev.tableSize", "use a prime below 5000011, such as 65537",
 					"maglev table size %d is not a prime below 5000011", n)
 			} else {
 				out.TableSize = n
@@ -517,11 +517,11 @@ func (c *compilation) lowerLB(out *ir.Policy, lb *loadBalancer, errorf, warnf fu
 	case ch.RingHash != nil && ch.RingHash.MinimumRingSize != nil:
 		out.TableSize = *ch.RingHash.MinimumRingSize
 	case ch.MinimumRingSize != nil:
-		warnf("loadBalancer.consistentHash.minimumRingSize", "write ringHash: {minimumRingSize: N}", "minimumRingSize is deprecated")
+		warn(codeValidationWarn, "loadBalancer.consistentHash.minimumRingSize", "write ringHash: {minimumRingSize: N}", "minimumRingSize is deprecated")
 		out.TableSize = *ch.MinimumRingSize
 	}
 	if out.TableSize > 1<<23 {
-		errorf("loadBalancer.consistentHash", "use at most 8388608", "ring size %d is larger than Envoy's maximum", out.TableSize)
+		bad(codeValidation, "loadBalancer.consistentHash", "use at most 8388608", "ring size %d is larger than Envoy's maximum", out.TableSize)
 		out.TableSize = 0
 	}
 }
@@ -544,7 +544,7 @@ func dnsLabel(s string) bool {
 func (c *compilation) warnUnusedDestinationRules() {
 	for _, dr := range c.drs {
 		if !dr.used {
-			c.warnf(dr.Resource, "spec.host", "check the host, or route to it from a VirtualService",
+			c.warnc(codeUnusedDR, dr.Resource, "spec.host", "check the host, or route to it from a VirtualService",
 				"no route sends traffic to host %s: this DestinationRule has no effect", dr.host)
 		}
 	}
@@ -560,11 +560,11 @@ func (c *compilation) warnMergedDestinationRules() {
 		if !dup {
 			first[dr.host] = dr
 		} else {
-			c.warnf(dr.Resource, "spec.host", "keep one DestinationRule per host",
+			c.warnc(codeMergedDR, dr.Resource, "spec.host", "keep one DestinationRule per host",
 				"DestinationRule %s/%s is also for host %s: the subsets are merged", f.Namespace, f.Name, dr.host)
 			for i, s := range dr.Spec.Subsets {
 				if odr, k := findSubset([]*destinationRule{f}, s.Name); k >= 0 && odr != dr {
-					c.warnf(dr.Resource, fmt.Sprintf("spec.subsets[%d].name", i), "rename the subset, or remove one of them",
+					c.warnc(codeMergedDR, dr.Resource, fmt.Sprintf("spec.subsets[%d].name", i), "rename the subset, or remove one of them",
 						"subset %q is ignored: DestinationRule %s/%s for the same host defines it first", s.Name, f.Namespace, f.Name)
 				}
 			}
@@ -573,7 +573,7 @@ func (c *compilation) warnMergedDestinationRules() {
 			continue
 		}
 		if p, dup := firstPolicy[dr.host]; dup {
-			c.warnf(dr.Resource, "spec.trafficPolicy", "merge the traffic policies into "+p.Namespace+"/"+p.Name,
+			c.warnc(codeMergedDR, dr.Resource, "spec.trafficPolicy", "merge the traffic policies into "+p.Namespace+"/"+p.Name,
 				"this traffic policy is ignored: DestinationRule %s/%s for the same host has one and comes first", p.Namespace, p.Name)
 		} else {
 			firstPolicy[dr.host] = dr

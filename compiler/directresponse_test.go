@@ -20,8 +20,8 @@ func TestDirectResponseBodyLimits(t *testing.T) {
 		want string // a diagnostic substring, "" for none
 	}{
 		{100 << 10, ""},
-		{100<<10 + 1, "warning: VirtualService shop/shop: spec.http[0].directResponse.body: directResponse body is 102401 bytes, over 100KiB"},
-		{1<<20 + 1, "error: VirtualService shop/shop: spec.http[0].directResponse.body: directResponse body is 1048577 bytes, over Istio's limit of 1MiB"},
+		{100<<10 + 1, "warning IST0133: VirtualService shop/shop: spec.http[0].directResponse.body: directResponse body is 102401 bytes, over 100KiB"},
+		{1<<20 + 1, "error IST0106: VirtualService shop/shop: spec.http[0].directResponse.body: directResponse body is 1048577 bytes, over Istio's limit of 1MiB"},
 	} {
 		t.Run(fmt.Sprint(tc.size), func(t *testing.T) {
 			dir := t.TempDir()

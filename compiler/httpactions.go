@@ -230,28 +230,28 @@ func (c *compilation) checkRule(vs *virtualService, i int, rule httpRoute) {
 	}
 	if rd := rule.Redirect; rd != nil {
 		if rule.Rewrite != nil {
-			c.errorf(vs.Resource, at(".rewrite"), "remove the rewrite, or the redirect", "rewrite cannot be used with redirect")
+			c.errorc(codeValidation, vs.Resource, at(".rewrite"), "remove the rewrite, or the redirect", "rewrite cannot be used with redirect")
 		}
 		if rule.Fault != nil {
-			c.errorf(vs.Resource, at(".fault"), "remove the fault, or the redirect", "fault cannot be used with redirect")
+			c.errorc(codeValidation, vs.Resource, at(".fault"), "remove the fault, or the redirect", "fault cannot be used with redirect")
 		}
 		if rd.URI == "" && rd.PrefixRewrite == nil && rd.Authority == "" && rd.Scheme == "" && rd.Port == 0 && rd.DerivePort == "" {
-			c.errorf(vs.Resource, at(".redirect"), "set uri, prefixRewrite, authority, scheme or port", "redirect changes nothing")
+			c.errorc(codeValidation, vs.Resource, at(".redirect"), "set uri, prefixRewrite, authority, scheme or port", "redirect changes nothing")
 		}
 		if rd.Scheme != "" && rd.Scheme != "http" && rd.Scheme != "https" {
-			c.errorf(vs.Resource, at(".redirect.scheme"), `use "http" or "https"`, "redirect scheme %q is not http or https", rd.Scheme)
+			c.errorc(codeValidation, vs.Resource, at(".redirect.scheme"), `use "http" or "https"`, "redirect scheme %q is not http or https", rd.Scheme)
 		}
 		if rd.RedirectCode != 0 && !slices.Contains(redirectCodes, rd.RedirectCode) {
-			c.errorf(vs.Resource, at(".redirect.redirectCode"), "use 301, 302, 303, 307 or 308",
+			c.errorc(codeValidation, vs.Resource, at(".redirect.redirectCode"), "use 301, 302, 303, 307 or 308",
 				"redirect code %d is not one Envoy can send (istiod drops such a redirect)", rd.RedirectCode)
 		}
 		if rd.PrefixRewrite != nil {
 			if rd.URI != "" {
-				c.errorf(vs.Resource, at(".redirect.prefixRewrite"), "keep uri or prefixRewrite", "redirect uri and prefixRewrite cannot both be set")
+				c.errorc(codeValidation, vs.Resource, at(".redirect.prefixRewrite"), "keep uri or prefixRewrite", "redirect uri and prefixRewrite cannot both be set")
 			}
 			for j, m := range rule.Match {
 				if m.URI != nil && m.URI.Prefix == nil {
-					c.errorf(vs.Resource, at(".match[%d].uri", j), "match the uri by prefix, or use redirect uri",
+					c.errorc(codeValidation, vs.Resource, at(".match[%d].uri", j), "match the uri by prefix, or use redirect uri",
 						"redirect prefixRewrite needs every uri match of the rule to be a prefix")
 				}
 			}
@@ -259,10 +259,10 @@ func (c *compilation) checkRule(vs *virtualService, i int, rule httpRoute) {
 	}
 	if rule.DirectResponse != nil {
 		if rule.Rewrite != nil {
-			c.errorf(vs.Resource, at(".rewrite"), "remove the rewrite, or the directResponse", "rewrite cannot be used with directResponse")
+			c.errorc(codeValidation, vs.Resource, at(".rewrite"), "remove the rewrite, or the directResponse", "rewrite cannot be used with directResponse")
 		}
 		if rule.Fault != nil {
-			c.errorf(vs.Resource, at(".fault"), "remove the fault, or the directResponse", "fault cannot be used with directResponse")
+			c.errorc(codeValidation, vs.Resource, at(".fault"), "remove the fault, or the directResponse", "fault cannot be used with directResponse")
 		}
 		if b := rule.DirectResponse.Body; b != nil {
 			n := 0
@@ -272,24 +272,24 @@ func (c *compilation) checkRule(vs *virtualService, i int, rule httpRoute) {
 			if b.Bytes != nil {
 				data, err := base64.StdEncoding.DecodeString(*b.Bytes)
 				if err != nil {
-					c.errorf(vs.Resource, at(".directResponse.body.bytes"), "give the body as standard base64", "decoding body bytes: %v", err)
+					c.errorc(codeValidation, vs.Resource, at(".directResponse.body.bytes"), "give the body as standard base64", "decoding body bytes: %v", err)
 				}
 				n = len(data)
 			}
 			switch {
 			case n > 1<<20:
-				c.errorf(vs.Resource, at(".directResponse.body"), "serve large bodies from a backend", "directResponse body is %d bytes, over Istio's limit of 1MiB", n)
+				c.errorc(codeValidation, vs.Resource, at(".directResponse.body"), "serve large bodies from a backend", "directResponse body is %d bytes, over Istio's limit of 1MiB", n)
 			case n > 100<<10:
-				c.warnf(vs.Resource, at(".directResponse.body"), "serve large bodies from a backend", "directResponse body is %d bytes, over 100KiB", n)
+				c.warnc(codeValidationWarn, vs.Resource, at(".directResponse.body"), "serve large bodies from a backend", "directResponse body is %d bytes, over 100KiB", n)
 			}
 		}
 	}
 	if rw := rule.Rewrite; rw != nil {
 		if rw.URI == "" && rw.Authority == "" && rw.URIRegexRewrite == nil {
-			c.errorf(vs.Resource, at(".rewrite"), "set uri, uriRegexRewrite or authority", "rewrite changes nothing")
+			c.errorc(codeValidation, vs.Resource, at(".rewrite"), "set uri, uriRegexRewrite or authority", "rewrite changes nothing")
 		}
 		if rw.URI != "" && rw.URIRegexRewrite != nil {
-			c.errorf(vs.Resource, at(".rewrite.uriRegexRewrite"), "keep uri or uriRegexRewrite", "rewrite uri and uriRegexRewrite cannot both be set")
+			c.errorc(codeValidation, vs.Resource, at(".rewrite.uriRegexRewrite"), "keep uri or uriRegexRewrite", "rewrite uri and uriRegexRewrite cannot both be set")
 		}
 		if rr := rw.URIRegexRewrite; rr != nil {
 			c.checkRegex(vs, at(".rewrite.uriRegexRewrite.match"), rr.Match)
@@ -300,7 +300,7 @@ func (c *compilation) checkRule(vs *virtualService, i int, rule httpRoute) {
 	for k, d := range rule.Route {
 		c.checkHeaders(vs, at(".route[%d].headers", k), d.Headers, false)
 		if d.Weight != nil && *d.Weight < 0 {
-			c.errorf(vs.Resource, at(".route[%d].weight", k), "use a weight of 0 or more", "weight %d is negative", *d.Weight)
+			c.errorc(codeValidation, vs.Resource, at(".route[%d].weight", k), "use a weight of 0 or more", "weight %d is negative", *d.Weight)
 		}
 	}
 	if rule.Timeout != "" {
@@ -315,17 +315,17 @@ func (c *compilation) checkRule(vs *virtualService, i int, rule httpRoute) {
 			c.checkDuration(vs, at(".retries.backoff"), rt.Backoff)
 		}
 		if disabled && (rt.PerTryTimeout != "" || rt.RetryOn != nil || rt.RetryRemoteLocalities) {
-			c.errorf(vs.Resource, at(".retries"), "remove perTryTimeout, retryOn and retryRemoteLocalities, or set attempts above 0",
+			c.errorc(codeValidation, vs.Resource, at(".retries"), "remove perTryTimeout, retryOn and retryRemoteLocalities, or set attempts above 0",
 				"retries with attempts 0 disables retrying, so its other fields cannot apply")
 		}
 		if rt.RetryOn != nil {
 			if _, _, bad := parseRetryOn(*rt.RetryOn); len(bad) > 0 {
-				c.errorf(vs.Resource, at(".retries.retryOn"), "use HTTP status codes or: "+strings.Join(retryConditions, ", "),
+				c.errorc(codeValidation, vs.Resource, at(".retries.retryOn"), "use HTTP status codes or: "+strings.Join(retryConditions, ", "),
 					"retryOn has conditions Envoy does not know: %s", strings.Join(bad, ", "))
 			}
 		}
 		if rt.RetryRemoteLocalities {
-			c.warnf(vs.Resource, at(".retries.retryRemoteLocalities"), "remove it",
+			c.warnc(codeIgnored, vs.Resource, at(".retries.retryRemoteLocalities"), "remove it",
 				"retryRemoteLocalities has no effect: a gwc gateway has no localities")
 		}
 	}
@@ -347,7 +347,7 @@ func (c *compilation) checkMatch(vs *virtualService, path string, m httpMatch) {
 				c.checkRegex(vs, path+"."+field+"."+k+".regex", *sm.Regex)
 			}
 			if sm.Prefix != nil && *sm.Prefix == "" {
-				c.errorf(vs.Resource, path+"."+field+"."+k+".prefix", "use {} to ask that the header is present",
+				c.errorc(codeValidation, vs.Resource, path+"."+field+"."+k+".prefix", "use {} to ask that the header is present",
 					"an empty header prefix is invalid in Istio")
 			}
 		}
@@ -355,7 +355,7 @@ func (c *compilation) checkMatch(vs *virtualService, path string, m httpMatch) {
 	for _, k := range sortedKeys(m.QueryParams) {
 		sm := m.QueryParams[k]
 		if sm.Prefix != nil {
-			c.errorf(vs.Resource, path+".queryParams."+k+".prefix", "use exact, or a regex such as 'abc.*'",
+			c.errorc(codeValidation, vs.Resource, path+".queryParams."+k+".prefix", "use exact, or a regex such as 'abc.*'",
 				"queryParams do not take prefix: Istio accepts only exact and regex")
 		}
 		if sm.Regex != nil && *sm.Regex != "*" {
@@ -368,14 +368,14 @@ func (c *compilation) checkMatch(vs *virtualService, path string, m httpMatch) {
 // validation do; Go's regexp is RE2.
 func (c *compilation) checkRegex(vs *virtualService, path, re string) {
 	if re == "" {
-		c.errorf(vs.Resource, path, "give a pattern, or remove the condition", "regex is empty")
+		c.errorc(codeValidation, vs.Resource, path, "give a pattern, or remove the condition", "regex is empty")
 		return
 	}
 	if len(re) > 1024 {
-		c.errorf(vs.Resource, path, "shorten the regex", "regex is %d characters, over Istio's limit of 1024", len(re))
+		c.errorc(codeValidation, vs.Resource, path, "shorten the regex", "regex is %d characters, over Istio's limit of 1024", len(re))
 	}
 	if _, err := regexp.Compile(re); err != nil {
-		c.errorf(vs.Resource, path, "write an RE2 regex (no lookaround or backreferences)", "invalid regex: %v", err)
+		c.errorc(codeValidation, vs.Resource, path, "write an RE2 regex (no lookaround or backreferences)", "invalid regex: %v", err)
 	}
 }
 
@@ -383,9 +383,9 @@ func (c *compilation) checkDuration(vs *virtualService, path, s string) {
 	d, err := parseDuration(s)
 	switch {
 	case err != nil:
-		c.errorf(vs.Resource, path, `write a duration such as "1.5s" or "300ms"`, "invalid duration %q: %v", s, err)
+		c.errorc(codeValidation, vs.Resource, path, `write a duration such as "1.5s" or "300ms"`, "invalid duration %q: %v", s, err)
 	case d < time.Millisecond:
-		c.errorf(vs.Resource, path, "use 1ms or more", "duration %s is under Istio's minimum of 1ms", s)
+		c.errorc(codeValidation, vs.Resource, path, "use 1ms or more", "duration %s is under Istio's minimum of 1ms", s)
 	}
 }
 
@@ -411,21 +411,21 @@ func (c *compilation) checkHeaders(vs *virtualService, path string, h *headers, 
 				case dir == "request" && (name == ":authority" || name == "host"):
 					authority++
 				case strings.HasPrefix(name, ":") || (dir == "response" && name == "host"):
-					c.errorf(vs.Resource, p, "remove it", "header %q cannot be changed here", k)
+					c.errorc(codeValidation, vs.Resource, p, "remove it", "header %q cannot be changed here", k)
 				}
 				if err := checkHeaderValue(m[k]); err != nil {
-					c.errorf(vs.Resource, p, `write "%%" for a literal "%"`, "header value: %v", err)
+					c.errorc(codeValidation, vs.Resource, p, `write "%%" for a literal "%"`, "header value: %v", err)
 				}
 			}
 		}
 		if authority > 1 {
-			c.errorf(vs.Resource, path+"."+dir, "set the authority once: rewrite.authority, or one header operation",
+			c.errorc(codeValidation, vs.Resource, path+"."+dir, "set the authority once: rewrite.authority, or one header operation",
 				"authority header cannot be set multiple times")
 		}
 		for k, n := range ops.Remove {
 			name := strings.ToLower(n)
 			if name == "host" || strings.HasPrefix(name, ":") {
-				c.errorf(vs.Resource, fmt.Sprintf("%s.%s.remove[%d]", path, dir, k), "remove it", "header %q cannot be removed", n)
+				c.errorc(codeValidation, vs.Resource, fmt.Sprintf("%s.%s.remove[%d]", path, dir, k), "remove it", "header %q cannot be removed", n)
 			}
 		}
 	}

@@ -125,11 +125,11 @@ func (c *compilation) checkExtras(vs *virtualService, i int, rule httpRoute) {
 	at := func(f string) string { return fmt.Sprintf("spec.http[%d]", i) + f }
 	if f := rule.Fault; f != nil {
 		if f.Delay == nil && f.Abort == nil {
-			c.errorf(vs.Resource, at(".fault"), "add a delay or an abort", "fault has neither delay nor abort")
+			c.errorc(codeValidation, vs.Resource, at(".fault"), "add a delay or an abort", "fault has neither delay nor abort")
 		}
 		if d := f.Delay; d != nil {
 			if d.FixedDelay == "" {
-				c.errorf(vs.Resource, at(".fault.delay"), "set fixedDelay (exponentialDelay is not supported by Istio)", "delay has no fixedDelay")
+				c.errorc(codeValidation, vs.Resource, at(".fault.delay"), "set fixedDelay (exponentialDelay is not supported by Istio)", "delay has no fixedDelay")
 			} else {
 				c.checkDuration(vs, at(".fault.delay.fixedDelay"), d.FixedDelay)
 			}
@@ -140,14 +140,14 @@ func (c *compilation) checkExtras(vs *virtualService, i int, rule httpRoute) {
 		if a := f.Abort; a != nil {
 			switch {
 			case a.HTTP2Error != "":
-				c.errorf(vs.Resource, at(".fault.abort.http2Error"), "use httpStatus or grpcStatus", "http2Error is not supported by Istio")
+				c.errorc(codeValidation, vs.Resource, at(".fault.abort.http2Error"), "use httpStatus or grpcStatus", "http2Error is not supported by Istio")
 			case a.GRPCStatus != "":
 				if _, ok := grpcCodes[a.GRPCStatus]; !ok {
-					c.errorf(vs.Resource, at(".fault.abort.grpcStatus"), "use a gRPC code name such as UNAVAILABLE",
+					c.errorc(codeValidation, vs.Resource, at(".fault.abort.grpcStatus"), "use a gRPC code name such as UNAVAILABLE",
 						"unknown gRPC status %q", a.GRPCStatus)
 				}
 			case a.HTTPStatus == 0:
-				c.warnf(vs.Resource, at(".fault.abort"), "set httpStatus or grpcStatus", "abort has no error type and aborts nothing")
+				c.warnc(codeValidationWarn, vs.Resource, at(".fault.abort"), "set httpStatus or grpcStatus", "abort has no error type and aborts nothing")
 			}
 			if a.Percentage != nil {
 				c.checkPercent(vs, at(".fault.abort.percentage.value"), a.Percentage.Value)
@@ -155,7 +155,7 @@ func (c *compilation) checkExtras(vs *virtualService, i int, rule httpRoute) {
 		}
 	}
 	if rule.MirrorPercent != nil || rule.MirrorPercentOld != nil {
-		c.warnf(vs.Resource, at(".mirrorPercent"), "use mirrorPercentage: {value: N}", "mirrorPercent is deprecated")
+		c.warnc(codeValidationWarn, vs.Resource, at(".mirrorPercent"), "use mirrorPercentage: {value: N}", "mirrorPercent is deprecated")
 	}
 	if rule.MirrorPercentage != nil {
 		c.checkPercent(vs, at(".mirrorPercentage.value"), rule.MirrorPercentage.Value)
@@ -166,29 +166,29 @@ func (c *compilation) checkExtras(vs *virtualService, i int, rule httpRoute) {
 		}
 	}
 	if rule.Mirror == nil && rule.Mirrors == nil && (rule.MirrorPercentage != nil || rule.MirrorPercent != nil) {
-		c.warnf(vs.Resource, at(".mirrorPercentage"), "remove it, or add a mirror", "mirrorPercentage without mirror has no effect")
+		c.warnc(codeValidationWarn, vs.Resource, at(".mirrorPercentage"), "remove it, or add a mirror", "mirrorPercentage without mirror has no effect")
 	}
 	if p := rule.CorsPolicy; p != nil {
 		for k, o := range p.AllowOrigins {
 			path := at(fmt.Sprintf(".corsPolicy.allowOrigins[%d]", k))
 			switch {
 			case o.Exact != nil && *o.Exact == "", o.Prefix != nil && *o.Prefix == "":
-				c.errorf(vs.Resource, path, `give an origin such as "https://example.com", or exact "*"`, "an empty origin is invalid")
+				c.errorc(codeValidation, vs.Resource, path, `give an origin such as "https://example.com", or exact "*"`, "an empty origin is invalid")
 			case o.Regex != nil:
 				c.checkRegex(vs, path+".regex", *o.Regex)
 			case o.Exact == nil && o.Prefix == nil:
-				c.errorf(vs.Resource, path, "use exact, prefix or regex", "allowOrigins entry has no condition")
+				c.errorc(codeValidation, vs.Resource, path, "use exact, prefix or regex", "allowOrigins entry has no condition")
 			}
 		}
 		for k, m := range p.AllowMethods {
 			if !slices.Contains(corsMethods, m) {
-				c.errorf(vs.Resource, at(fmt.Sprintf(".corsPolicy.allowMethods[%d]", k)), "use one of "+strings.Join(corsMethods, ", "),
+				c.errorc(codeValidation, vs.Resource, at(fmt.Sprintf(".corsPolicy.allowMethods[%d]", k)), "use one of "+strings.Join(corsMethods, ", "),
 					"%q is not an HTTP method CORS allows", m)
 			}
 		}
 		if p.MaxAge != "" {
 			if d, err := parseDuration(p.MaxAge); err != nil || d%time.Second != 0 {
-				c.errorf(vs.Resource, at(".corsPolicy.maxAge"), `use whole seconds, such as "24h" or "600s"`, "maxAge %q is not whole seconds", p.MaxAge)
+				c.errorc(codeValidation, vs.Resource, at(".corsPolicy.maxAge"), `use whole seconds, such as "24h" or "600s"`, "maxAge %q is not whole seconds", p.MaxAge)
 			}
 		}
 	}
@@ -196,8 +196,8 @@ func (c *compilation) checkExtras(vs *virtualService, i int, rule httpRoute) {
 
 func (c *compilation) checkPercent(vs *virtualService, path string, v float64) {
 	if v < 0 || v > 100 {
-		c.errorf(vs.Resource, path, "use a value from 0 to 100", "percentage %v is outside 0-100", v)
+		c.errorc(codeValidation, vs.Resource, path, "use a value from 0 to 100", "percentage %v is outside 0-100", v)
 	} else if v > 0 && v < 0.0001 {
-		c.errorf(vs.Resource, path, "use 0, or 0.0001 or more", "percentage %v is below Istio's precision of 0.0001", v)
+		c.errorc(codeValidation, vs.Resource, path, "use 0, or 0.0001 or more", "percentage %v is below Istio's precision of 0.0001", v)
 	}
 }

@@ -112,7 +112,7 @@ func (c *compilation) buildListeners() {
 			} else if proto == "HTTPS" {
 				l.protocol = proto // a passthrough listener that also terminates
 			} else if proto == "TCP" {
-				c.errorf(gw.Resource, path+".port.number", "use another port, or one TCP server with the hosts of both",
+				c.errorc(codeConflictingGw, gw.Resource, path+".port.number", "use another port, or one TCP server with the hosts of both",
 					"port %d is already served by TCP server %s; istiod keeps only the first TCP server of a port", key.Port, l.servers[0].origin())
 				continue
 			}
@@ -137,7 +137,7 @@ func (c *compilation) checkSNI(l *listener, bs boundServer, path string) bool {
 		}
 		for _, name := range bs.sniNames() {
 			if slices.Contains(other.sniNames(), name) {
-				c.errorf(bs.gw.Resource, path+".hosts", "give each HTTPS server on a port its own hosts",
+				c.errorc(codeConflictingGw, bs.gw.Resource, path+".hosts", "give each HTTPS server on a port its own hosts",
 					"host %q is already served on port %d by %s; a TLS handshake could not choose between them", name, l.key.Port, other.origin())
 				return false
 			}
@@ -217,7 +217,7 @@ func (c *compilation) checkSharedHTTPSHost(l *listener, v *vhost, nservers int) 
 		return
 	}
 	last := v.servers[len(v.servers)-1]
-	c.warnf(last.gw.Resource, fmt.Sprintf("spec.servers[%d].hosts", last.index), "give the HTTPS servers of a port hosts that do not overlap",
+	c.warnc(codeMergedServers, last.gw.Resource, fmt.Sprintf("spec.servers[%d].hosts", last.index), "give the HTTPS servers of a port hosts that do not overlap",
 		"host %q is served by %d HTTPS servers of port %d with routes from %d VirtualServices: gwc merges them, where istiod gives each server its own route table",
 		v.domain, nservers, l.key.Port, len(v.bindings))
 }

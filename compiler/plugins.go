@@ -99,20 +99,20 @@ func (c *compilation) plugin(gp *gatewayPlugin, cfg *ir.Config) (ir.Plugin, bool
 	ok := true
 	u, err := url.Parse(s.URL)
 	if err != nil || u.Scheme != "file" || u.Host != "" || !strings.HasPrefix(u.Path, "/") || u.RawQuery != "" || u.Fragment != "" {
-		c.errorf(r, "spec.url", "write file:///path/of/the/plugin as the executable is in the image, e.g. file:///plugins/apikey",
+		c.errorc(codePluginSpec, r, "spec.url", "write file:///path/of/the/plugin as the executable is in the image, e.g. file:///plugins/apikey",
 			"url %q is not a file:// url with an absolute path", s.URL)
 		ok = false
 	} else {
 		p.Path = u.Path
 	}
 	if s.SHA256 == "" {
-		c.warnf(r, "spec.url", "add sha256: the output of sha256sum on the executable",
+		c.warnc(codePluginUnverified, r, "spec.url", "add sha256: the output of sha256sum on the executable",
 			"no sha256: the plugin executable is started without verifying it")
 	}
 	if s.Timeout != "" {
 		d, err := time.ParseDuration(s.Timeout)
 		if err != nil || d <= 0 {
-			c.errorf(r, "spec.timeout", "write a positive duration such as 100ms", "timeout %q is not a positive duration", s.Timeout)
+			c.errorc(codePluginSpec, r, "spec.timeout", "write a positive duration such as 100ms", "timeout %q is not a positive duration", s.Timeout)
 			ok = false
 		} else {
 			p.Timeout = d
@@ -121,7 +121,7 @@ func (c *compilation) plugin(gp *gatewayPlugin, cfg *ir.Config) (ir.Plugin, bool
 	if s.PluginConfig != nil {
 		data, err := json.Marshal(s.PluginConfig)
 		if err != nil {
-			c.errorf(r, "spec.pluginConfig", "use plain values: strings, numbers, booleans, lists and mappings", "pluginConfig: %v", err)
+			c.errorc(codePluginSpec, r, "spec.pluginConfig", "use plain values: strings, numbers, booleans, lists and mappings", "pluginConfig: %v", err)
 			ok = false
 		}
 		p.Config = string(data)
@@ -135,7 +135,7 @@ func (c *compilation) plugin(gp *gatewayPlugin, cfg *ir.Config) (ir.Plugin, bool
 		for j, name := range m.Routes {
 			ids := routeIDs(cfg, name)
 			if len(ids) == 0 {
-				c.warnf(r, fmt.Sprintf("spec.match[%d].routes[%d]", i, j),
+				c.warnc(codePluginUnmatched, r, fmt.Sprintf("spec.match[%d].routes[%d]", i, j),
 					"name a route as namespace/virtualservice/route (the http route's name) or namespace/virtualservice",
 					"route %q names no route of a bound VirtualService", name)
 			}
@@ -152,7 +152,7 @@ func (c *compilation) plugin(gp *gatewayPlugin, cfg *ir.Config) (ir.Plugin, bool
 		p.Matches = append(p.Matches, pm)
 	}
 	if !selected {
-		c.warnf(r, "spec.match", "check the ports against the Gateway servers and the hosts against their hosts",
+		c.warnc(codePluginUnmatched, r, "spec.match", "check the ports against the Gateway servers and the hosts against their hosts",
 			"match selects no traffic of this ingress: the plugin is started but never called")
 	}
 	return p, ok

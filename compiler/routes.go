@@ -77,7 +77,7 @@ func (c *compilation) routes(l *listener, v *vhost) []route {
 				}
 				if isCatchAll(m) {
 					if catchAllFrom != nil && catchAllFrom != vs {
-						c.warnf(own.Resource, "spec."+r.Origin.Field, "narrow its match, or give the VirtualServices one owner of the catch-all",
+						c.warnc(codeUnreachable, own.Resource, "spec."+r.Origin.Field, "narrow its match, or give the VirtualServices one owner of the catch-all",
 							"catch-all rule shadowed on %s port %d: VirtualService %s/%s, merged before this one (gwc orders merged VirtualServices by namespace, then name), already matches every request",
 							v.domain, l.key.Port, catchAllFrom.Namespace, catchAllFrom.Name)
 					}

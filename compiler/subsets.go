@@ -35,9 +35,9 @@ func (c *compilation) selectSubset(vs *virtualService, path string, cl *ir.Clust
 		where = fmt.Sprintf("no endpoint of ServiceEntry %s/%s has the labels %s", se.Namespace, se.Name, strings.Join(want, ","))
 		hint = "fix the subset labels or the endpoint labels"
 	}
-	c.errorf(vs.Resource, path+".subset", hint, "subset %q of DestinationRule %s/%s selects no endpoint: %s (IST0173; Envoy would answer 503)",
+	c.errorc(codeSubsetNoPods, vs.Resource, path+".subset", hint, "subset %q of DestinationRule %s/%s selects no endpoint: %s (Envoy would answer 503)",
 		sub.Name, dr.Namespace, dr.Name, where)
-	c.errorf(dr.Resource, fmt.Sprintf("spec.subsets[%d].labels", k), hint, "subset %q selects no endpoint of host %s", sub.Name, cl.Host)
+	c.errorc(codeSubsetNoPods, dr.Resource, fmt.Sprintf("spec.subsets[%d].labels", k), hint, "subset %q selects no endpoint of host %s", sub.Name, cl.Host)
 	return false
 }
 

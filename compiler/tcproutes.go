@@ -140,7 +140,7 @@ func l4Origin(vs *virtualService, kind string, i int) ir.Origin {
 // as destinations does for HTTP.
 func (c *compilation) l4Destinations(vs *virtualService, path string, rule l4Rule, port int) []pendingDest {
 	if len(rule.Route) == 0 {
-		c.errorf(vs.Resource, path, "add a route with a destination", "rule has no route")
+		c.errorc(codeValidation, vs.Resource, path, "add a route with a destination", "rule has no route")
 		return nil
 	}
 	var out []pendingDest
@@ -160,7 +160,7 @@ func (c *compilation) l4Destinations(vs *virtualService, path string, rule l4Rul
 		}
 	}
 	if total == 0 {
-		c.errorf(vs.Resource, path+".route", "give at least one destination a positive weight", "the weights of the destinations total 0")
+		c.errorc(codeValidation, vs.Resource, path+".route", "give at least one destination a positive weight", "the weights of the destinations total 0")
 	}
 	return out
 }
@@ -178,7 +178,7 @@ func (c *compilation) checkSNIHosts() {
 						h = names.FQDN(h, vs.Namespace)
 						return h == sni || names.Covers(h, sni)
 					}) {
-						c.errorf(vs.Resource, fmt.Sprintf("spec.tls[%d].match[%d].sniHosts[%d]", i, j, k),
+						c.errorc(codeValidation, vs.Resource, fmt.Sprintf("spec.tls[%d].match[%d].sniHosts[%d]", i, j, k),
 							"add the name to the VirtualService's hosts, or use one of "+strings.Join(vs.Spec.Hosts, ", "),
 							"SNI host %q is not a compatible subset of any of the VirtualService's hosts", sni)
 					}

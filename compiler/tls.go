@@ -51,7 +51,7 @@ func (c *compilation) checkPlainTLS(gw *gateway, i int, s server) {
 	}
 	path := fmt.Sprintf("spec.servers[%d].tls", i)
 	if t.Mode != "" && t.Mode != "PASSTHROUGH" || t.CredentialName != "" || t.ServerCertificate != "" || t.PrivateKey != "" || t.CACertificates != "" {
-		c.errorf(gw.Resource, path, "use protocol HTTPS to terminate TLS, or keep only httpsRedirect on an HTTP server",
+		c.errorc(codeValidation, gw.Resource, path, "use protocol HTTPS to terminate TLS, or keep only httpsRedirect on an HTTP server",
 			"an HTTP server cannot have TLS settings other than httpsRedirect")
 	}
 }
@@ -61,7 +61,7 @@ func (c *compilation) serverTLS(gw *gateway, i int, s server) (*ir.ServerTLS, bo
 	path := fmt.Sprintf("spec.servers[%d]", i)
 	t := s.TLS
 	if t == nil {
-		c.errorf(gw.Resource, path, "add tls: {mode: SIMPLE, credentialName: NAME}",
+		c.errorc(codeNoCredentials, gw.Resource, path, "add tls: {mode: SIMPLE, credentialName: NAME}",
 			"server must have TLS settings for protocol %s", s.Port.Protocol)
 		return nil, false
 	}
@@ -69,15 +69,15 @@ func (c *compilation) serverTLS(gw *gateway, i int, s server) (*ir.ServerTLS, bo
 	mode := t.Mode
 	switch {
 	case mode == "ISTIO_MUTUAL":
-		c.errorf(gw.Resource, path+".mode", "use MUTUAL with a credentialName holding your CA",
+		c.errorc(codeUnsupported, gw.Resource, path+".mode", "use MUTUAL with a credentialName holding your CA",
 			"TLS mode ISTIO_MUTUAL needs the mesh's certificate authority, which a standalone gateway does not have")
 		return nil, false
 	case mode == "AUTO_PASSTHROUGH":
-		c.errorf(gw.Resource, path+".mode", "use SIMPLE or MUTUAL",
+		c.errorc(codeUnsupported, gw.Resource, path+".mode", "use SIMPLE or MUTUAL",
 			"TLS mode AUTO_PASSTHROUGH routes by the mesh's outbound SNI names, which a standalone gateway does not have")
 		return nil, false
 	case !tlsModes[mode]:
-		c.errorf(gw.Resource, path+".mode", "use SIMPLE, MUTUAL or OPTIONAL_MUTUAL", "unknown TLS mode %q", mode)
+		c.errorc(codeValidation, gw.Resource, path+".mode", "use SIMPLE, MUTUAL or OPTIONAL_MUTUAL", "unknown TLS mode %q", mode)
 		return nil, false
 	}
 	out := &ir.ServerTLS{
@@ -96,25 +96,25 @@ func (c *compilation) serverTLS(gw *gateway, i int, s server) (*ir.ServerTLS, bo
 	named := t.CredentialName != "" || len(t.CredentialNames) > 0
 	switch {
 	case (named || len(t.TLSCertificates) > 0) && files:
-		c.errorf(gw.Resource, path+".serverCertificate", "give either a credential name, tlsCertificates, or serverCertificate and privateKey",
+		c.errorc(codeValidation, gw.Resource, path+".serverCertificate", "give either a credential name, tlsCertificates, or serverCertificate and privateKey",
 			"certificate file paths are set together with another certificate source")
 		ok = false
 	case named && t.CACertificates != "":
-		c.errorf(gw.Resource, path+".caCertificates", "put the CA in the credential (NAME/ca.crt), or name it with caCertCredentialName",
+		c.errorc(codeValidation, gw.Resource, path+".caCertificates", "put the CA in the credential (NAME/ca.crt), or name it with caCertCredentialName",
 			"caCertificates cannot be used with a credential name")
 		ok = false
 	case !named && len(t.TLSCertificates) == 0 && (t.ServerCertificate == "" || t.PrivateKey == ""):
-		c.errorf(gw.Resource, path, "set credentialName: NAME (files NAME/tls.crt and NAME/tls.key under --credentials-dir), or serverCertificate and privateKey",
+		c.errorc(codeNoCredentials, gw.Resource, path, "set credentialName: NAME (files NAME/tls.crt and NAME/tls.key under --credentials-dir), or serverCertificate and privateKey",
 			"TLS mode %s needs a certificate and key: no credentialName, serverCertificate or privateKey", mode)
 		ok = false
 	case !named && mode != "SIMPLE" && t.CACertificates == "" && t.CACertCredentialName == "":
-		c.errorf(gw.Resource, path, "set caCertificates to the CA bundle that signs client certificates",
+		c.errorc(codeNoCredentials, gw.Resource, path, "set caCertificates to the CA bundle that signs client certificates",
 			"TLS mode %s requires a client CA bundle (caCertificates)", mode)
 		ok = false
 	}
 	for k, p := range t.TLSCertificates {
 		if p.ServerCertificate == "" || p.PrivateKey == "" {
-			c.errorf(gw.Resource, fmt.Sprintf("%s.tlsCertificates[%d]", path, k), "set both serverCertificate and privateKey",
+			c.errorc(codeNoCredentials, gw.Resource, fmt.Sprintf("%s.tlsCertificates[%d]", path, k), "set both serverCertificate and privateKey",
 				"a tlsCertificates entry needs a certificate and its key")
 			ok = false
 		}
@@ -125,19 +125,19 @@ func (c *compilation) serverTLS(gw *gateway, i int, s server) (*ir.ServerTLS, bo
 	out.CRL, out.InsecureSkipVerify = t.CACrl, t.InsecureSkipVerify
 	switch {
 	case t.CACrl != "" && named:
-		c.errorf(gw.Resource, path+".caCrl", "put the CRL in the credential as NAME/ca.crl",
+		c.errorc(codeValidation, gw.Resource, path+".caCrl", "put the CRL in the credential as NAME/ca.crl",
 			"caCrl cannot be used with a credential name: the CRL comes with the credential")
 		ok = false
 	case t.CACrl != "" && mode == "SIMPLE":
-		c.errorf(gw.Resource, path+".caCrl", "use mode MUTUAL or OPTIONAL_MUTUAL, or remove caCrl",
+		c.errorc(codeValidation, gw.Resource, path+".caCrl", "use mode MUTUAL or OPTIONAL_MUTUAL, or remove caCrl",
 			"caCrl has no use with mode SIMPLE, which asks for no client certificate")
 		ok = false
 	}
 	if t.InsecureSkipVerify && mode == "SIMPLE" {
-		c.warnf(gw.Resource, path+".insecureSkipVerify", "remove it", "insecureSkipVerify has no effect with mode SIMPLE")
+		c.warnc(codeValidationWarn, gw.Resource, path+".insecureSkipVerify", "remove it", "insecureSkipVerify has no effect with mode SIMPLE")
 	}
 	if mode == "SIMPLE" && (len(t.SubjectAltNames)+len(t.VerifyCertificateSpki)+len(t.VerifyCertificateHash) > 0 || t.CACertificates != "") {
-		c.warnf(gw.Resource, path, "use mode MUTUAL or OPTIONAL_MUTUAL to verify client certificates",
+		c.warnc(codeValidationWarn, gw.Resource, path, "use mode MUTUAL or OPTIONAL_MUTUAL to verify client certificates",
 			"client certificate checks have no effect with mode SIMPLE, which asks for no client certificate")
 	}
 	var okVersion bool
@@ -148,12 +148,12 @@ func (c *compilation) serverTLS(gw *gateway, i int, s server) (*ir.ServerTLS, bo
 		ok = false
 	}
 	if out.MaxVersion != 0 && out.MaxVersion < max(out.MinVersion, tls.VersionTLS12) {
-		c.errorf(gw.Resource, path+".maxProtocolVersion", "raise maxProtocolVersion or lower minProtocolVersion (the default minimum is TLSV1_2)",
+		c.errorc(codeValidation, gw.Resource, path+".maxProtocolVersion", "raise maxProtocolVersion or lower minProtocolVersion (the default minimum is TLSV1_2)",
 			"maxProtocolVersion %s is below the minimum version", t.MaxProtocolVersion)
 		ok = false
 	}
 	if out.MinVersion != 0 && out.MinVersion < tls.VersionTLS12 && len(t.CipherSuites) == 0 {
-		c.warnf(gw.Resource, path+".minProtocolVersion", "set cipherSuites, or use TLSV1_2",
+		c.warnc(codeValidationWarn, gw.Resource, path+".minProtocolVersion", "set cipherSuites, or use TLSV1_2",
 			"minProtocolVersion below TLSV1_2 without cipherSuites enables the default ciphers on old protocol versions")
 	}
 	for k, name := range t.CipherSuites {
@@ -161,9 +161,9 @@ func (c *compilation) serverTLS(gw *gateway, i int, s server) (*ir.ServerTLS, bo
 		at := fmt.Sprintf("%s.cipherSuites[%d]", path, k)
 		switch {
 		case !known:
-			c.warnf(gw.Resource, at, "use one of "+strings.Join(sortedKeys(cipherSuites), ", "), "unknown cipher suite %q is ignored", name)
+			c.warnc(codeValidationWarn, gw.Resource, at, "use one of "+strings.Join(sortedKeys(cipherSuites), ", "), "unknown cipher suite %q is ignored", name)
 		case slices.Contains(out.CipherSuites, id):
-			c.warnf(gw.Resource, at, "remove the duplicate", "cipher suite %q is listed twice", name)
+			c.warnc(codeValidationWarn, gw.Resource, at, "remove the duplicate", "cipher suite %q is listed twice", name)
 		default:
 			out.CipherSuites = append(out.CipherSuites, id)
 		}
@@ -205,7 +205,7 @@ func (c *compilation) classifyServer(gw *gateway, i int, s server, bs *boundServ
 		return proto, true
 	case proto == "HTTPS" || proto == "TLS":
 		if s.TLS == nil {
-			c.errorf(gw.Resource, path, "add tls: {mode: SIMPLE, credentialName: NAME}, or tls: {mode: PASSTHROUGH}",
+			c.errorc(codeNoCredentials, gw.Resource, path, "add tls: {mode: SIMPLE, credentialName: NAME}, or tls: {mode: PASSTHROUGH}",
 				"server must have TLS settings for protocol %s", s.Port.Protocol)
 			return "", false
 		}
@@ -214,7 +214,7 @@ func (c *compilation) classifyServer(gw *gateway, i int, s server, bs *boundServ
 			bs.passthrough = true
 			t := s.TLS
 			if t.CredentialName != "" || t.ServerCertificate != "" || t.PrivateKey != "" || t.CACertificates != "" {
-				c.warnf(gw.Resource, path+".tls", "remove the certificate fields, or set mode: SIMPLE to terminate TLS",
+				c.warnc(codeValidationWarn, gw.Resource, path+".tls", "remove the certificate fields, or set mode: SIMPLE to terminate TLS",
 					"TLS mode PASSTHROUGH (the default when mode is omitted) forwards the encrypted stream: the certificates are ignored")
 			}
 			return "TLS", true
@@ -225,12 +225,12 @@ func (c *compilation) classifyServer(gw *gateway, i int, s server, bs *boundServ
 		return "HTTPS", ok
 	case tcpProtocols[proto]:
 		if s.TLS != nil {
-			c.errorf(gw.Resource, path+".tls", "remove tls, or use protocol TLS", "a %s server cannot have TLS settings", proto)
+			c.errorc(codeValidation, gw.Resource, path+".tls", "remove tls, or use protocol TLS", "a %s server cannot have TLS settings", proto)
 			return "", false
 		}
 		return "TCP", true
 	}
-	c.errorf(gw.Resource, path+".port.protocol", "use HTTP, HTTPS, HTTP2, GRPC, GRPC-WEB, TLS or TCP",
+	c.errorc(codeUnsupported, gw.Resource, path+".port.protocol", "use HTTP, HTTPS, HTTP2, GRPC, GRPC-WEB, TLS or TCP",
 		"protocol %s is not supported at a gateway by gwc", s.Port.Protocol)
 	return "", false
 }

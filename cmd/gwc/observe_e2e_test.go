@@ -201,7 +201,7 @@ func TestBadCompressionAnnotationFailsBuild(t *testing.T) {
 	os.WriteFile(filepath.Join(dir, "gateway.yaml"), []byte(gw), 0o644)
 	var stdout, stderr bytes.Buffer
 	code := run([]string{"build", "-o", filepath.Join(dir, "ingress"), dir}, nil, &stdout, &stderr)
-	if code != 1 || !strings.Contains(stderr.String(), `gateway.yaml:6:37: error: Gateway shop/shop-gw: metadata.annotations["gwc.io/compression"]: annotation gwc.io/compression: unknown encoding "deflate"`) {
+	if code != 1 || !strings.Contains(stderr.String(), `gateway.yaml:6:37: error GWC0309: Gateway shop/shop-gw: metadata.annotations["gwc.io/compression"]: annotation gwc.io/compression: unknown encoding "deflate"`) {
 		t.Errorf("exit %d:\n%s", code, stderr.String())
 	}
 }

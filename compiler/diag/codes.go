@@ -30,6 +30,7 @@ const (
 	CodeIneffectiveMatch   = "IST0131" // match repeating an earlier one
 	CodeHostNotInGateway   = "IST0132" // VirtualService host served by none of its gateways' servers
 	CodeConflictingGateway = "IST0145" // servers of several Gateways claim one host on one port
+	CodeSubsetNoPods       = "IST0173" // DestinationRule subset selects no endpoint
 
 	// gwc analyzers and compiler findings with no istioctl counterpart.
 	CodeMeshOnly       = "GWC0301" // VirtualService without gateways: ingress ignores it
@@ -40,8 +41,26 @@ const (
 	CodeUnknownHost    = "GWC0306" // destination host with neither ServiceEntry nor cluster-style name
 	CodeNoCredentials  = "GWC0307" // TLS server without certificate
 	CodeCredentialFile = "GWC0308" // credentialName absent from --credentials-dir
-	CodeUnsupported    = "GWC0401" // field gwc does not implement yet: rejected
-	CodeIgnored        = "GWC0402" // field gwc accepts and ignores
-	CodeNotApplied     = "GWC0403" // resource validated but not compiled
-	CodeInternal       = "GWC0900" // a gwc bug
+	// A gwc annotation (e.g. gwc.io/compression) with a value gwc cannot use.
+	CodeAnnotation = "GWC0309"
+	// Several DestinationRules for one host: their subsets are merged and
+	// only the first traffic policy applies, so parts of later ones are ignored.
+	CodeMergedDestinationRules = "GWC0310"
+	// DestinationRule for a host no route sends traffic to: it has no
+	// effect (istioctl's IST0174 is the narrower "host has no service").
+	CodeUnusedDestinationRule = "GWC0311"
+	// HTTPS servers of one port with overlapping hosts: gwc merges their
+	// routes into one table where istiod keeps one per server.
+	CodeMergedServers = "GWC0312"
+	// GatewayPlugin url, timeout or pluginConfig gwc cannot use.
+	CodePluginSpec = "GWC0313"
+	// GatewayPlugin without sha256: the executable is not verified.
+	CodePluginUnverified = "GWC0314"
+	// GatewayPlugin match naming no route, or selecting no traffic.
+	CodePluginUnmatched = "GWC0315"
+
+	CodeUnsupported = "GWC0401" // field gwc does not implement yet: rejected
+	CodeIgnored     = "GWC0402" // field gwc accepts and ignores
+	CodeNotApplied  = "GWC0403" // resource validated but not compiled
+	CodeInternal    = "GWC0900" // a gwc bug
 )

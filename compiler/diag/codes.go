@@ -31,6 +31,9 @@ const (
 	CodeHostNotInGateway   = "IST0132" // VirtualService host served by none of its gateways' servers
 	CodeConflictingGateway = "IST0145" // servers of several Gateways claim one host on one port
 
+	CodeNoServerVerification     = "IST0128" // DestinationRule SIMPLE/MUTUAL TLS without caCertificates
+	CodeNoServerVerificationPort = "IST0129" // the same, in a portLevelSettings entry
+
 	// gwc analyzers and compiler findings with no istioctl counterpart.
 	CodeMeshOnly       = "GWC0301" // VirtualService without gateways: ingress ignores it
 	CodeWildcardDest   = "GWC0302" // destination host is a wildcard

@@ -75,6 +75,7 @@ func Cross(resources []*load.Resource, opts Options) diag.List {
 	r.duplicateHosts(set)
 	r.conflictingServers(set)
 	r.caCertificates(resources)
+	r.serviceEntryProtocols(resources)
 	if opts.CredentialsDir != "" {
 		r.credentials(set, opts.CredentialsDir)
 	}

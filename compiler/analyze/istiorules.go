@@ -447,7 +447,7 @@ func (r *reporter) caCertificates(resources []*load.Resource) {
 			if port != "" {
 				msg += " at port " + port
 			}
-			r.report(diag.Warning, code, res, path, "gwc falls back to the system roots, Istio verifies nothing: set caCertificates to the CA that signs the upstream's certificate", msg)
+			r.report(diag.Warning, code, res, path, "set caCertificates to the CA that signs the upstream's certificate (gwc falls back to the system roots)", msg)
 		}
 		check("spec.trafficPolicy.tls.mode", diag.CodeNoServerVerification, tp["tls"], "")
 		ports, _ := tp["portLevelSettings"].([]any)
@@ -456,6 +456,49 @@ func (r *reporter) caCertificates(resources []*load.Resource) {
 			pn, _ := p["port"].(map[string]any)
 			n, _ := pn["number"].(float64)
 			check(fmt.Sprintf("spec.trafficPolicy.portLevelSettings[%d].tls.mode", i), diag.CodeNoServerVerificationPort, p["tls"], fmt.Sprint(n))
+		}
+	}
+}
+
+// serviceEntryProtocols is istioctl's IST0177: ServiceEntries that give
+// one host and port different protocols; which one applies depends on
+// the order istiod merges them in.
+func (r *reporter) serviceEntryProtocols(resources []*load.Resource) {
+	type claim struct {
+		res   *load.Resource
+		proto string
+		path  string
+	}
+	seen := map[string]claim{}
+	for _, res := range resources {
+		if res.Kind != "ServiceEntry" {
+			continue
+		}
+		var s map[string]any
+		if jsonSpec(specJSON(res)).Decode(&s) != nil {
+			continue
+		}
+		ports, _ := s["ports"].([]any)
+		for _, h := range strs(s["hosts"]) {
+			for i, pv := range ports {
+				p, _ := pv.(map[string]any)
+				n, _ := p["number"].(float64)
+				proto, _ := p["protocol"].(string)
+				if proto == "" {
+					continue
+				}
+				key := fmt.Sprintf("%s:%v", h, n)
+				path := fmt.Sprintf("spec.ports[%d].protocol", i)
+				first, ok := seen[key]
+				if !ok {
+					seen[key] = claim{res, proto, path}
+					continue
+				}
+				if first.res != res && !strings.EqualFold(first.proto, proto) {
+					r.report(diag.Warning, diag.CodeConflictingSEProtocol, res, path, "give the port one protocol in every ServiceEntry of the host",
+						fmt.Sprintf("host %s port %v has protocol %s here and %s in %s at %s", h, n, proto, first.proto, first.res.ID(), first.res.PosOf(first.path)))
+				}
+			}
 		}
 	}
 }

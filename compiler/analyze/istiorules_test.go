@@ -76,6 +76,9 @@ func TestIstioRules(t *testing.T) {
 			"spec.gateways", "IST0106", "delegate virtual service must have no gateways specified", diag.Error},
 		{"SIMPLE without CA", dr + "  trafficPolicy: {tls: {mode: SIMPLE}}\n",
 			"spec.trafficPolicy.tls.mode", "IST0128", "has TLS mode set to SIMPLE but no caCertificates", diag.Warning},
+		{"SE conflicting protocols", se + "  hosts: [a.example.com]\n  ports: [{number: 80, name: http, protocol: HTTP}]\n  resolution: DNS\n---\napiVersion: networking.istio.io/v1\n" +
+			strings.Replace(se, "name: s,", "name: s2,", 1) + "  hosts: [a.example.com]\n  ports: [{number: 80, name: tcp, protocol: TCP}]\n  resolution: DNS\n",
+			"spec.ports[0].protocol", "IST0177", "host a.example.com port 80 has protocol TCP here and HTTP in ServiceEntry shop/s", diag.Warning},
 		{"port SIMPLE without CA", dr + "  trafficPolicy:\n    portLevelSettings: [{port: {number: 443}, tls: {mode: SIMPLE}}]\n",
 			"spec.trafficPolicy.portLevelSettings[0].tls.mode", "IST0129", "for host: web.example.com at port 443", diag.Warning},
 	}

@@ -33,6 +33,7 @@ const (
 
 	CodeNoServerVerification     = "IST0128" // DestinationRule SIMPLE/MUTUAL TLS without caCertificates
 	CodeNoServerVerificationPort = "IST0129" // the same, in a portLevelSettings entry
+	CodeConflictingSEProtocol    = "IST0177" // ServiceEntries give one host and port different protocols
 
 	// gwc analyzers and compiler findings with no istioctl counterpart.
 	CodeMeshOnly       = "GWC0301" // VirtualService without gateways: ingress ignores it

@@ -75,13 +75,19 @@ func (r *reporter) gatewayExtra(res *load.Resource, s map[string]any) {
 		}
 		tls, _ := srv["tls"].(map[string]any)
 		for j, spki := range strs(tls["verifyCertificateSpki"]) {
-			if _, err := base64.StdEncoding.DecodeString(spki); err != nil {
+			if b, err := base64.StdEncoding.DecodeString(spki); err != nil || len(b) != 32 {
+				if err == nil {
+					err = fmt.Errorf("%d bytes, want the 32 of a SHA-256 digest", len(b))
+				}
 				r.bad(res, fmt.Sprintf("%s.tls.verifyCertificateSpki[%d]", path, j), "write the base64 of the SHA-256 digest of the certificate's SubjectPublicKeyInfo",
 					fmt.Sprintf("failed to decode verifyCertificateSpki %q: %v", spki, err))
 			}
 		}
 		for j, h := range strs(tls["verifyCertificateHash"]) {
-			if _, err := hex.DecodeString(strings.ReplaceAll(h, ":", "")); err != nil {
+			if b, err := hex.DecodeString(strings.ReplaceAll(h, ":", "")); err != nil || len(b) != 32 {
+				if err == nil {
+					err = fmt.Errorf("%d bytes, want the 32 of a SHA-256 digest", len(b))
+				}
 				r.bad(res, fmt.Sprintf("%s.tls.verifyCertificateHash[%d]", path, j), "write the SHA-256 digest of the certificate in hex, with or without colons",
 					fmt.Sprintf("failed to decode verifyCertificateHash %q: %v", h, err))
 			}
@@ -129,7 +135,7 @@ func (r *reporter) vsMatches(res *load.Resource, s map[string]any) {
 				sm, _ := m[k].(map[string]any)
 				if p, ok := sm["prefix"].(string); ok && p == "" {
 					r.bad(res, path+"."+k+".prefix", "write a prefix, or remove the "+k+" condition",
-						fmt.Sprintf("%q prefix string match should not be empty", k))
+						fmt.Sprintf("%q: prefix string match should not be empty", k))
 				}
 			}
 			if ns, ok := m["sourceNamespace"].(string); ok && !label.MatchString(ns) {
@@ -211,7 +217,8 @@ func (r *reporter) exportTo(res *load.Resource, s map[string]any, serviceEntry b
 // durationKeys are the fields Istio checks with ValidateDuration.
 var durationKeys = map[string]bool{
 	"timeout": true, "perTryTimeout": true, "fixedDelay": true, "connectTimeout": true,
-	"idleTimeout": true, "interval": true, "baseEjectionTime": true,
+	"idleTimeout": true, "interval": true, "baseEjectionTime": true, "backoff": true,
+	"maxConnectionDuration": true, "time": true, "duration": true,
 }
 
 // durations: Istio's ValidateDuration refuses durations finer than a
@@ -229,49 +236,109 @@ func (r *reporter) durations(res *load.Resource, s map[string]any) {
 	})
 }
 
-// prefixCovered finds a uri match covered by an earlier uri prefix match
-// whose other conditions are the same: the later match never wins
-// (ineffective, IST0131).
+// prefixCovered is the overlap check of Istio's
+// analyzeUnreachableHTTPRules: a uri prefix match is ineffective
+// (IST0131) when an earlier uri prefix match, itself a prefix of it,
+// has the same port and the same (or, by Istio's reading, covering)
+// method, authority, headers, query parameters and withoutHeaders.
+// Matches after a rule without matches, and exact repeats, are left to
+// unreachable.
 func (r *reporter) prefixCovered(res *load.Resource, s map[string]any) {
-	type prefix struct{ p, rest, path string }
-	var earlier []prefix
+	var list []prefixMatch
+	seen := map[string]bool{}
 	rules, _ := s["http"].([]any)
 	for i, rv := range rules {
 		rule, _ := rv.(map[string]any)
 		matches, _ := rule["match"].([]any)
-		var mine []prefix
+		if len(matches) == 0 {
+			break
+		}
 		for j, mv := range matches {
 			m, _ := mv.(map[string]any)
-			path := fmt.Sprintf("spec.http[%d].match[%d]", i, j)
-			uri, _ := m["uri"].(map[string]any)
-			rest := map[string]any{}
-			for k, v := range m {
-				if k != "uri" {
-					rest[k] = v
-				}
+			key := matchKey(m)
+			if seen[key] {
+				continue
 			}
-			key := matchKey(rest)
-			p, isPrefix := uri["prefix"].(string)
-			e, isExact := uri["exact"].(string)
-			if len(uri) == 1 && (isPrefix || isExact) {
-				v := p
-				if isExact {
-					v = e
-				}
-				for _, x := range earlier {
-					if x.rest == key && strings.HasPrefix(v, x.p) && !(isPrefix && v == x.p) {
-						r.report(diag.Note, diag.CodeIneffectiveMatch, res, path+".uri", "move it before "+x.path+", or remove it",
-							fmt.Sprintf("match is ineffective: the uri prefix %q of %s matches every request it matches", x.p, x.path))
-						break
-					}
-				}
-			}
-			if len(uri) == 1 && isPrefix && p != "/" {
-				mine = append(mine, prefix{p, key, path})
+			seen[key] = true
+			if pm, ok := newPrefixMatch(m); ok {
+				pm.path = fmt.Sprintf("spec.http[%d].match[%d]", i, j)
+				list = append(list, pm)
 			}
 		}
-		earlier = append(earlier, mine...)
 	}
+	for a := range list {
+		for b := a + 1; b < len(list); b++ {
+			if list[a].prefix != list[b].prefix && list[a].covers(&list[b]) {
+				r.report(diag.Note, diag.CodeIneffectiveMatch, res, list[b].path+".uri.prefix", "move it before "+list[a].path+", or remove it",
+					fmt.Sprintf("match is ineffective: the uri prefix %q of %s before it matches every request it matches", list[a].prefix, list[a].path))
+			}
+		}
+	}
+}
+
+// prefixMatch is what Istio compares of a match with a uri prefix:
+// exact and prefix conditions as "exact:v" / "prefix:v", "" otherwise.
+type prefixMatch struct {
+	path, prefix, method, authority string
+	port                            float64
+	headers, query, without         map[string]string
+}
+
+func newPrefixMatch(m map[string]any) (prefixMatch, bool) {
+	uri, _ := m["uri"].(map[string]any)
+	p, _ := uri["prefix"].(string)
+	if p == "" {
+		return prefixMatch{}, false
+	}
+	pm := prefixMatch{prefix: p, method: exactOrPrefix(m["method"]), authority: exactOrPrefix(m["authority"])}
+	if pm.method == "" {
+		pm.method = "exact:GET" // Istio's default when the match names no method
+	}
+	pm.port, _ = m["port"].(float64)
+	conds := func(k string) map[string]string {
+		out := map[string]string{}
+		mm, _ := m[k].(map[string]any)
+		for name, v := range mm {
+			out[name] = exactOrPrefix(v)
+		}
+		return out
+	}
+	pm.headers, pm.query, pm.without = conds("headers"), conds("queryParams"), conds("withoutHeaders")
+	return pm, true
+}
+
+func exactOrPrefix(v any) string {
+	sm, _ := v.(map[string]any)
+	if e, _ := sm["exact"].(string); e != "" {
+		return "exact:" + e
+	}
+	if p, _ := sm["prefix"].(string); p != "" {
+		return "prefix:" + p
+	}
+	return ""
+}
+
+// covers is Istio's coveredValidation, with its comparisons as written.
+func (a *prefixMatch) covers(b *prefixMatch) bool {
+	if !strings.HasPrefix(b.prefix, a.prefix) || a.port != b.port {
+		return false
+	}
+	if !strings.HasPrefix(a.method, b.method) || !strings.HasPrefix(a.authority, b.authority) {
+		return false
+	}
+	same := func(x, y map[string]string) bool {
+		if len(x) != len(y) {
+			return false
+		}
+		for k, v := range x {
+			w, ok := y[k]
+			if !ok || !strings.HasPrefix(v, w) {
+				return false
+			}
+		}
+		return true
+	}
+	return same(a.headers, b.headers) && same(a.query, b.query) && same(a.without, b.without)
 }
 
 // destinationRuleExtra: subset labels and minimumRingSize beside a hash
@@ -394,9 +461,16 @@ func (r *reporter) serviceEntryExtra(res *load.Resource, s map[string]any) {
 		l, _ := e["labels"].(map[string]any)
 		r.labels(res, path+".labels", l)
 	}
-	if ws, ok := s["workloadSelector"].(map[string]any); ok {
-		l, _ := ws["labels"].(map[string]any)
-		r.labels(res, "spec.workloadSelector.labels", l)
+	// The workloadSelector is judged as Istio's ValidateAlphaWorkloadSelector
+	// does: no empty key, no wildcard.
+	ws, _ := s["workloadSelector"].(map[string]any)
+	wl, _ := ws["labels"].(map[string]any)
+	for _, k := range sortedKeys(wl) {
+		v, _ := wl[k].(string)
+		if k == "" || strings.Contains(k, "*") || strings.Contains(v, "*") {
+			r.bad(res, field("spec.workloadSelector.labels", k), "write a label key and value without wildcards",
+				fmt.Sprintf("empty key or wildcard is not supported in selector: %q", k+"="+v))
+		}
 	}
 }
 

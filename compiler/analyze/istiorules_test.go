@@ -26,12 +26,14 @@ func TestIstioRules(t *testing.T) {
 			"spec.servers[0].tls.verifyCertificateSpki[0]", "IST0106", "failed to decode verifyCertificateSpki", diag.Error},
 		{"bad cert hash", gw + mtl + "verifyCertificateHash: [\"zz:11\"]}\n",
 			"spec.servers[0].tls.verifyCertificateHash[0]", "IST0106", "failed to decode verifyCertificateHash", diag.Error},
+		{"short cert hash", gw + mtl + "verifyCertificateHash: [\"df:9b\"]}\n",
+			"spec.servers[0].tls.verifyCertificateHash[0]", "IST0106", "2 bytes, want the 32 of a SHA-256 digest", diag.Error},
 		{"duplicate server name", gw + "  - port: {number: 80, name: http, protocol: HTTP}\n    hosts: [a.example.com]\n    name: s\n  - port: {number: 81, name: http2, protocol: HTTP}\n    hosts: [b.example.com]\n    name: s\n",
 			"spec.servers[1].name", "IST0133", "server names must be unique", diag.Warning},
 		{"bad match header", vs + "  http:\n  - match: [{headers: {\"x a\": {exact: b}}}]\n" + rt,
 			`spec.http[0].match[0].headers["x a"]`, "IST0106", "header name x a is not a valid header name", diag.Error},
 		{"empty method prefix", vs + "  http:\n  - match: [{method: {prefix: \"\"}}]\n" + rt,
-			"spec.http[0].match[0].method.prefix", "IST0106", `"method" prefix string match should not be empty`, diag.Error},
+			"spec.http[0].match[0].method.prefix", "IST0106", `"method": prefix string match should not be empty`, diag.Error},
 		{"bad sourceNamespace", vs + "  http:\n  - match: [{sourceNamespace: Shop}]\n" + rt,
 			"spec.http[0].match[0].sourceNamespace", "IST0106", "not a valid DNS label", diag.Error},
 		{"bad sourceLabels", vs + "  http:\n  - match: [{sourceLabels: {app: \"-x\"}}]\n" + rt,
@@ -41,7 +43,9 @@ func TestIstioRules(t *testing.T) {
 		{"sub-millisecond connectTimeout", dr + "  trafficPolicy: {connectionPool: {tcp: {connectTimeout: 10.5ms}}}\n",
 			"spec.trafficPolicy.connectionPool.tcp.connectTimeout", "IST0106", "only durations to ms precision", diag.Error},
 		{"prefix covered", vs + "  http:\n  - match: [{uri: {prefix: /api}}]\n" + rt + "  - match: [{uri: {prefix: /api/v1}}]\n" + rt,
-			"spec.http[1].match[0].uri", "IST0131", `the uri prefix "/api" of spec.http[0].match[0]`, diag.Note},
+			"spec.http[1].match[0].uri.prefix", "IST0131", `the uri prefix "/api" of spec.http[0].match[0]`, diag.Note},
+		{"prefix covered in one rule", vs + "  http:\n  - match: [{uri: {prefix: /a}, headers: {x-v: {prefix: b}}}, {uri: {prefix: /ab}, headers: {x-v: {prefix: b}}}]\n" + rt,
+			"spec.http[0].match[1].uri.prefix", "IST0131", `the uri prefix "/a" of spec.http[0].match[0]`, diag.Note},
 		{"exportTo duplicate", vs + "  exportTo: [shop, .]\n  http: [{route: [{destination: {host: web}}]}]\n",
 			"spec.exportTo[1]", "IST0106", "duplicate entries in exportTo: . and current namespace shop", diag.Error},
 		{"exportTo none on VS", vs + "  exportTo: [\"~\"]\n  http: [{route: [{destination: {host: web}}]}]\n",
@@ -110,7 +114,7 @@ spec:
       mode: MUTUAL
       credentialName: c
       verifyCertificateSpki: [Ipk8wz6hgTfPHLm9/Ajo38X8W/hEx8FNaaIUhJ/hEwA=]
-      verifyCertificateHash: ["DF:9B:53:AA", df9b53aa]
+      verifyCertificateHash: ["DF:9B:53:AA:DF:9B:53:AA:DF:9B:53:AA:DF:9B:53:AA:DF:9B:53:AA:DF:9B:53:AA:DF:9B:53:AA:DF:9B:53:AA"]
 ---
 apiVersion: networking.istio.io/v1
 kind: VirtualService
@@ -127,7 +131,7 @@ spec:
     - uri: {prefix: /api}
     timeout: 1.5s
     route: [{destination: {host: web}}]
-  - match: [{uri: {prefix: /api}, headers: {x-b: {exact: b}}}, {uri: {prefix: /apis}, ignoreUriCase: true}]
+  - match: [{uri: {prefix: /api}, headers: {x-b: {exact: b}}}, {uri: {prefix: /apis}, method: {exact: POST}}]
     route: [{destination: {host: web}}]
 ---
 apiVersion: networking.istio.io/v1

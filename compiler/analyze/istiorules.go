@@ -247,14 +247,18 @@ func (r *reporter) prefixCovered(res *load.Resource, s map[string]any) {
 	var list []prefixMatch
 	seen := map[string]bool{}
 	rules, _ := s["http"].([]any)
+	catchAll := false
 	for i, rv := range rules {
 		rule, _ := rv.(map[string]any)
 		matches, _ := rule["match"].([]any)
-		if len(matches) == 0 {
+		if len(matches) == 0 || catchAll {
+			// The rules after are unreachable (IST0130): no need to
+			// say their matches are covered too.
 			break
 		}
 		for j, mv := range matches {
 			m, _ := mv.(map[string]any)
+			catchAll = catchAll || isCatchAll(m)
 			key := matchKey(m)
 			if seen[key] {
 				continue

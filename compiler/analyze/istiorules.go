@@ -30,10 +30,18 @@ func (r *reporter) istioRules(res *load.Resource, spec any) {
 		r.vsMatches(res, s)
 		r.durations(res, s)
 		r.prefixCovered(res, s)
-		if len(strs(s["hosts"])) == 0 && len(strs(s["gateways"])) > 0 {
+		if len(strs(s["hosts"])) == 0 {
 			// Istio reads a VirtualService without hosts as a delegate.
-			r.report(diag.Error, diag.CodeValidation, res, "spec.gateways", "add hosts, or remove gateways if this is a delegate",
-				"delegate virtual service must have no gateways specified")
+			if len(strs(s["gateways"])) > 0 {
+				r.bad(res, "spec.gateways", "add hosts, or remove gateways if this is a delegate",
+					"delegate virtual service must have no gateways specified")
+			}
+			for _, k := range []string{"tls", "tcp"} {
+				if l, _ := s[k].([]any); len(l) > 0 {
+					r.bad(res, "spec."+k, "add hosts, or route only HTTP in a delegate",
+						fmt.Sprintf("delegate virtual service must have no %s route specified", k))
+				}
+			}
 		}
 	case "DestinationRule":
 		r.exportTo(res, s, false)

@@ -78,6 +78,8 @@ func TestIstioRules(t *testing.T) {
 			"spec.endpoints[0].labels.x_", "IST0106", `invalid tag key: "x_"`, diag.Error},
 		{"root VS without hosts", "kind: VirtualService\nmetadata: {name: v, namespace: shop}\nspec:\n  gateways: [gw]\n  http: [{route: [{destination: {host: web}}]}]\n",
 			"spec.gateways", "IST0106", "delegate virtual service must have no gateways specified", diag.Error},
+		{"delegate with tcp", "kind: VirtualService\nmetadata: {name: v, namespace: shop}\nspec:\n  tcp: [{route: [{destination: {host: web, port: {number: 5432}}}]}]\n",
+			"spec.tcp", "IST0106", "delegate virtual service must have no tcp route specified", diag.Error},
 		{"SIMPLE without CA", dr + "  trafficPolicy: {tls: {mode: SIMPLE}}\n",
 			"spec.trafficPolicy.tls.mode", "IST0128", "has TLS mode set to SIMPLE but no caCertificates", diag.Warning},
 		{"SE conflicting protocols", se + "  hosts: [a.example.com]\n  ports: [{number: 80, name: http, protocol: HTTP}]\n  resolution: DNS\n---\napiVersion: networking.istio.io/v1\n" +

@@ -30,6 +30,10 @@ type Options struct {
 func Resource(resources []*load.Resource) diag.List {
 	var r reporter
 	for _, res := range resources {
+		var all any
+		if b := specJSON(res); b != nil && json.Unmarshal(b, &all) == nil {
+			r.istioRules(res, all)
+		}
 		switch res.Kind {
 		case "VirtualService":
 			var spec any
@@ -70,6 +74,8 @@ func Cross(resources []*load.Resource, opts Options) diag.List {
 	r.destinationHosts(set)
 	r.duplicateHosts(set)
 	r.conflictingServers(set)
+	r.caCertificates(resources)
+	r.serviceEntryProtocols(resources)
 	if opts.CredentialsDir != "" {
 		r.credentials(set, opts.CredentialsDir)
 	}

@@ -32,6 +32,10 @@ const (
 	CodeConflictingGateway = "IST0145" // servers of several Gateways claim one host on one port
 	CodeSubsetNoPods       = "IST0173" // DestinationRule subset selects no endpoint
 
+	CodeNoServerVerification     = "IST0128" // DestinationRule SIMPLE/MUTUAL TLS without caCertificates
+	CodeNoServerVerificationPort = "IST0129" // the same, in a portLevelSettings entry
+	CodeConflictingSEProtocol    = "IST0177" // ServiceEntries give one host and port different protocols
+
 	// gwc analyzers and compiler findings with no istioctl counterpart.
 	CodeMeshOnly       = "GWC0301" // VirtualService without gateways: ingress ignores it
 	CodeWildcardDest   = "GWC0302" // destination host is a wildcard

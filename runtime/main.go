@@ -168,6 +168,7 @@ func (g *gateway) serve(ctx context.Context) int {
 	for i, ln := range g.listeners {
 		if l := &g.cfg.Listeners[i]; l.Protocol == "TCP" || l.Protocol == "TLS" {
 			s := newL4Server(l, g.engine, g.log)
+			s.m = g.obs.tcpMetrics()
 			g.l4 = append(g.l4, s)
 			go func() {
 				if err := s.serve(g.limitListener(ln)); err != nil {
@@ -184,6 +185,7 @@ func (g *gateway) serve(ctx context.Context) int {
 			var l4 *l4Server
 			if l := &g.cfg.Listeners[i]; len(l.L4) > 0 || slices.ContainsFunc(l.TLS, func(s ServerTLS) bool { return s.TCP != nil }) {
 				l4 = newL4Server(&g.cfg.Listeners[i], g.engine, g.log)
+				l4.m = g.obs.tcpMetrics()
 				g.l4 = append(g.l4, l4)
 			}
 			go g.run(srv, newTLSListener(g.limitListener(ln), t, l4, g.log))

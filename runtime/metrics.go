@@ -272,12 +272,15 @@ var (
 	descMembershipTotal = prometheus.NewDesc("envoy_cluster_membership_total",
 		"Endpoints of the cluster.", []string{"cluster_name"}, nil)
 	descMembershipHealthy = prometheus.NewDesc("envoy_cluster_membership_healthy",
-		"Endpoints of the cluster currently taking requests.", []string{"cluster_name"}, nil)
+		"Endpoints of the cluster not ejected by outlier detection.", []string{"cluster_name"}, nil)
 )
 
 func (c clusterCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- descMembershipTotal
 	ch <- descMembershipHealthy
+	for _, d := range breakerDescs {
+		ch <- d
+	}
 }
 
 func (c clusterCollector) Collect(ch chan<- prometheus.Metric) {
@@ -288,8 +291,8 @@ func (c clusterCollector) Collect(ch chan<- prometheus.Metric) {
 	for _, up := range *ups {
 		n := float64(len(up.current()))
 		ch <- prometheus.MustNewConstMetric(descMembershipTotal, prometheus.GaugeValue, n, up.cluster.Name)
-		// Every endpoint takes requests until outlier detection exists.
-		ch <- prometheus.MustNewConstMetric(descMembershipHealthy, prometheus.GaugeValue, n, up.cluster.Name)
+		ch <- prometheus.MustNewConstMetric(descMembershipHealthy, prometheus.GaugeValue, float64(up.healthyCount(len(up.current()))), up.cluster.Name)
+		up.cb.collect(ch, up.cluster.Name)
 	}
 }
 

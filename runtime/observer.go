@@ -98,3 +98,12 @@ func (o *observed) finish(x *exchange, r *http.Request) {
 		o.ob.access.record(x, r, d, o.local)
 	}
 }
+
+// tcpMetrics is what TCP listeners count istio_tcp_* in; nil without an
+// observer.
+func (ob *observer) tcpMetrics() *metrics {
+	if ob == nil {
+		return nil
+	}
+	return ob.metrics
+}

@@ -10,6 +10,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // tcpIdleTimeout closes a proxied connection with no traffic either way
@@ -42,6 +44,8 @@ type l4Server struct {
 	// helloTimeout and idle are handshakeTimeout and tcpIdleTimeout when
 	// the server was made.
 	helloTimeout, idle time.Duration
+	// m counts the connections as istio_tcp_*; nil without metrics.
+	m *metrics
 
 	mu     sync.Mutex
 	ln     net.Listener
@@ -188,33 +192,49 @@ func (s *l4Server) forward(c net.Conn, ri int, hello []byte) {
 }
 
 func (s *l4Server) forwardRoute(c net.Conn, r *L4Route, hello []byte) {
-	up, err := s.dial(r)
+	up, ci, err := s.dial(r)
 	if err != nil {
 		s.log.Debug("tcp proxy: upstream connect failed", "route", r.ID, "err", err)
+		if s.m != nil {
+			f := flagUF
+			if ci < 0 || errors.Is(err, errNoHealthyUpstream) {
+				f = flagUH
+			}
+			t := s.m.tcp(ci, f)
+			t.Opened.Inc()
+			t.Closed.Inc()
+		}
 		return
 	}
 	defer up.Close()
+	var t tcpSeries
+	if s.m != nil {
+		t = s.m.tcp(ci, 0)
+		t.Opened.Inc()
+		defer t.Closed.Inc()
+		t.Received.Add(float64(len(hello)))
+	}
 	if len(hello) > 0 {
 		if _, err := up.Write(hello); err != nil {
 			return
 		}
 	}
-	splice(c, up, s.idle)
+	splice(c, up, s.idle, t.Received, t.Sent)
 }
 
 // dial connects to an endpoint of the route's cluster, trying a second
 // endpoint when the first refuses.
-func (s *l4Server) dial(r *L4Route) (net.Conn, error) {
+func (s *l4Server) dial(r *L4Route) (net.Conn, int, error) {
 	ci := r.route.pick()
 	if ci < 0 || ci >= len(s.e.ups) {
-		return nil, errors.New("no cluster")
+		return nil, -1, errors.New("no cluster")
 	}
 	up := s.e.ups[ci]
 	ctx, cancel := context.WithTimeout(context.Background(), connectTimeout)
 	defer cancel()
 	set := up.endpoints(ctx)
 	if set == nil || set.size() == 0 {
-		return nil, errors.New("no endpoints")
+		return nil, ci, errNoHealthyUpstream
 	}
 	var tried []string
 	var err error
@@ -222,25 +242,26 @@ func (s *l4Server) dial(r *L4Route) (net.Conn, error) {
 	for range min(2, set.size()) {
 		addr := up.pickAddr(set, tried)
 		if addr == "" {
-			return nil, errNoHealthyUpstream
+			return nil, ci, errNoHealthyUpstream
 		}
 		tried = append(tried, addr)
 		var c net.Conn
 		if c, err = d.DialContext(ctx, "tcp", addr); err == nil {
-			return c, nil
+			return c, ci, nil
 		}
 	}
-	return nil, err
+	return nil, ci, err
 }
 
 // splice copies both ways until both directions have ended, passing a
 // half-close on (a client that shuts down writing still gets the answer),
-// and gives up after idle with no traffic either way.
-func splice(a, b net.Conn, idle time.Duration) {
+// and gives up after idle with no traffic either way. fromA and fromB, when
+// not nil, count the bytes read from each side as they pass.
+func splice(a, b net.Conn, idle time.Duration, fromA, fromB prometheus.Counter) {
 	var last atomic.Int64
 	last.Store(time.Now().UnixNano())
 	var wg sync.WaitGroup
-	one := func(dst, src net.Conn) {
+	one := func(dst, src net.Conn, count prometheus.Counter) {
 		defer wg.Done()
 		buf := make([]byte, 32<<10)
 		for {
@@ -248,6 +269,9 @@ func splice(a, b net.Conn, idle time.Duration) {
 			n, err := src.Read(buf)
 			if n > 0 {
 				last.Store(time.Now().UnixNano())
+				if count != nil {
+					count.Add(float64(n))
+				}
 				if _, werr := dst.Write(buf[:n]); werr != nil {
 					a.Close()
 					b.Close()
@@ -273,7 +297,7 @@ func splice(a, b net.Conn, idle time.Duration) {
 		}
 	}
 	wg.Add(2)
-	go one(b, a)
-	go one(a, b)
+	go one(b, a, fromA)
+	go one(a, b, fromB)
 	wg.Wait()
 }

@@ -11,9 +11,6 @@ import (
 	"sync"
 	"testing"
 	"time"
-
-	"github.com/prometheus/common/expfmt"
-	"github.com/prometheus/common/model"
 )
 
 // blockingBackend answers 200 once release is closed; entered receives one
@@ -175,32 +172,7 @@ spec:
 	}
 
 	// The same requests, counted by code and flags.
-	in.mu.Lock()
-	status := in.status
-	in.mu.Unlock()
-	mresp, err := http.Get("http://" + status + "/stats/prometheus")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer mresp.Body.Close()
-	parser := expfmt.NewTextParser(model.UTF8Validation)
-	mfs, err := parser.TextToMetricFamilies(mresp.Body)
-	if err != nil {
-		t.Fatalf("parsing the exposition: %v", err)
-	}
-	counts := map[string]float64{}
-	for _, m := range mfs["istio_requests_total"].GetMetric() {
-		var code, flags string
-		for _, l := range m.GetLabel() {
-			switch l.GetName() {
-			case "response_code":
-				code = l.GetValue()
-			case "response_flags":
-				flags = l.GetValue()
-			}
-		}
-		counts[code+" "+flags] += m.GetCounter().GetValue()
-	}
+	counts := requestCounts(in.scrape(t))
 	wantCounts := map[string]float64{}
 	for _, w := range want {
 		wantCounts[w]++

@@ -17,6 +17,10 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
 )
 
 // The helpers below build real ingress binaries with the real `gwc build`
@@ -226,4 +230,42 @@ spec:
   http:
   - route: [{destination: {host: %s}}]
 `, host)
+}
+
+// scrape reads the ingress's /stats/prometheus with the Prometheus text
+// parser.
+func (in *ingress) scrape(t *testing.T) map[string]*dto.MetricFamily {
+	t.Helper()
+	in.mu.Lock()
+	status := in.status
+	in.mu.Unlock()
+	resp, err := http.Get("http://" + status + "/stats/prometheus")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	parser := expfmt.NewTextParser(model.UTF8Validation)
+	mfs, err := parser.TextToMetricFamilies(resp.Body)
+	if err != nil {
+		t.Fatalf("parsing the exposition: %v", err)
+	}
+	return mfs
+}
+
+// requestCounts sums istio_requests_total by "code flags", e.g. "404 NR".
+func requestCounts(mfs map[string]*dto.MetricFamily) map[string]float64 {
+	counts := map[string]float64{}
+	for _, m := range mfs["istio_requests_total"].GetMetric() {
+		var code, flags string
+		for _, l := range m.GetLabel() {
+			switch l.GetName() {
+			case "response_code":
+				code = l.GetValue()
+			case "response_flags":
+				flags = l.GetValue()
+			}
+		}
+		counts[code+" "+flags] += m.GetCounter().GetValue()
+	}
+	return counts
 }

@@ -16,9 +16,6 @@ import (
 	"syscall"
 	"testing"
 	"time"
-
-	"github.com/prometheus/common/expfmt"
-	"github.com/prometheus/common/model"
 )
 
 // TestMetricsScrapeOfBinary scrapes a built ingress after a known sequence
@@ -41,32 +38,8 @@ func TestMetricsScrapeOfBinary(t *testing.T) {
 	if code, _ := get(t, c, in.url(80)+"/", "nowhere.example.com"); code != 404 {
 		t.Fatalf("unknown host: status %d", code)
 	}
-	in.mu.Lock()
-	status := in.status
-	in.mu.Unlock()
-	resp, err := http.Get("http://" + status + "/stats/prometheus")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	parser := expfmt.NewTextParser(model.UTF8Validation)
-	mfs, err := parser.TextToMetricFamilies(resp.Body)
-	if err != nil {
-		t.Fatalf("parsing the exposition: %v", err)
-	}
-	counts := map[string]float64{}
-	for _, m := range mfs["istio_requests_total"].GetMetric() {
-		var code, flags string
-		for _, l := range m.GetLabel() {
-			switch l.GetName() {
-			case "response_code":
-				code = l.GetValue()
-			case "response_flags":
-				flags = l.GetValue()
-			}
-		}
-		counts[code+" "+flags] += m.GetCounter().GetValue()
-	}
+	mfs := in.scrape(t)
+	counts := requestCounts(mfs)
 	if counts["200 -"] != 3 || counts["404 NR"] != 1 || len(counts) != 2 {
 		t.Errorf("istio_requests_total by code and flags: %v, want 3×200 and 1×404 NR", counts)
 	}

@@ -117,13 +117,7 @@ func (f *framer) feed(b []byte) {
 				f.headerLine()
 			}
 		case fsBody:
-			n := uint64(len(b))
-			if n > f.remain {
-				n = f.remain
-			}
-			f.remain -= n
-			b = b[n:]
-			if f.remain == 0 {
+			if b = f.skip(b); f.remain == 0 {
 				f.state = fsStart
 			}
 		case fsChunkSize:
@@ -133,13 +127,7 @@ func (f *framer) feed(b []byte) {
 				f.chunkSizeLine()
 			}
 		case fsChunkData:
-			n := uint64(len(b))
-			if n > f.remain {
-				n = f.remain
-			}
-			f.remain -= n
-			b = b[n:]
-			if f.remain == 0 {
+			if b = f.skip(b); f.remain == 0 {
 				f.state, f.crlf = fsChunkEnd, 0
 			}
 		case fsChunkEnd, fsLastCRLF:
@@ -413,4 +401,12 @@ func trimTrailingOWS(b []byte) []byte {
 		b = b[:len(b)-1]
 	}
 	return b
+}
+
+// skip consumes up to f.remain bytes of body or chunk data from b and
+// returns the rest.
+func (f *framer) skip(b []byte) []byte {
+	n := min(uint64(len(b)), f.remain)
+	f.remain -= n
+	return b[n:]
 }

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Compares gwc's gzip (klauspost, level 5) with nginx's (zlib, level 6): both as reverse
-# proxies of one nginx backend serving a 100 KiB JSON document, both
-# compressing its responses, driven by bench/loadgen over keep-alive
-# connections. Needs nginx on PATH. Ports 18081-18083 on 127.0.0.1.
+# Compares gwc's gzip (klauspost) with nginx's (zlib) at the same levels, 1
+# and 6, and gwc's default (5) with zlib's 6: both as reverse proxies of one
+# nginx backend serving a 100 KiB JSON document, both compressing its
+# responses, driven by bench/loadgen over keep-alive connections. Needs
+# nginx on PATH. Ports 18081-18084 on 127.0.0.1.
 # Usage: bench/compress-vs-nginx.sh [seconds] [connections]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -48,12 +49,16 @@ http {
 CONF
 }
 conf backend "server { listen 127.0.0.1:18081; root $work/www; }"
-conf proxy "server {
-		listen 127.0.0.1:18082;
-		gzip on; gzip_comp_level 6; gzip_proxied any; gzip_types application/json; gzip_min_length 30;
+# proxy_server PORT LEVEL: an nginx server block compressing at LEVEL.
+proxy_server() {
+	echo "server {
+		listen 127.0.0.1:$1;
+		gzip on; gzip_comp_level $2; gzip_proxied any; gzip_types application/json; gzip_min_length 30;
 		proxy_buffers 16 16k;
 		location / { proxy_pass http://backend; proxy_http_version 1.1; proxy_set_header Connection \"\"; }
 	}"
+}
+conf proxy "$(proxy_server 18082 6) $(proxy_server 18084 1)"
 nginx -p "$work" -c "$work/backend.conf" 2>"$work/nginx.stderr" &
 pids+=($!)
 nginx -p "$work" -c "$work/proxy.conf" 2>>"$work/nginx.stderr" &
@@ -89,6 +94,22 @@ spec:
   http:
   - route: [{destination: {host: backend.bench.svc.cluster.local}}]
 YAML
+for level in 1 6; do
+	cat >>"$work/cfg/ingress.yaml" <<YAML
+---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata:
+  name: level$level
+  namespace: bench
+  annotations: {gwc.io/compression: "gzip;level=$level"}
+spec:
+  hosts: [level$level.example]
+  gateways: [gw]
+  http:
+  - route: [{destination: {host: backend.bench.svc.cluster.local}}]
+YAML
+done
 go build -o "$work/gwc" ./cmd/gwc
 go build -o "$work/loadgen" ./bench/loadgen
 "$work/gwc" build -o "$work/ingress" "$work/cfg" >/dev/null
@@ -108,19 +129,22 @@ cpu_ticks() {
 	echo "$t"
 }
 
-# run NAME URL ENCODING SERVER_PID: load, then the server's CPU per request.
+# run NAME URL HOST ENCODING SERVER_PID: load, then the server's CPU per request.
 run() {
 	local before after out n
-	before=$(cpu_ticks "$4")
-	out=$("$work/loadgen" -url "$2" -host bench -accept-encoding "$3" -c "$conns" -d "${secs}s")
-	after=$(cpu_ticks "$4")
+	before=$(cpu_ticks "$5")
+	out=$("$work/loadgen" -url "$2" -host "$3" -accept-encoding "$4" -c "$conns" -d "${secs}s")
+	after=$(cpu_ticks "$5")
 	n=${out%% requests*}
 	printf '%-28s %s; server CPU %s µs/request\n' "$1" "$out" \
 		"$(awk -v t=$((after - before)) -v hz="$(getconf CLK_TCK)" -v n="$n" 'BEGIN { printf "%.0f", t / hz * 1e6 / (n > 0 ? n : 1) }')"
 }
 nginx_proxy=${pids[1]}
 gwc_pid=${pids[2]}
-run "nginx proxy, identity" http://127.0.0.1:18082/doc.json identity "$nginx_proxy"
-run "gwc, identity" http://127.0.0.1:18083/doc.json identity "$gwc_pid"
-run "nginx proxy, gzip (zlib 6)" http://127.0.0.1:18082/doc.json gzip "$nginx_proxy"
-run "gwc, gzip (klauspost 5)" http://127.0.0.1:18083/doc.json gzip "$gwc_pid"
+run "nginx proxy, identity" http://127.0.0.1:18082/doc.json bench identity "$nginx_proxy"
+run "gwc, identity" http://127.0.0.1:18083/doc.json bench identity "$gwc_pid"
+run "nginx proxy, gzip (zlib 1)" http://127.0.0.1:18084/doc.json bench gzip "$nginx_proxy"
+run "gwc, gzip (klauspost 1)" http://127.0.0.1:18083/doc.json level1.example gzip "$gwc_pid"
+run "nginx proxy, gzip (zlib 6)" http://127.0.0.1:18082/doc.json bench gzip "$nginx_proxy"
+run "gwc, gzip (klauspost 6)" http://127.0.0.1:18083/doc.json level6.example gzip "$gwc_pid"
+run "gwc, gzip (klauspost 5)" http://127.0.0.1:18083/doc.json bench gzip "$gwc_pid"

@@ -39,10 +39,22 @@ func (e encoding) String() string {
 	return "identity"
 }
 
-// gzipLevel is klauspost's default: on JSON it compresses smaller than
-// zlib's level 6 (Envoy's and a common nginx setting) in about half the CPU
-// time, and both faster and smaller than its own level 6.
-const gzipLevel = 5
+// coding is an encoding at a level.
+type coding struct {
+	enc   encoding
+	level uint8
+}
+
+// Default levels. gzip's is klauspost's default: on JSON it compresses
+// smaller than zlib's level 6 (Envoy's DEFAULT_COMPRESSION and a common
+// nginx setting) in about half the CPU time, and both faster and smaller
+// than its own level 6. zstd's is zstd's own default, as Envoy's.
+const (
+	gzipLevel    = 5
+	maxGzipLevel = 9
+	zstdLevel    = 3
+	maxZstdLevel = 22
+)
 
 // compressMinLength is Envoy's default min_content_length.
 const compressMinLength = 30
@@ -55,33 +67,45 @@ var compressibleTypes = []string{
 
 var valAcceptEncoding = []string{"Accept-Encoding"}
 
+// prepareCompression reads Compression: each entry "NAME" or
+// "NAME;level=N", as the compiler writes them.
 func (r *Route) prepareCompression() error {
 	r.encodings = r.encodings[:0]
-	for _, name := range r.Compression {
-		var e encoding
+	for _, entry := range r.Compression {
+		name, param, hasParam := strings.Cut(entry, ";")
+		var c coding
+		var maxLevel int
 		switch strings.ToLower(name) {
 		case "gzip":
-			e = encGzip
+			c, maxLevel = coding{encGzip, gzipLevel}, maxGzipLevel
 		case "zstd":
-			e = encZstd
+			c, maxLevel = coding{encZstd, zstdLevel}, maxZstdLevel
 		default:
 			return fmt.Errorf("compression: unknown encoding %q (want gzip or zstd)", name)
 		}
-		r.encodings = append(r.encodings, e)
+		if hasParam {
+			v, ok := strings.CutPrefix(param, "level=")
+			n, err := strconv.Atoi(v)
+			if !ok || err != nil || n < 1 || n > maxLevel {
+				return fmt.Errorf("compression: bad parameter %q for %s (want level=1 to level=%d)", param, name, maxLevel)
+			}
+			c.level = uint8(n)
+		}
+		r.encodings = append(r.encodings, c)
 	}
 	return nil
 }
 
-// negotiate picks the encoding for a request from the route's offer: the
-// highest q-value the client gives, ties going to the route's order; 0
-// when the client accepts none of them.
-func negotiate(offer []encoding, acceptEncoding []string) encoding {
-	var best encoding
+// negotiate picks the coding for a request from the route's offer: the
+// highest q-value the client gives, ties going to the route's order; the
+// zero coding when the client accepts none of them.
+func negotiate(offer []coding, acceptEncoding []string) coding {
+	var best coding
 	bestQ := 0.0
-	for _, e := range offer {
-		q := acceptQ(acceptEncoding, e.String())
+	for _, c := range offer {
+		q := acceptQ(acceptEncoding, c.enc.String())
 		if q > bestQ {
-			best, bestQ = e, q
+			best, bestQ = c, q
 		}
 	}
 	return best
@@ -124,7 +148,7 @@ func acceptQ(values []string, coding string) float64 {
 type compressWriter struct {
 	w       http.ResponseWriter
 	r       *http.Request
-	enc     encoding // chosen for the request; 0 when the client accepts none
+	enc     coding // chosen for the request; zero when the client accepts none
 	decided bool
 	// sized says the upstream gave a Content-Length: the body is a
 	// document, not a stream, and flushes are left to the end.
@@ -174,22 +198,22 @@ func (c *compressWriter) decide(code int) {
 		return
 	}
 	h["Vary"] = appendVary(h["Vary"])
-	if c.enc == 0 {
+	if c.enc.enc == 0 {
 		return
 	}
-	h["Content-Encoding"] = []string{c.enc.String()}
+	h["Content-Encoding"] = []string{c.enc.enc.String()}
 	_, c.sized = h["Content-Length"]
 	delete(h, "Content-Length")
 	if et := h["Etag"]; len(et) > 0 && !strings.HasPrefix(et[0], "W/") {
 		h["Etag"] = []string{"W/" + et[0]}
 	}
-	switch c.enc {
+	switch c.enc.enc {
 	case encGzip:
-		c.gz = getGzip()
+		c.gz = getGzip(c.enc.level)
 		c.gz.Reset(c.w)
 		c.out = c.gz
 	case encZstd:
-		c.zs = getZstd()
+		c.zs = getZstd(c.enc.level)
 		c.zs.Reset(c.w)
 		c.out = c.zs
 	}
@@ -267,11 +291,11 @@ func (c *compressWriter) finish() {
 	case c.gz != nil:
 		c.gz.Close()
 		c.gz.Reset(io.Discard)
-		gzipPool.push(c.gz)
+		gzipPools[c.enc.level].push(c.gz)
 	case c.zs != nil:
 		c.zs.Close()
 		c.zs.Reset(nil)
-		zstdPool.push(c.zs)
+		zstdPools[c.enc.level].push(c.zs)
 	}
 	c.gz, c.zs, c.out = nil, nil, nil
 }
@@ -308,26 +332,28 @@ func (s *encoderStack[T]) push(v T) {
 	s.mu.Unlock()
 }
 
+// One stack per level: an encoder's level is fixed when it is made.
 var (
-	gzipPool encoderStack[*gzip.Writer]
-	zstdPool encoderStack[*zstd.Encoder]
+	gzipPools [maxGzipLevel + 1]encoderStack[*gzip.Writer]
+	zstdPools [maxZstdLevel + 1]encoderStack[*zstd.Encoder]
 )
 
-func getGzip() *gzip.Writer {
-	if w, ok := gzipPool.pop(); ok {
+func getGzip(level uint8) *gzip.Writer {
+	if w, ok := gzipPools[level].pop(); ok {
 		return w
 	}
-	w, _ := gzip.NewWriterLevel(io.Discard, gzipLevel) // a valid level never fails
+	w, _ := gzip.NewWriterLevel(io.Discard, int(level)) // Prepare checked the level
 	return w
 }
 
-func getZstd() *zstd.Encoder {
-	if e, ok := zstdPool.pop(); ok {
+func getZstd(level uint8) *zstd.Encoder {
+	if e, ok := zstdPools[level].pop(); ok {
 		return e
 	}
 	// One goroutine per encoder and a 1 MiB window keep memory per stream
-	// bounded; the default level is zstd's 3.
+	// bounded. klauspost implements four speeds; a zstd level picks the
+	// nearest.
 	e, _ := zstd.NewWriter(nil, zstd.WithEncoderConcurrency(1), zstd.WithWindowSize(1<<20),
-		zstd.WithEncoderLevel(zstd.SpeedDefault))
+		zstd.WithEncoderLevel(zstd.EncoderLevelFromZstd(int(level))))
 	return e
 }

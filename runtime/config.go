@@ -92,12 +92,12 @@ type Route struct {
 	// Clusters are the weighted destinations; weights need not sum to 100.
 	Clusters []WeightedCluster
 	// Compression lists the response encodings the route offers ("gzip",
-	// "zstd"), in the gateway's order of preference; none for no
-	// compression (gwc.io/compression).
+	// "zstd", each optionally with ";level=N"), in the gateway's order of
+	// preference; none for no compression (gwc.io/compression).
 	Compression []string
 
 	// encodings is Compression checked by Prepare.
-	encodings []encoding
+	encodings []coding
 
 	// cumWeights[i] is the sum of the weights of Clusters[0..i]; set by
 	// Prepare so a pick is one random number and a short scan.

@@ -128,6 +128,8 @@ func runtimeRoute(r ir.Route) runtime.Route {
 		RequestHeaders:  runtimeOps(r.RequestHeaders),
 		ResponseHeaders: runtimeOps(r.ResponseHeaders),
 		Timeout:         time.Duration(r.TimeoutMS) * time.Millisecond,
+		Compression:     r.Compression,
+		MaxRequestBytes: r.MaxRequestBytes,
 	}
 	for _, m := range r.Matches {
 		out.Matches = append(out.Matches, runtimeMatch(m))

@@ -45,7 +45,7 @@ func Compile(resources []*load.Resource) (*ir.Config, diag.List) {
 	c.buildListeners()
 	c.bindVirtualServices()
 	c.checkDestinations()
-	c.checkCompression()
+	c.checkAnnotations()
 	cfg := c.lower(resources)
 	cfg.Plugins = c.lowerPlugins(cfg)
 	c.warnMergedDestinationRules()

@@ -68,7 +68,8 @@ func (c *compilation) routes(l *listener, v *vhost) []route {
 					jo = ref.matchOrigin[j]
 				}
 				r := route{Route: ir.Route{Name: rule.Name, Origin: ruleOrigin(own, i, jo, hasMatch)}, dests: dests, mirrors: mirrors}
-				r.Compression = c.routeCompression(vs, b.gateways)
+				r.Compression = routeAnnotation(c, vs, b.gateways, c.compressionOf)
+				r.MaxRequestBytes = routeAnnotation(c, vs, b.gateways, c.maxRequestBodyOf)
 				if len(rule.Match) > 0 {
 					r.Matches = []ir.Match{lowerMatch(m)}
 					applyActions(&r.Route, rule, &rule.Match[j], l.key.Port)

@@ -95,6 +95,9 @@ type Route struct {
 	// "zstd", each optionally with ";level=N"), in the gateway's order of
 	// preference; none for no compression (gwc.io/compression).
 	Compression []string
+	// MaxRequestBytes caps the request body sent upstream
+	// (gwc.io/max-request-body); 0 for no limit.
+	MaxRequestBytes int64
 
 	// encodings is Compression checked by Prepare.
 	encodings []coding

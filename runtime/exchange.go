@@ -218,6 +218,8 @@ func failFlags(r *http.Request, err error) respFlags {
 	switch {
 	case errors.Is(err, errUpstreamTimeout) || errors.Is(r.Context().Err(), context.DeadlineExceeded):
 		return flagUT // the route's timeout or the per-try timeout
+	case errors.As(err, new(*http.MaxBytesError)):
+		return 0 // the body limit's local reply, which Envoy flags with nothing
 	case r.Context().Err() != nil || errors.As(err, &de):
 		return flagDC
 	case errors.Is(err, errOverloaded):

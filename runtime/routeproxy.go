@@ -92,12 +92,35 @@ func (h *listenerHandler) serveRoute(w http.ResponseWriter, r *http.Request, rt 
 		return
 	}
 	noteRoute(w, rt, rt.Clusters[di].Cluster)
+	if rt.MaxRequestBytes > 0 && !limitBody(w, r, rt) {
+		return
+	}
 	if rt.Timeout > 0 {
 		ctx, cancel := context.WithTimeout(r.Context(), rt.Timeout)
 		defer cancel()
 		r = r.WithContext(ctx)
 	}
 	rt.proxies[di].serve(w, r)
+}
+
+// bodyTooLarge is Envoy's local reply when a body passes the buffer
+// filter's max_request_bytes.
+const bodyTooLarge = "Payload Too Large"
+
+// limitBody applies the route's body limit: a declared length over it is
+// answered 413 at once, before any upstream is contacted; a body of unknown
+// length is cut off where it passes the limit, and the proxy answers 413
+// when nothing was sent to the client yet. It reports whether to proxy.
+func limitBody(w http.ResponseWriter, r *http.Request, rt *Route) bool {
+	if r.ContentLength > rt.MaxRequestBytes {
+		rt.localHeaders(w, r)
+		localReply(w, http.StatusRequestEntityTooLarge, bodyTooLarge, r.ProtoMajor == 1)
+		return false
+	}
+	if r.Body != nil && r.Body != http.NoBody {
+		r.Body = http.MaxBytesReader(w, r.Body, rt.MaxRequestBytes)
+	}
+	return true
 }
 
 // pickDest chooses a destination as pick does, returning its index in

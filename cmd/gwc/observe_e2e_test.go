@@ -125,7 +125,8 @@ func TestDrainUnderLoad(t *testing.T) {
 }
 
 // TestCompressionAnnotationEndToEnd builds an ingress whose Gateway asks
-// for compression and checks a gzip response decodes to the original.
+// for compression (gzip at level 1) and checks a gzip response decodes to
+// the original.
 func TestCompressionAnnotationEndToEnd(t *testing.T) {
 	doc := strings.Repeat(`{"item":"value","n":12345},`, 200)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -139,7 +140,7 @@ func TestCompressionAnnotationEndToEnd(t *testing.T) {
 	go srv.Serve(ln)
 	t.Cleanup(func() { srv.Close() })
 	gw := strings.Replace(shopGateway, "metadata: {name: shop-gw, namespace: shop}",
-		"metadata:\n  name: shop-gw\n  namespace: shop\n  annotations: {gwc.io/compression: \"zstd,gzip\"}", 1)
+		"metadata:\n  name: shop-gw\n  namespace: shop\n  annotations: {gwc.io/compression: \"zstd,gzip;level=1\"}", 1)
 	bin := buildIngress(t, map[string]string{
 		"gateway.yaml": gw,
 		"se.yaml":      staticEntry("a", "a.shop.svc.cluster.local", ln.Addr().(*net.TCPAddr).Port),
@@ -164,6 +165,41 @@ func TestCompressionAnnotationEndToEnd(t *testing.T) {
 	got, err := io.ReadAll(zr)
 	if err != nil || string(got) != doc {
 		t.Errorf("decoded %d bytes (%v), want the original %d", len(got), err, len(doc))
+	}
+}
+
+// TestBodyLimitEndToEnd builds an ingress whose VirtualService caps the
+// request body and checks a body over the cap gets 413, counted in
+// istio_requests_total without a response flag, while one within passes.
+func TestBodyLimitEndToEnd(t *testing.T) {
+	_, port := backend(t, "A", 0)
+	vs := strings.Replace(shopRoute("a"), "metadata: {name: shop, namespace: shop}",
+		"metadata:\n  name: shop\n  namespace: shop\n  annotations: {gwc.io/max-request-body: \"1Ki\"}", 1)
+	bin := buildIngress(t, map[string]string{
+		"gateway.yaml": shopGateway,
+		"se.yaml":      staticEntry("a", "a.shop.svc.cluster.local", port),
+		"vs.yaml":      vs,
+	})
+	in := startIngress(t, bin, 80)
+	post := func(n int) (int, string) {
+		req, _ := http.NewRequest("POST", in.url(80)+"/", strings.NewReader(strings.Repeat("x", n)))
+		req.Host = "shop.example.com"
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	if code, body := post(1024); code != 200 {
+		t.Errorf("1 KiB body: %d %q, want 200", code, body)
+	}
+	if code, body := post(1025); code != 413 || body != "Payload Too Large" {
+		t.Errorf("1 KiB + 1 body: %d %q, want 413 Payload Too Large", code, body)
+	}
+	if counts := requestCounts(in.scrape(t)); counts["200 -"] != 1 || counts["413 -"] != 1 || len(counts) != 2 {
+		t.Errorf("istio_requests_total by code and flags: %v, want 1×200 and 1×413", counts)
 	}
 }
 

@@ -57,6 +57,9 @@ func Dump(cfg *Config) string {
 				if len(r.Compression) > 0 {
 					p(3, "compress %s", strings.Join(r.Compression, ","))
 				}
+				if r.MaxRequestBytes > 0 {
+					p(3, "max request body %d bytes", r.MaxRequestBytes)
+				}
 			}
 		}
 	}

@@ -139,6 +139,9 @@ type Route struct {
 	// Compression lists the response encodings to offer, in the gateway's
 	// order of preference ("gzip", "zstd"); none means no compression.
 	Compression []string
+	// MaxRequestBytes caps the request body (gwc.io/max-request-body); 0
+	// for no limit.
+	MaxRequestBytes int64
 }
 
 // Match is one HTTPMatchRequest; all its conditions hold together.

@@ -39,9 +39,10 @@ type forwarder struct {
 }
 
 // staleCheckAfter is how long a connection may sit idle before it is
-// checked for a close by the upstream before use. Under load connections
-// are idle for microseconds and skip the check (a system call).
-const staleCheckAfter = time.Second
+// checked for a close by the upstream before use (upstreams close idle
+// connections after seconds). Under load connections are idle for
+// microseconds and skip the check, a system call.
+const staleCheckAfter = 250 * time.Millisecond
 
 // newForwarder returns a forwarder whose dialling, pool size, idle timeout
 // and header limit are those of t, which serves what it cannot.
@@ -76,6 +77,9 @@ func (f *forwarder) RoundTrip(req *http.Request) (*http.Response, error) {
 		return nil, err
 	}
 	ctx := req.Context()
+	if ctx.Err() != nil {
+		return nil, context.Cause(ctx)
+	}
 	replayable := isReplayable(req)
 	fresh := false
 	for {
@@ -221,6 +225,7 @@ func (f *forwarder) conn(ctx context.Context, addr string, check, fresh bool) (*
 	}
 	pc := &fconn{conn: c, pool: p}
 	pc.br = bufio.NewReaderSize(pc, 16<<10)
+	pc.abortFn = pc.abort
 	return pc, nil
 }
 
@@ -271,7 +276,9 @@ func (p *idlePool) get(check bool) *fconn {
 			return nil
 		}
 		p.mu.Unlock()
-		if (check || idle >= staleCheckAfter) && !connAlive(pc.conn) {
+		// Bytes nobody asked for (a late body after a response that has
+		// none, a 408 before closing) make the connection unusable.
+		if pc.br.Buffered() > 0 || (check || pc.checkNext || idle >= staleCheckAfter) && !connAlive(pc.conn) {
 			pc.conn.Close()
 			p.mu.Lock()
 			continue
@@ -342,7 +349,22 @@ type fconn struct {
 	reused    bool  // it served an earlier request
 	readLimit int64 // bytes the reader may still take
 	written   int64 // bytes written in this request
+	werr      error // the connection's write error in this request
 	sawEOF    bool
+	// checkNext asks for a check before the next request: the last
+	// response could have no body, and a broken upstream may send one.
+	checkNext bool
+	// abortFn is abort, made once: a cancelled request's context calls it.
+	abortFn func()
+	aborted atomic.Bool
+}
+
+// abort closes the connection under a request whose context was
+// cancelled, which unblocks its read or write. The connection is never
+// reused after (roundTrip and fbody stop the callback first, or close).
+func (pc *fconn) abort() {
+	pc.aborted.Store(true)
+	pc.conn.Close()
 }
 
 func (pc *fconn) Read(p []byte) (int, error) {
@@ -363,6 +385,9 @@ func (pc *fconn) Read(p []byte) (int, error) {
 func (pc *fconn) Write(p []byte) (int, error) {
 	n, err := pc.conn.Write(p)
 	pc.written += int64(n)
+	if err != nil {
+		pc.werr = err
+	}
 	return n, err
 }
 
@@ -385,21 +410,17 @@ var writerPool = sync.Pool{New: func() any { return bufio.NewWriterSize(nil, 16<
 // neither side asked to close it; otherwise it is closed. A cancelled ctx
 // closes it at once, unblocking a read or write in progress.
 func (pc *fconn) roundTrip(ctx context.Context, req *http.Request, trace *httptrace.ClientTrace) (*http.Response, error) {
-	var aborted atomic.Bool
-	stop := context.AfterFunc(ctx, func() {
-		aborted.Store(true)
-		pc.conn.Close()
-	})
+	stop := context.AfterFunc(ctx, pc.abortFn)
 	fail := func(err error) (*http.Response, error) {
 		stop()
 		pc.conn.Close()
-		if aborted.Load() || ctx.Err() != nil {
+		if pc.aborted.Load() || ctx.Err() != nil {
 			return nil, context.Cause(ctx)
 		}
 		return nil, err
 	}
 
-	pc.written = 0
+	pc.written, pc.werr = 0, nil
 	bw := writerPool.Get().(*bufio.Writer)
 	bw.Reset(pc)
 	err := req.Write(bw)
@@ -409,7 +430,11 @@ func (pc *fconn) roundTrip(ctx context.Context, req *http.Request, trace *httptr
 	bw.Reset(nil)
 	writerPool.Put(bw)
 	if err != nil {
-		return fail(&staleError{err: fmt.Errorf("writing request: %w", err), nothingWritten: pc.written == 0})
+		err = fmt.Errorf("writing request: %w", err)
+		if pc.werr == nil {
+			return fail(err) // refused by Request.Write itself
+		}
+		return fail(&staleError{err: err, nothingWritten: pc.written == 0})
 	}
 
 	pc.readLimit = pc.pool.f.maxHeader
@@ -439,6 +464,8 @@ func (pc *fconn) roundTrip(ctx context.Context, req *http.Request, trace *httptr
 	pc.readLimit = math.MaxInt64
 
 	keep := !resp.Close && !wantsClose(req) && resp.StatusCode > 199
+	pc.checkNext = req.Method == http.MethodHead || resp.StatusCode == http.StatusNoContent ||
+		resp.StatusCode == http.StatusNotModified
 	if req.Method == http.MethodHead || resp.ContentLength == 0 {
 		if resp.Body != http.NoBody {
 			// Not expected from ReadResponse; keep the framing honest.
@@ -450,7 +477,7 @@ func (pc *fconn) roundTrip(ctx context.Context, req *http.Request, trace *httptr
 		pc.release(keep)
 		return resp, nil
 	}
-	resp.Body = &fbody{pc: pc, rc: resp.Body, ctx: ctx, stop: stop, aborted: &aborted, keep: keep}
+	resp.Body = &fbody{pc: pc, rc: resp.Body, ctx: ctx, stop: stop, keep: keep}
 	return resp, nil
 }
 
@@ -468,12 +495,11 @@ func (pc *fconn) release(keep bool) {
 // handler's goroutine; Close may also come from another one to abort a
 // read, which closing the connection does.
 type fbody struct {
-	pc      *fconn
-	rc      io.ReadCloser
-	ctx     context.Context
-	stop    func() bool
-	aborted *atomic.Bool
-	keep    bool
+	pc   *fconn
+	rc   io.ReadCloser
+	ctx  context.Context
+	stop func() bool
+	keep bool
 	// state is bodyOpen until the body ends: bodyEOF after a clean end,
 	// bodyFailed after an error or Close.
 	state atomic.Int32
@@ -499,7 +525,7 @@ func (b *fbody) Read(p []byte) (int, error) {
 	case err == io.EOF:
 		b.finish(true)
 	case err != nil:
-		if b.aborted.Load() || b.ctx.Err() != nil {
+		if b.pc.aborted.Load() || b.ctx.Err() != nil {
 			err = context.Cause(b.ctx)
 		}
 		b.finish(false)

@@ -543,3 +543,107 @@ func TestForwardConcurrent(t *testing.T) {
 		t.Errorf("8 concurrent clients opened %d connections", n)
 	}
 }
+
+// TestForwardBodyAfterNoContent covers a broken upstream that sends a body
+// after a 204: the bytes must not be read as the next response.
+func TestForwardBodyAfterNoContent(t *testing.T) {
+	addr, n := rawServer(t, func(c net.Conn) {
+		br := bufio.NewReader(c)
+		for {
+			req, err := readRequestHead(br)
+			if err != nil {
+				return
+			}
+			if req.URL.Path == "/204" {
+				io.WriteString(c, "HTTP/1.1 204 No Content\r\n\r\n")
+				time.Sleep(5 * time.Millisecond)
+				io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nstale")
+				continue
+			}
+			io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nfresh")
+		}
+	})
+	f := newTestForwarder(t)
+	if resp, _ := mustFetch(t, f, "GET", "http://"+addr+"/204"); resp.StatusCode != 204 {
+		t.Fatalf("status %d", resp.StatusCode)
+	}
+	time.Sleep(20 * time.Millisecond) // let the stray bytes arrive
+	if _, body := mustFetch(t, f, "GET", "http://"+addr+"/"); body != "fresh" {
+		t.Errorf("next response %q, want fresh", body)
+	}
+	if got := n.Load(); got != 2 {
+		t.Errorf("%d connections, want 2 (the one with stray bytes dropped)", got)
+	}
+}
+
+// TestForwardSameBytes checks that the forwarder frames requests exactly
+// as http.Transport does: the upstream receives the same bytes.
+func TestForwardSameBytes(t *testing.T) {
+	heads := make(chan string, 1)
+	addr, _ := rawServer(t, func(c net.Conn) {
+		br := bufio.NewReader(c)
+		for {
+			var head strings.Builder
+			for {
+				line, err := br.ReadString('\n')
+				if err != nil {
+					return
+				}
+				head.WriteString(line)
+				if line == "\r\n" {
+					break
+				}
+			}
+			heads <- head.String()
+			io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
+		}
+	})
+	build := func(method, target string, edit func(*http.Request)) *http.Request {
+		req, err := http.NewRequest(method, "http://"+addr+target, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		edit(req)
+		return req
+	}
+	cases := map[string]func() *http.Request{
+		"plain get": func() *http.Request { return build("GET", "/a?b=c", func(*http.Request) {}) },
+		"proxied get": func() *http.Request {
+			return build("GET", "/x", func(r *http.Request) {
+				r.Host = "app.example.com"
+				r.URL.Opaque = "/a/%2F/b"
+				r.URL.RawQuery = "q=1&q=2"
+				r.Header["User-Agent"] = []string{""} // ReverseProxy: send none
+				r.Header["X-Forwarded-For"] = []string{"10.0.0.1,127.0.0.1"}
+				r.Header["X-Multi"] = []string{"one", "two"}
+				r.Header["Te"] = []string{"trailers"}
+			})
+		},
+		"post without body": func() *http.Request { return build("POST", "/p", func(*http.Request) {}) },
+		"delete":            func() *http.Request { return build("DELETE", "/d", func(*http.Request) {}) },
+		"close":             func() *http.Request { return build("GET", "/c", func(r *http.Request) { r.Close = true }) },
+		"invalid host": func() *http.Request {
+			return build("GET", "/h", func(r *http.Request) { r.Host = "bad/host" })
+		},
+		"tab in a value": func() *http.Request {
+			return build("OPTIONS", "/o", func(r *http.Request) { r.Header.Set("X-Ok", "a\tb") })
+		},
+	}
+	tr := newTransport()
+	defer tr.CloseIdleConnections()
+	f := newTestForwarder(t)
+	for name, req := range cases {
+		var got [2]string
+		for i, rt := range []http.RoundTripper{tr, f} {
+			resp, err := rt.RoundTrip(req())
+			if err != nil {
+				t.Fatalf("%s: %T: %v", name, rt, err)
+			}
+			resp.Body.Close()
+			got[i] = <-heads
+		}
+		if got[0] != got[1] {
+			t.Errorf("%s:\nhttp.Transport sent %q\nforwarder sent    %q", name, got[0], got[1])
+		}
+	}
+}

@@ -46,6 +46,7 @@ var (
 	valTextPlain  = []string{"text/plain"}
 	valClose      = []string{"close"}
 	valTrue       = []string{"true"}
+	valEmpty      = []string{""}
 	valAttempts   = [maxRetries + 1][]string{{"1"}, {"2"}, {"3"}}
 )
 
@@ -170,6 +171,11 @@ func (p *proxy) rewrite(pr *httputil.ProxyRequest) {
 		out.Header["X-Request-Id"] = []string{newRequestID()}
 	}
 	p.applyRequest(in, out, path)
+	// No User-Agent means none upstream: ReverseProxy would set an empty
+	// one after this, allocating; the shared value costs nothing.
+	if _, ok := out.Header["User-Agent"]; !ok {
+		out.Header["User-Agent"] = valEmpty
+	}
 }
 
 // setTarget makes u carry exactly path and the inbound query. Opaque is

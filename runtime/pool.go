@@ -91,7 +91,7 @@ func newClusterTransport(name string, p *ClusterPolicy, dir string, log *slog.Lo
 // cannot fail on a file; should it still, the cluster answers 503.
 func (e *engine) clusterTransport(c *Cluster) http.RoundTripper {
 	if !needsOwnTransport(c.Policy) {
-		return e.transport
+		return e.forward
 	}
 	t, err := newClusterTransport(c.Name, c.Policy, e.cfg.credentialsDir, e.log)
 	if err != nil {

@@ -46,6 +46,7 @@ var (
 	valTextPlain  = []string{"text/plain"}
 	valClose      = []string{"close"}
 	valTrue       = []string{"true"}
+	valEmpty      = []string{""}
 	valAttempts   = [maxRetries + 1][]string{{"1"}, {"2"}, {"3"}}
 )
 
@@ -152,14 +153,18 @@ func (p *proxy) rewrite(pr *httputil.ProxyRequest) {
 	setTarget(out.URL, path, in.URL)
 	out.Host = in.Host
 
+	// The values set below share one array; each slice is capped at its
+	// one element, so an append elsewhere copies instead of overwriting.
+	vals := make([]string, 2)
 	// use_remote_address with no trusted hops: append the peer's address,
 	// joined with "," as Envoy joins header values (no space).
 	if ip := clientIP(in.RemoteAddr); ip != "" {
 		if prior := in.Header["X-Forwarded-For"]; len(prior) > 0 {
-			out.Header["X-Forwarded-For"] = []string{strings.Join(prior, ",") + "," + ip}
+			vals[0] = strings.Join(prior, ",") + "," + ip
 		} else {
-			out.Header["X-Forwarded-For"] = []string{ip}
+			vals[0] = ip
 		}
+		out.Header["X-Forwarded-For"] = vals[0:1:1]
 	}
 	if in.TLS != nil {
 		out.Header["X-Forwarded-Proto"] = valHTTPS
@@ -167,9 +172,15 @@ func (p *proxy) rewrite(pr *httputil.ProxyRequest) {
 		out.Header["X-Forwarded-Proto"] = valHTTP
 	}
 	if in.Header.Get("X-Request-Id") == "" {
-		out.Header["X-Request-Id"] = []string{newRequestID()}
+		vals[1] = newRequestID()
+		out.Header["X-Request-Id"] = vals[1:2:2]
 	}
 	p.applyRequest(in, out, path)
+	// No User-Agent means none upstream: ReverseProxy would set an empty
+	// one after this, allocating; the shared value costs nothing.
+	if _, ok := out.Header["User-Agent"]; !ok {
+		out.Header["User-Agent"] = valEmpty
+	}
 }
 
 // setTarget makes u carry exactly path and the inbound query. Opaque is

@@ -17,6 +17,9 @@ type engine struct {
 	ups        []*upstream
 	transports []http.RoundTripper
 	transport  *http.Transport
+	// forward serves the clusters that share transport, on the caller's
+	// goroutine where it can (see forward.go); transport does the rest.
+	forward *forwarder
 	// h2c serves the clusters that speak cleartext HTTP/2 (gRPC); nil
 	// when there are none.
 	h2c *http.Transport
@@ -27,6 +30,7 @@ type engine struct {
 // stop is closed.
 func newEngine(cfg *Config, log *slog.Logger, stop <-chan struct{}) *engine {
 	e := &engine{cfg: cfg, transport: newTransport(), log: log}
+	e.forward = newForwarder(e.transport)
 	pool := make(bufferPool, 256)
 	for i := range cfg.Clusters {
 		up := newUpstream(&cfg.Clusters[i], stop, log)

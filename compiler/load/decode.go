@@ -20,8 +20,16 @@ import (
 	"github.com/gwc-dev/gwc/compiler/diag"
 )
 
-// loadFile reads the documents of one file, named as displayed.
+// loadFile reads and validates the documents of one file, named as
+// displayed.
 func (l *loader) loadFile(name string, data []byte) {
+	l.readFile(name, data)
+	l.flush()
+}
+
+// readFile reads the documents of one file, queueing its YAML and JSON
+// documents (see flush).
+func (l *loader) readFile(name string, data []byte) {
 	l.guard(name, func() {
 		switch strings.ToLower(filepath.Ext(name)) {
 		case ".yaml", ".yml":
@@ -38,10 +46,12 @@ func (l *loader) loadYAML(name string, data []byte) {
 	exprs, err := decodeYAML(name, data)
 	if err == nil {
 		for _, e := range exprs {
-			l.dataDocument(name, e)
+			l.enqueue(name, e)
 		}
 		return
 	}
+	// Diagnostics stay in input order: validate what came before first.
+	l.flush()
 	// One broken document must not hide the others: parse each on its own,
 	// padded with blank lines so that positions stay those of the file.
 	// The padding grows with the square of the number of documents; past a
@@ -237,6 +247,7 @@ func (l *loader) loadJSON(name string, data []byte) {
 			return
 		}
 		if err != nil {
+			l.flush()
 			// A JSON stream cannot be resumed after a syntax error.
 			for _, ce := range cueErrors(err) {
 				pos := toDiagPos(ce.Position())
@@ -251,11 +262,14 @@ func (l *loader) loadJSON(name string, data []byte) {
 			}
 			return
 		}
-		l.dataDocument(name, e)
+		l.enqueue(name, e)
 	}
 }
 
 func (l *loader) loadCUE(name string, data []byte) {
+	// A CUE file is evaluated in the loader's own context, here and now;
+	// the documents queued before it come first.
+	l.flush()
 	f, err := parser.ParseFile(name, data)
 	if err != nil {
 		l.cueError(name, "invalid CUE", err, "fix the CUE syntax")

@@ -214,3 +214,33 @@ func TestValueIsUnifiedData(t *testing.T) {
 		}
 	}
 }
+
+// TestRequiredOnlyAfterErrors: looking for absent required fields in
+// documents CUE accepts finds nothing, on every input of gwc's tests.
+func TestRequiredOnlyAfterErrors(t *testing.T) {
+	defer func() { alwaysRequired = false }()
+	for _, dir := range corpus(t) {
+		alwaysRequired = true
+		always := loadIn(t, dir)
+		alwaysRequired = false
+		after := loadIn(t, dir)
+		if a, b := snapshot(t, always), snapshot(t, after); a != b {
+			t.Errorf("%s: looking for required fields only after CUE's errors changes the result\n--- always\n%s--- after errors\n%s", dir, a, b)
+		}
+	}
+}
+
+// TestSyntaxIndexIsValueIndex: positions read from a document's syntax
+// tree are those read from its CUE value, on every input of gwc's tests.
+func TestSyntaxIndexIsValueIndex(t *testing.T) {
+	defer func() { cueIndex = false }()
+	for _, dir := range corpus(t) {
+		cueIndex = true
+		value := loadIn(t, dir)
+		cueIndex = false
+		syntax := loadIn(t, dir)
+		if a, b := snapshot(t, value), snapshot(t, syntax); a != b {
+			t.Errorf("%s: positions from the syntax tree differ\n--- from the value\n%s--- from the syntax tree\n%s", dir, a, b)
+		}
+	}
+}

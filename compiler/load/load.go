@@ -111,6 +111,7 @@ func Load(paths []string, opts Options) Result {
 		l.loadPath(in)
 	}
 	l.flush()
+	l.stopPool()
 	l.res.Diags.Sort()
 	return l.res
 }
@@ -133,6 +134,9 @@ type loader struct {
 	// documents settles them in input order.
 	worker bool
 	found  []candidate
+	// pool validates queued documents while the input is read; nil
+	// until enough are queued.
+	pool *pool
 }
 
 func newLoader(opts Options) *loader {

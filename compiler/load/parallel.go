@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"runtime"
 	"sync"
-	"sync/atomic"
 
 	"cuelang.org/go/cue/ast"
 	"cuelang.org/go/cue/cuecontext"
@@ -15,11 +14,13 @@ import (
 
 // Validating a document against the schema is most of the time of a large
 // load, and documents do not depend on each other, so YAML and JSON
-// documents are queued as they are read and validated by several workers.
-// A CUE context is not safe for concurrent use: each worker has its own,
-// with its own copy of the schema. The loader that queued the documents
-// then takes each one's diagnostics and resources in input order, so the
-// result is the same as reading them one by one.
+// documents are queued as they are read. Once enough are queued, workers
+// start validating them while the rest of the input is read; otherwise
+// flush validates them one by one. A CUE context is not safe for
+// concurrent use: each worker has its own, with its own copy of the
+// schema, built while the first documents are read. The loader that
+// queued the documents takes each one's diagnostics and resources in input
+// order, so the result is the same as reading them one by one.
 
 // job is one queued document and what validating it found.
 type job struct {
@@ -41,28 +42,101 @@ type candidate struct {
 	valid bool
 }
 
-// minParallelDocs is the fewest queued documents worth a second worker:
-// each worker builds the schema once, which costs as much as validating
-// a few dozen documents.
+// minParallelDocs is the fewest queued documents that start the workers:
+// each builds the schema once, which costs as much as validating a few
+// dozen documents.
 var minParallelDocs = 64
 
 // maxWorkers bounds the workers, and so the schemas built, on a large
 // machine.
 const maxWorkers = 8
 
+// cpus is how many goroutines can run at once; tests change it.
+var cpus = func() int { return runtime.GOMAXPROCS(0) }
+
+// pool is the running workers.
+type pool struct {
+	jobs    chan *job
+	workers sync.WaitGroup
+	// pending counts the jobs sent and not yet done.
+	pending sync.WaitGroup
+}
+
 func (l *loader) enqueue(file string, e ast.Expr) {
-	l.queue = append(l.queue, &job{file: file, expr: e})
+	j := &job{file: file, expr: e}
+	l.queue = append(l.queue, j)
+	if l.pool == nil && len(l.queue) >= minParallelDocs && cpus() > 1 && l.schema != nil {
+		l.startPool(min(cpus(), maxWorkers))
+		for _, q := range l.queue {
+			l.send(q)
+		}
+		return
+	}
+	if l.pool != nil {
+		l.send(j)
+	}
+}
+
+func (l *loader) send(j *job) {
+	l.pool.pending.Add(1)
+	l.pool.jobs <- j
+}
+
+// startPool starts n workers, each in a CUE context of its own.
+func (l *loader) startPool(n int) {
+	p := &pool{jobs: make(chan *job, 256)}
+	for range n {
+		p.workers.Go(func() {
+			w := &loader{ctx: cuecontext.New(), ns: l.ns, worker: true}
+			v, err := schema.Build(w.ctx)
+			if err == nil {
+				w.schema = newSchemaInfo(v)
+			}
+			for j := range p.jobs {
+				if err != nil {
+					// The schema built for the loader already; a gwc bug.
+					j.panicked = fmt.Errorf("building the schema: %w", err)
+				} else {
+					w.run(j)
+				}
+				p.pending.Done()
+			}
+		})
+	}
+	l.pool = p
+}
+
+// stopPool stops the workers, once everything queued is flushed.
+func (l *loader) stopPool() {
+	if l.pool != nil {
+		close(l.pool.jobs)
+		l.pool.workers.Wait()
+		l.pool = nil
+	}
+}
+
+// drop forgets the documents queued since the queue held n, as when the
+// file they came from turns out not to parse. Workers may still be
+// validating them; flush waits for them before the loader's context is
+// used again.
+func (l *loader) drop(n int) {
+	l.queue = l.queue[:n]
 }
 
 // flush validates the queued documents and records what they hold, in
 // the order they were queued.
 func (l *loader) flush() {
+	if l.pool != nil {
+		l.pool.pending.Wait()
+	}
 	jobs := l.queue
 	l.queue = nil
-	if len(jobs) == 0 {
-		return
+	if l.pool == nil {
+		w := &loader{ctx: l.ctx, schema: l.schema, ns: l.ns, worker: true}
+		for _, j := range jobs {
+			w.run(j)
+		}
 	}
-	l.validate(jobs, workers(len(jobs)))
 	stopped := "" // the file whose reading a panic stopped
 	for _, j := range jobs {
 		if j.file == stopped {
@@ -78,49 +152,6 @@ func (l *loader) flush() {
 			stopped = j.file
 		}
 	}
-}
-
-// workers is how many workers validate n documents.
-func workers(n int) int {
-	if n < minParallelDocs {
-		return 1
-	}
-	return max(1, min(cpus(), maxWorkers, n/max(1, minParallelDocs/2)))
-}
-
-// cpus is how many goroutines can run at once; tests change it.
-var cpus = func() int { return runtime.GOMAXPROCS(0) }
-
-// validate runs the jobs on up to n workers. The first works in the
-// loader's own context; a worker whose schema cannot be built (a gwc bug,
-// reported by newLoader already) does not start.
-func (l *loader) validate(jobs []*job, n int) {
-	ws := []*loader{{ctx: l.ctx, schema: l.schema, ns: l.ns, worker: true}}
-	if l.schema != nil {
-		for len(ws) < n {
-			w := &loader{ctx: cuecontext.New(), ns: l.ns, worker: true}
-			v, err := schema.Build(w.ctx)
-			if err != nil {
-				break
-			}
-			w.schema = newSchemaInfo(v)
-			ws = append(ws, w)
-		}
-	}
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	for _, w := range ws {
-		wg.Go(func() {
-			for {
-				i := int(next.Add(1)) - 1
-				if i >= len(jobs) {
-					return
-				}
-				w.run(jobs[i])
-			}
-		})
-	}
-	wg.Wait()
 }
 
 // run validates one document, keeping what it found in the job.

@@ -68,6 +68,9 @@ func corpus(t *testing.T) []string {
 		"c.json": `{"apiVersion": "networking.istio.io/v1", "kind": "VirtualService", "metadata": {"name": "vs-1", "namespace": "m"}, "spec": {"hosts": ["dup.example.com"]}}` + "\n" + `{"apiVersion": "networking.istio.io/v1", "kind": "VirtualService", "metadata": {"name": "json-2", "namespace": "m"}, "spec": {"hosts": [3]}}`,
 		"d.yaml": mixedYAML(70),
 		"e.json": `{"apiVersion": "networking.istio.io/v1", "kind": "Gateway", "metadata": {"name": "broken"`,
+		// Documents queued, then dropped when the file turns out not to
+		// parse, then read one by one.
+		"f.yaml": mixedYAML(30) + "---\nkey: [unclosed\n---\n" + mixedYAML(3),
 	}
 	for name, data := range files {
 		if err := os.WriteFile(filepath.Join(mixed, name), []byte(data), 0o644); err != nil {

@@ -32,6 +32,13 @@ type listenerView struct {
 // Generate renders the ingress's Go source. The output depends only on cfg,
 // so the same IR always gives the same bytes.
 func Generate(cfg *ir.Config) ([]File, error) {
+	return generate(cfg, true)
+}
+
+// generate renders the source; split formats each virtual host on its
+// own (see hosts.go), which gives the same bytes as formatting the whole
+// file, sooner.
+func generate(cfg *ir.Config, split bool) ([]File, error) {
 	data := struct {
 		*ir.Config
 		Listeners []listenerView
@@ -58,10 +65,16 @@ func Generate(cfg *ir.Config) ([]File, error) {
 		"tlsMode":     tlsModeLiteral,
 		"plugins":     pluginsLiteral,
 	}
+	hosts := &hostSlots{}
+	funcs["virtualHost"] = hosts.placeholder
+	if !split {
+		funcs["virtualHost"] = hosts.inline
+	}
 	tmpl, err := template.New("").Funcs(funcs).ParseFS(templates.FS, "*.tmpl")
 	if err != nil {
 		return nil, fmt.Errorf("parsing templates: %w", err)
 	}
+	hosts.tmpl = tmpl
 	var files []File
 	for _, name := range []string{"main.go", "config.go"} {
 		var buf bytes.Buffer
@@ -71,6 +84,9 @@ func Generate(cfg *ir.Config) ([]File, error) {
 		src, err := format.Source(buf.Bytes())
 		if err != nil {
 			return nil, fmt.Errorf("formatting %s: %w\n%s", name, err, numbered(buf.Bytes()))
+		}
+		if src, err = hosts.splice(src); err != nil {
+			return nil, fmt.Errorf("formatting %s: %w", name, err)
 		}
 		files = append(files, File{Name: name, Data: src})
 	}

@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"time"
 
 	"github.com/gwc-dev/gwc/codegen"
@@ -26,6 +27,11 @@ func runBuild(args []string, stdout, stderr io.Writer) int {
 	if len(paths) == 0 {
 		fmt.Fprintln(stderr, "gwc build: no input: name files or directories of resources, e.g. gwc build ./examples/coolstore")
 		return 2
+	}
+	if os.Getenv("GOGC") == "" {
+		// As for gwc vet: CUE allocates heavily, and collecting less
+		// often saves a fifth of the CPU time of a large build.
+		debug.SetGCPercent(300)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()

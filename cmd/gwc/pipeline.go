@@ -24,8 +24,8 @@ func step(w io.Writer, name string, start time.Time, what string) {
 func compile(paths []string, namespace string, progress io.Writer) (*ir.Config, diag.List) {
 	start := time.Now()
 	res := load.Load(paths, load.Options{Namespace: namespace})
-	step(progress, "load+validate", start, plural(len(res.Resources), "resource"))
 	res.Diags = append(res.Diags, analyze.Resource(append(res.Resources, res.Rejected...))...)
+	step(progress, "load+validate", start, plural(len(res.Resources), "resource"))
 	res.Diags.Sort()
 	if res.Diags.HasErrors() {
 		return nil, res.Diags

@@ -20,8 +20,17 @@ import (
 	"github.com/gwc-dev/gwc/compiler/diag"
 )
 
-// loadFile reads the documents of one file, named as displayed.
+// loadFile reads and validates the documents of one file, named as
+// displayed.
 func (l *loader) loadFile(name string, data []byte) {
+	l.readFile(name, data)
+	l.flush()
+	l.stopPool()
+}
+
+// readFile reads the documents of one file, queueing its YAML and JSON
+// documents (see flush).
+func (l *loader) readFile(name string, data []byte) {
 	l.guard(name, func() {
 		switch strings.ToLower(filepath.Ext(name)) {
 		case ".yaml", ".yml":
@@ -35,13 +44,22 @@ func (l *loader) loadFile(name string, data []byte) {
 }
 
 func (l *loader) loadYAML(name string, data []byte) {
-	exprs, err := decodeYAML(name, data)
-	if err == nil {
-		for _, e := range exprs {
-			l.dataDocument(name, e)
+	// Documents are queued as they are decoded, but only a file that
+	// decodes to its end keeps them.
+	queued := len(l.queue)
+	defer func() {
+		if r := recover(); r != nil {
+			l.drop(queued)
+			panic(r)
 		}
+	}()
+	err := decodeYAML(name, data, func(e ast.Expr) { l.enqueue(name, e) })
+	if err == nil {
 		return
 	}
+	l.drop(queued)
+	// Diagnostics stay in input order: validate what came before first.
+	l.flush()
 	// One broken document must not hide the others: parse each on its own,
 	// padded with blank lines so that positions stay those of the file.
 	// The padding grows with the square of the number of documents; past a
@@ -57,7 +75,8 @@ func (l *loader) loadYAML(name string, data []byte) {
 	}
 	for _, c := range chunks {
 		padded := append(bytes.Repeat([]byte("\n"), c.line-1), c.text...)
-		exprs, err := decodeYAML(name, padded)
+		var exprs []ast.Expr
+		err := decodeYAML(name, padded, func(e ast.Expr) { exprs = append(exprs, e) })
 		if err != nil {
 			l.yamlError(name, padded, err)
 			continue
@@ -68,18 +87,18 @@ func (l *loader) loadYAML(name string, data []byte) {
 	}
 }
 
-func decodeYAML(name string, data []byte) ([]ast.Expr, error) {
+// decodeYAML passes each document of data to take as it is decoded.
+func decodeYAML(name string, data []byte, take func(ast.Expr)) error {
 	dec := yaml.NewDecoder(name, bytes.NewReader(data))
-	var out []ast.Expr
 	for {
 		e, err := dec.Extract()
 		if err == io.EOF {
-			return out, nil
+			return nil
 		}
 		if err != nil {
-			return nil, err
+			return err
 		}
-		out = append(out, e)
+		take(e)
 	}
 }
 
@@ -231,12 +250,25 @@ func yamlHint(msg string) string {
 
 func (l *loader) loadJSON(name string, data []byte) {
 	dec := json.NewDecoder(nil, name, bytes.NewReader(data))
+	// The JSON decoder records the file's lines as it goes, so documents
+	// are queued, and may be validated, only once it has stopped.
+	var exprs []ast.Expr
+	defer func() {
+		for _, e := range exprs {
+			l.enqueue(name, e)
+		}
+	}()
 	for {
 		e, err := dec.Extract()
 		if err == io.EOF {
 			return
 		}
 		if err != nil {
+			for _, e := range exprs {
+				l.enqueue(name, e)
+			}
+			exprs = nil
+			l.flush()
 			// A JSON stream cannot be resumed after a syntax error.
 			for _, ce := range cueErrors(err) {
 				pos := toDiagPos(ce.Position())
@@ -251,11 +283,14 @@ func (l *loader) loadJSON(name string, data []byte) {
 			}
 			return
 		}
-		l.dataDocument(name, e)
+		exprs = append(exprs, e)
 	}
 }
 
 func (l *loader) loadCUE(name string, data []byte) {
+	// A CUE file is evaluated in the loader's own context, here and now;
+	// the documents queued before it come first.
+	l.flush()
 	f, err := parser.ParseFile(name, data)
 	if err != nil {
 		l.cueError(name, "invalid CUE", err, "fix the CUE syntax")

@@ -110,10 +110,11 @@ func regularFile(p string, d fs.DirEntry) bool {
 func (l *loader) loadPath(in input) {
 	data, err := os.ReadFile(in.path)
 	if err != nil {
+		l.flush()
 		l.errorf(diag.CodeInput, diag.Pos{File: in.display}, "", "", "cannot read input: "+pathErr(err), "check the path and its permissions")
 		return
 	}
-	l.loadFile(in.display, data)
+	l.readFile(in.display, data)
 }
 
 // displayPath is p relative to the working directory when it is inside it,

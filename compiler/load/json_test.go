@@ -8,6 +8,9 @@ import (
 // TestJSONIsMarshalJSON: the spliced JSON of a resource is exactly what
 // CUE's MarshalJSON gives, so the build digest does not change.
 func TestJSONIsMarshalJSON(t *testing.T) {
+	// The unified values, which YAML documents do not keep as Value.
+	keepUnified = true
+	defer func() { keepUnified = false }()
 	res := Load([]string{"../../examples", "../../schema/testdata/valid.yaml"}, Options{})
 	if len(res.Resources) < 10 {
 		t.Fatalf("loaded %d resources: %v", len(res.Resources), res.Diags)

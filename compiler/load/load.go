@@ -53,8 +53,12 @@ type Resource struct {
 	File string
 	// Pos is the position of the document (its first key).
 	Pos diag.Pos
-	// Value is the document unified with its schema definition; it is
-	// concrete, and metadata.namespace is always set.
+	// Value is the resource as the schema accepted it: concrete, with
+	// metadata.namespace always set. For a document of a CUE file it is
+	// the document unified with its schema definition; for a YAML or
+	// JSON document, the document itself, which holds the same fields
+	// and values (the schema adds constraints, not data) in far less
+	// memory. JSON is always that of the unified value.
 	Value cue.Value
 
 	index posIndex
@@ -106,6 +110,8 @@ func Load(paths []string, opts Options) Result {
 	for _, in := range l.inputs(paths) {
 		l.loadPath(in)
 	}
+	l.flush()
+	l.stopPool()
 	l.res.Diags.Sort()
 	return l.res
 }
@@ -119,6 +125,18 @@ type loader struct {
 	// tainted is set while the document being read has an error that
 	// the schema cannot see, such as a duplicate key.
 	tainted bool
+
+	// queue holds the YAML and JSON documents read but not yet
+	// validated (see flush).
+	queue []*job
+	// worker is set on the loaders that validate queued documents: they
+	// collect resources in found, and the loader that queued the
+	// documents settles them in input order.
+	worker bool
+	found  []candidate
+	// pool validates queued documents while the input is read; nil
+	// until enough are queued.
+	pool *pool
 }
 
 func newLoader(opts Options) *loader {
@@ -150,6 +168,7 @@ func (l *loader) errorf(code string, pos diag.Pos, resource, field, msg, hint st
 func (l *loader) guard(file string, f func()) {
 	defer func() {
 		if r := recover(); r != nil {
+			l.flush()
 			l.errorf(diag.CodeInternal, diag.Pos{File: file}, "", "", fmt.Sprintf("internal error while loading this file: %v", r), "please report this as a gwc bug")
 		}
 	}()

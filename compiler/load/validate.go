@@ -15,7 +15,12 @@ import (
 // resource validates a document of a kind gwc compiles and records it.
 func (l *loader) resource(file string, pos diag.Pos, doc cue.Value, apiVersion, kind, ns, name string) {
 	r := &Resource{APIVersion: apiVersion, Kind: kind, Namespace: ns, Name: name, File: file, Pos: pos}
-	r.index = indexPositions(doc)
+	if l.worker {
+		// A queued document: YAML or JSON, plain data.
+		r.index = indexDoc(doc)
+	} else {
+		r.index = indexPositions(doc)
+	}
 	if l.schema == nil {
 		return
 	}
@@ -25,26 +30,66 @@ func (l *loader) resource(file string, pos diag.Pos, doc cue.Value, apiVersion, 
 	}
 	c := &checker{s: l.schema, r: r, doc: doc, def: l.schema.def(kind), seen: map[string]bool{}}
 	u := c.def.Unify(doc)
-	c.explain(u.Validate(cue.Concrete(true)))
-	c.required(l.schema.top(kind), doc, nil, 0)
+	err := u.Validate(cue.Concrete(true))
+	c.explain(err)
+	if err != nil || alwaysRequired {
+		// Without an error, CUE has found every required field: the
+		// schema's required fields are all declared with "!" outside
+		// any disjunction, and CUE checks them wherever they apply.
+		c.required(l.schema.top(kind), doc, nil, 0)
+	}
 	l.res.Diags = append(l.res.Diags, c.diags...)
 
-	dup := false
-	if name != "" {
-		key := kind + "\x00" + ns + "\x00" + name
-		if first, ok := l.byID[key]; ok {
-			dup = true
-			l.errorf(diag.CodeDuplicate, r.Pos, r.ID(), "", "duplicate resource: also defined at "+first.Pos.String(),
-				"rename or remove one of the two")
-		} else {
-			l.byID[key] = r
+	valid := len(c.diags) == 0 && !l.tainted
+	r.Value = doc
+	if valid {
+		r.Value = u
+	}
+	if !l.worker {
+		l.settle(r, valid)
+		return
+	}
+	// A queued document is YAML or JSON: plain data, to which the schema
+	// adds constraints but no field (every field of the schema is
+	// optional or required). Once the JSON is taken from the unified
+	// value, the document itself holds the same data in a fraction of
+	// the memory: kept for every resource, CUE's unified values were
+	// nearly all of the memory of a large build. The JSON is taken here,
+	// where documents are validated in parallel: the analyzers read
+	// every spec, the build digest every valid resource.
+	r.SpecJSON()
+	if valid {
+		r.JSON()
+		if !keepUnified {
+			r.Value = doc
 		}
 	}
-	if len(c.diags) == 0 && !dup && !l.tainted {
-		r.Value = u
+	l.found = append(l.found, candidate{r: r, valid: valid})
+}
+
+// alwaysRequired looks for absent required fields in documents CUE
+// found no error in too; a test sets it to show that it finds none.
+var alwaysRequired = false
+
+// keepUnified keeps the unified value of queued documents as Value;
+// tests set it to compare both.
+var keepUnified = false
+
+// settle records a validated resource unless another of the same kind,
+// namespace and name came first.
+func (l *loader) settle(r *Resource, valid bool) {
+	if r.Name != "" {
+		key := r.Kind + "\x00" + r.Namespace + "\x00" + r.Name
+		if first, ok := l.byID[key]; ok {
+			l.errorf(diag.CodeDuplicate, r.Pos, r.ID(), "", "duplicate resource: also defined at "+first.Pos.String(),
+				"rename or remove one of the two")
+			return
+		}
+		l.byID[key] = r
+	}
+	if valid {
 		l.res.Resources = append(l.res.Resources, r)
-	} else if !dup {
-		r.Value = doc
+	} else {
 		l.res.Rejected = append(l.res.Rejected, r)
 	}
 }

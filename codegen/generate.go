@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"text/template"
+	"unicode/utf8"
 
 	"github.com/gwc-dev/gwc/codegen/mph"
 	"github.com/gwc-dev/gwc/compiler/ir"
@@ -157,9 +158,13 @@ func matchLiteral(m ir.Match) string {
 }
 
 // comment makes s safe inside a // comment: a line break or other control
-// character in a config string must not end the comment and start code.
+// character in a config string must not end the comment and start code,
+// and bytes the Go scanner refuses anywhere (invalid UTF-8, a byte order
+// mark) must not stop the source from compiling.
 func comment(s string) string {
-	if strings.IndexFunc(s, func(r rune) bool { return r < ' ' || r == 0x7f || r == '\u2028' || r == '\u2029' }) < 0 {
+	if utf8.ValidString(s) && strings.IndexFunc(s, func(r rune) bool {
+		return r < ' ' || r == 0x7f || r == '\u2028' || r == '\u2029' || r == '\ufeff'
+	}) < 0 {
 		return s
 	}
 	q := strconv.Quote(s)

@@ -107,6 +107,8 @@ func FuzzGenerateQuoting(f *testing.F) {
 	f.Add(`"; } func init() {} //`)
 	f.Add("a\nb")
 	f.Add("*/")
+	f.Add("bad\xffutf8")
+	f.Add("bom\ufeffinside")
 	f.Fuzz(func(t *testing.T, s string) {
 		files, err := Generate(hostileConfig(s))
 		if err != nil {

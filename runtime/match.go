@@ -31,12 +31,7 @@ func (vh *VirtualHost) selectPath(r *http.Request, path string) int {
 	if vh.index != nil {
 		return vh.selectIndexed(r, path)
 	}
-	for i := range vh.Routes {
-		if vh.Routes[i].accepts(r, path) {
-			return i
-		}
-	}
-	return -1
+	return vh.selectScan(r, path)
 }
 
 // accepts reports whether any of the route's matches accepts the request;
@@ -93,7 +88,11 @@ func (sm *StringMatch) MatchString(s string) bool {
 	case MatchPrefix:
 		return strings.HasPrefix(s, sm.Value)
 	case MatchRegex:
-		return sm.Regex != nil && sm.Regex.MatchString(s)
+		if sm.lazy == nil {
+			return false
+		}
+		re := sm.lazy.get()
+		return re != nil && re.MatchString(s)
 	}
 	return false
 }

@@ -27,9 +27,23 @@ import (
 // routeIndex is built when a virtual host has at least indexMin routes the
 // index characterises.
 type routeIndex struct {
-	byPath   map[string][]int32 // exact path -> route indexes, ascending
-	prefixes prefixTrie         // path prefixes -> route indexes, ascending
-	others   []int32            // routes always tried, ascending
+	// routes holds every list of route indexes back to back, each list
+	// ascending; the lists are spans of it, so a request keeps a cursor
+	// per list in two int32s.
+	routes   []int32
+	byPath   map[string]span // exact path -> its routes
+	prefixes prefixTrie      // path prefixes -> their routes
+	others   span            // the routes always tried
+}
+
+// span is the list routeIndex.routes[from:to].
+type span struct{ from, to int32 }
+
+// addList appends list to ix.routes and returns its span.
+func (ix *routeIndex) addList(list []int32) span {
+	from := int32(len(ix.routes))
+	ix.routes = append(ix.routes, list...)
+	return span{from, int32(len(ix.routes))}
 }
 
 const indexMin = 16
@@ -53,20 +67,21 @@ func (vh *VirtualHost) buildIndex() {
 	if n < indexMin {
 		return
 	}
-	ix := &routeIndex{byPath: make(map[string][]int32)}
+	byPath := map[string][]int32{}
+	var others []int32
 	var tb trieBuilder
 	for i := range vh.Routes {
 		rt := &vh.Routes[i]
 		ri := int32(i)
 		if !indexable(rt) {
-			ix.others = append(ix.others, ri)
+			others = append(others, ri)
 			continue
 		}
 		for mi := range rt.Matches {
 			m := &rt.Matches[mi]
 			switch m.Path.Kind {
 			case MatchExact:
-				ix.byPath[m.Path.Value] = appendRoute(ix.byPath[m.Path.Value], ri)
+				byPath[m.Path.Value] = appendRoute(byPath[m.Path.Value], ri)
 			case MatchPrefix:
 				tb.add(m.Path.Value, ri)
 			case MatchRegex:
@@ -74,7 +89,13 @@ func (vh *VirtualHost) buildIndex() {
 			}
 		}
 	}
-	ix.prefixes = tb.build()
+	ix := &routeIndex{byPath: make(map[string]span, len(byPath))}
+	ix.others = ix.addList(others)
+	for p, list := range byPath {
+		ix.byPath[p] = ix.addList(list)
+	}
+	ix.prefixes = tb.build(ix)
+	ix.routes = slices.Clip(ix.routes)
 	vh.index = ix
 }
 
@@ -120,13 +141,13 @@ func indexable(rt *Route) bool {
 // in route order. It allocates nothing.
 func (vh *VirtualHost) selectIndexed(r *http.Request, path string) int {
 	ix := vh.index
-	var lists [maxCandidateLists][]int32
+	var lists [maxCandidateLists]span
 	n := 0
-	if len(ix.others) > 0 {
+	if ix.others.from < ix.others.to {
 		lists[n] = ix.others
 		n++
 	}
-	if l := ix.byPath[path]; len(l) > 0 {
+	if l, ok := ix.byPath[path]; ok {
 		lists[n] = l
 		n++
 	}
@@ -135,8 +156,13 @@ func (vh *VirtualHost) selectIndexed(r *http.Request, path string) int {
 		return vh.selectScan(r, path)
 	}
 	if n == 1 {
-		// One list (a table of rules under one prefix): no merge.
-		for _, i := range lists[0] {
+		l := lists[0]
+		if int(l.to-l.from) == len(vh.Routes) {
+			// Every route is a candidate (a table of rules under one
+			// prefix): the plain scan is the same, with less to load.
+			return vh.selectScan(r, path)
+		}
+		for _, i := range ix.routes[l.from:l.to] {
 			if vh.Routes[i].accepts(r, path) {
 				return int(i)
 			}
@@ -145,17 +171,17 @@ func (vh *VirtualHost) selectIndexed(r *http.Request, path string) int {
 	}
 	last := int32(-1)
 	for {
-		best := -1
+		best, bi := -1, int32(0)
 		for k := 0; k < n; k++ {
-			if len(lists[k]) > 0 && (best < 0 || lists[k][0] < lists[best][0]) {
-				best = k
+			if l := lists[k]; l.from < l.to && (best < 0 || ix.routes[l.from] < bi) {
+				best, bi = k, ix.routes[l.from]
 			}
 		}
 		if best < 0 {
 			return -1
 		}
-		i := lists[best][0]
-		lists[best] = lists[best][1:]
+		i := bi
+		lists[best].from++
 		if i == last {
 			continue // listed under two keys of its matches
 		}
@@ -188,19 +214,19 @@ type prefixTrie struct {
 
 type trieNode struct {
 	first, count int32
-	routes       []int32 // routes whose key ends here, ascending
+	routes       span // routes whose key ends here
 }
 
 // collect appends to lists[n:] the route lists of the keys that are
 // prefixes of path and returns the new count, or false when they do not fit.
-func (t *prefixTrie) collect(path string, lists *[maxCandidateLists][]int32, n int) (int, bool) {
+func (t *prefixTrie) collect(path string, lists *[maxCandidateLists]span, n int) (int, bool) {
 	if len(t.nodes) == 0 {
 		return n, true
 	}
 	node := int32(0)
 	for i := 0; ; i++ {
 		nd := &t.nodes[node]
-		if len(nd.routes) > 0 {
+		if nd.routes.from < nd.routes.to {
 			if n == len(lists) {
 				return n, false
 			}
@@ -258,14 +284,14 @@ func (b *trieBuilder) add(key string, ri int32) {
 }
 
 // build flattens the trie breadth first: a node's children are numbered
-// together, so their edges are contiguous.
-func (b *trieBuilder) build() prefixTrie {
+// together, so their edges are contiguous. The route lists go to ix.
+func (b *trieBuilder) build(ix *routeIndex) prefixTrie {
 	var t prefixTrie
 	if b.root == nil {
 		return t
 	}
 	queue := []*builderNode{b.root}
-	t.nodes = append(t.nodes, trieNode{routes: slices.Clip(b.root.routes)})
+	t.nodes = append(t.nodes, trieNode{routes: ix.addList(b.root.routes)})
 	for qi := 0; qi < len(queue); qi++ {
 		nd := queue[qi]
 		labels := make([]byte, 0, len(nd.kids))
@@ -278,7 +304,7 @@ func (b *trieBuilder) build() prefixTrie {
 			kid := nd.kids[c]
 			t.labels = append(t.labels, c)
 			t.kids = append(t.kids, int32(len(t.nodes)))
-			t.nodes = append(t.nodes, trieNode{routes: slices.Clip(kid.routes)})
+			t.nodes = append(t.nodes, trieNode{routes: ix.addList(kid.routes)})
 			queue = append(queue, kid)
 		}
 	}

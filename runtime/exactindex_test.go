@@ -295,3 +295,29 @@ func TestLiteralPrefix(t *testing.T) {
 		}
 	}
 }
+
+// TestRouteIndexManyPrefixes: a path with more indexed prefixes than one
+// request merges (maxCandidateLists) falls back to the scan, same answer.
+func TestRouteIndexManyPrefixes(t *testing.T) {
+	var routes []Route
+	long := "/" + strings.Repeat("a", 2*maxCandidateLists)
+	for n := len(long); n >= 2; n-- {
+		m := Match{Path: prefix(long[:n])}
+		if n%3 == 0 {
+			m.Method = exact("POST") // not every key's route matches
+		}
+		routes = append(routes, Route{ID: fmt.Sprint(n), Matches: []Match{m}})
+	}
+	vh := preparedVH(t, routes...)
+	if vh.index == nil {
+		t.Fatal("no index built")
+	}
+	for _, p := range []string{long, long[:maxCandidateLists+3], long[:5], "/b"} {
+		for _, method := range []string{"GET", "POST"} {
+			r := httptest.NewRequest(method, p, nil)
+			if got, want := vh.Select(r), vh.selectScan(r, p); got != want {
+				t.Errorf("%s %s: index selects %d, a scan %d", method, p, got, want)
+			}
+		}
+	}
+}

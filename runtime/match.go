@@ -13,7 +13,8 @@ import (
 // The path is normalised first, as the proxy does; a path Envoy would
 // reject (see normalizePath) or one not starting with "/" matches nothing.
 // The Config holding vh must have been prepared (Config.Prepare): regexes
-// and header keys are compiled there.
+// (parsed; compiled on first use) and header keys are prepared there, and
+// the route index built.
 func (vh *VirtualHost) Select(r *http.Request) int {
 	p := requestPath(r)
 	if p == "" || p[0] != '/' {

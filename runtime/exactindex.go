@@ -57,7 +57,7 @@ const maxCandidateLists = 32
 // buildIndex sets vh.index, or clears it when too few routes benefit. The
 // matches must be prepared: a regex's literal prefix comes from its parse.
 func (vh *VirtualHost) buildIndex() {
-	vh.index = nil
+	setIfChanged(&vh.index, nil)
 	n := 0
 	for i := range vh.Routes {
 		if indexable(&vh.Routes[i]) {

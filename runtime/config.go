@@ -3,6 +3,7 @@ package runtime
 import (
 	"strconv"
 	"time"
+	"unsafe"
 
 	"github.com/gwc-dev/gwc/runtime/hosttable"
 )
@@ -179,11 +180,12 @@ type StringMatch struct {
 	Kind  MatchKind
 	Value string
 
-	// lazy is the regex Value, parsed by Prepare, compiled on first use
-	// (lazyregex.go). It took the place of an exported *regexp.Regexp
+	// lazy is the *lazyRegex of a regex Value, which Prepare parses and
+	// registers; the first match links it here, atomically, and compiles
+	// it (lazyregex.go). It took the place of an exported *regexp.Regexp
 	// that Prepare filled: one pointer either way, as the literal of
 	// 10,000 hosts holds ~100,000 StringMatches.
-	lazy *lazyRegex
+	lazy unsafe.Pointer
 }
 
 // HeaderMatch matches one request header by its lower-case name.

@@ -58,6 +58,9 @@ const maxCandidateLists = 32
 // matches must be prepared: a regex's literal prefix comes from its parse.
 func (vh *VirtualHost) buildIndex() {
 	setIfChanged(&vh.index, nil)
+	if len(vh.Routes) < indexMin {
+		return
+	}
 	n := 0
 	for i := range vh.Routes {
 		if indexable(&vh.Routes[i]) {
@@ -85,7 +88,7 @@ func (vh *VirtualHost) buildIndex() {
 			case MatchPrefix:
 				tb.add(m.Path.Value, ri)
 			case MatchRegex:
-				tb.add(m.Path.lazy.prefix, ri)
+				tb.add(registeredRegex(m.Path.Value).prefix, ri)
 			}
 		}
 	}
@@ -127,7 +130,7 @@ func indexable(rt *Route) bool {
 			}
 		case MatchRegex:
 			// Never case-folded, so ignoreUriCase does not matter.
-			if m.Path.lazy == nil || m.Path.lazy.prefix == "" {
+			if l := registeredRegex(m.Path.Value); l == nil || l.prefix == "" {
 				return false
 			}
 		default:

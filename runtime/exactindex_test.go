@@ -196,8 +196,11 @@ func TestRouteIndexAgreesWithScan(t *testing.T) {
 			}
 			for i := range vh.Routes {
 				for _, m := range vh.Routes[i].Matches {
-					if m.Path.Kind == MatchRegex && m.Path.lazy.get().MatchString(path) && !strings.HasPrefix(path, m.Path.lazy.prefix) {
-						t.Fatalf("regex %q matches %q, which lacks its literal prefix %q", m.Path.Value, path, m.Path.lazy.prefix)
+					if m.Path.Kind != MatchRegex {
+						continue
+					}
+					if l := m.Path.cell(); l.get().MatchString(path) && !strings.HasPrefix(path, l.prefix) {
+						t.Fatalf("regex %q matches %q, which lacks its literal prefix %q", m.Path.Value, path, l.prefix)
 					}
 				}
 			}

@@ -1,26 +1,31 @@
 package runtime
 
 import (
+	"fmt"
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
+	"unsafe"
 )
 
-// TestRegexCompiledOnFirstUse: Prepare compiles no regex; matches with the
-// same source share one cell, compiled by the first request that needs it.
+// TestRegexCompiledOnFirstUse: Prepare registers each regex source, one
+// cell per source, but neither compiles it nor writes it into the match;
+// the first request that needs it links and compiles it.
 func TestRegexCompiledOnFirstUse(t *testing.T) {
+	// Sources no other test, nor an earlier run of this one, used: the
+	// registry is process-wide.
+	base := freshPrefix()
+	srcA, srcC := base+`/a/[0-9]+`, base+`/c/.*`
 	vh := preparedVH(t,
-		Route{ID: "a", Matches: []Match{{Path: regex(`/a/[0-9]+`)}}},
-		Route{ID: "b", Matches: []Match{{Path: prefix("/b"), Headers: []HeaderMatch{{Name: "x-v", Match: regex(`/a/[0-9]+`)}}}}},
-		Route{ID: "c", Matches: []Match{{Path: regex(`/c/.*`)}}},
+		Route{ID: "a", Matches: []Match{{Path: regex(srcA)}}},
+		Route{ID: "b", Matches: []Match{{Path: prefix("/b"), Headers: []HeaderMatch{{Name: "x-v", Match: regex(srcA)}}}}},
+		Route{ID: "c", Matches: []Match{{Path: regex(srcC)}}},
 	)
-	a, b, c := vh.Routes[0].Matches[0].Path.lazy, vh.Routes[1].Matches[0].Headers[0].Match.lazy, vh.Routes[2].Matches[0].Path.lazy
+	a, c := registeredRegex(srcA), registeredRegex(srcC)
 	if a == nil || c == nil {
-		t.Fatal("a regex match has no cell after Prepare")
-	}
-	if a != b {
-		t.Error("two matches of one source have two cells")
+		t.Fatal("Prepare registered no cell")
 	}
 	if a == c {
 		t.Error("two sources share a cell")
@@ -28,26 +33,49 @@ func TestRegexCompiledOnFirstUse(t *testing.T) {
 	if a.re != nil || c.re != nil {
 		t.Fatal("Prepare compiled a regex")
 	}
-	if got := vh.Select(httptest.NewRequest("GET", "/a/12", nil)); got != 0 {
-		t.Fatalf("/a/12: route %d, want 0", got)
+	for _, m := range []*StringMatch{&vh.Routes[0].Matches[0].Path, &vh.Routes[1].Matches[0].Headers[0].Match, &vh.Routes[2].Matches[0].Path} {
+		if m.lazy != nil {
+			t.Fatalf("Prepare wrote the cell of %q into its match", m.Value)
+		}
+	}
+	if got := vh.Select(httptest.NewRequest("GET", base+"/a/12", nil)); got != 0 {
+		t.Fatalf("%s/a/12: route %d, want 0", base, got)
 	}
 	if a.re == nil {
 		t.Error("the regex was not compiled by its first use")
 	}
+	if p := vh.Routes[0].Matches[0].Path.lazy; p != unsafe.Pointer(a) {
+		t.Error("the first use did not link the match to its cell")
+	}
+	if vh.Routes[1].Matches[0].Headers[0].Match.cell() != a {
+		t.Error("two matches of one source have two cells")
+	}
 	if c.re != nil {
 		t.Error("a regex no request reached was compiled")
 	}
-	if got := vh.Select(httptest.NewRequest("GET", "/a/x", nil)); got != -1 {
-		t.Errorf("/a/x: route %d, want none", got)
+	if got := vh.Select(httptest.NewRequest("GET", base+"/a/x", nil)); got != -1 {
+		t.Errorf("%s/a/x: route %d, want none", base, got)
 	}
+	unprepared := regex(freshPrefix() + `/.*`)
+	if unprepared.MatchString(unprepared.Value[:len(unprepared.Value)-3] + "/x") {
+		t.Error("a regex no Prepare accepted matched")
+	}
+}
+
+var freshCount atomic.Int64
+
+// freshPrefix returns a path no regex registered so far mentions.
+func freshPrefix() string {
+	return fmt.Sprintf("/fresh-%d", freshCount.Add(1))
 }
 
 // TestRegexConcurrentFirstUse: requests racing to be first compile a cell
 // once and all see it (run with -race to check the publication).
 func TestRegexConcurrentFirstUse(t *testing.T) {
+	base := freshPrefix() // sources not compiled yet: the registry is process-wide
 	vh := preparedVH(t,
-		Route{ID: "a", Matches: []Match{{Path: regex(`/a/[0-9]+`)}}},
-		Route{ID: "b", Matches: []Match{{Path: regex(`/b/[0-9]+`)}}},
+		Route{ID: "a", Matches: []Match{{Path: regex(base + `/a/[0-9]+`)}}},
+		Route{ID: "b", Matches: []Match{{Path: regex(base + `/b/[0-9]+`)}}},
 	)
 	var wg sync.WaitGroup
 	errs := make(chan string, 8)
@@ -55,9 +83,9 @@ func TestRegexConcurrentFirstUse(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			path, want := "/a/1", 0
+			path, want := base+"/a/1", 0
 			if g%2 == 1 {
-				path, want = "/b/2", 1
+				path, want = base+"/b/2", 1
 			}
 			for range 50 {
 				if got := vh.Select(httptest.NewRequest("GET", path, nil)); got != want {

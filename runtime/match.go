@@ -89,10 +89,11 @@ func (sm *StringMatch) MatchString(s string) bool {
 	case MatchPrefix:
 		return strings.HasPrefix(s, sm.Value)
 	case MatchRegex:
-		if sm.lazy == nil {
+		l := sm.cell()
+		if l == nil {
 			return false
 		}
-		re := sm.lazy.get()
+		re := l.get()
 		return re != nil && re.MatchString(s)
 	}
 	return false

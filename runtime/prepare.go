@@ -182,21 +182,16 @@ func (s *StringMatch) prepare() error {
 	return s.prepareWith(nil)
 }
 
-// prepareWith checks s and, for a regex, takes its lazily compiled cell
-// from rc.
+// prepareWith checks s and registers a regex, through rc; the match links
+// its cell on first use (see lazyregex.go).
 func (s *StringMatch) prepareWith(rc regexCache) error {
 	switch s.Kind {
 	case MatchAny, MatchExact, MatchPrefix:
 		setIfChanged(&s.lazy, nil)
 		return nil
 	case MatchRegex:
-		l, err := rc.anchored(s.Value)
-		if err != nil {
-			s.lazy = nil
-			return err
-		}
-		setIfChanged(&s.lazy, l)
-		return nil
+		_, err := rc.anchored(s.Value)
+		return err
 	}
 	setIfChanged(&s.lazy, nil)
 	return fmt.Errorf("unknown match kind %d", s.Kind)

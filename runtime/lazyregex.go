@@ -44,9 +44,7 @@ func registeredRegex(src string) *lazyRegex {
 // call; nil when sm was not prepared.
 func (sm *StringMatch) cell() *lazyRegex {
 	if p := atomic.LoadPointer(&sm.lazy); p != nil {
-		if l := (*lazyRegex)(p); l.src == sm.Value {
-			return l
-		}
+		return (*lazyRegex)(p)
 	}
 	l := registeredRegex(sm.Value)
 	if l != nil {

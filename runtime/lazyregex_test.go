@@ -128,3 +128,23 @@ func TestPrepareReportsBadRegex(t *testing.T) {
 		t.Error("a bad CORS origin regex passed")
 	}
 }
+
+// TestRegexRelinkedAfterChange: a hand-written configuration whose regex
+// changes after use is prepared again: the match follows its new source.
+func TestRegexRelinkedAfterChange(t *testing.T) {
+	base := freshPrefix()
+	m := Match{Path: regex(base + `/old/.*`)}
+	if err := m.prepare(nil); err != nil {
+		t.Fatal(err)
+	}
+	if !m.Path.MatchString(base + "/old/x") {
+		t.Fatal("the first source does not match")
+	}
+	m.Path.Value = base + `/new/.*`
+	if err := m.prepare(nil); err != nil {
+		t.Fatal(err)
+	}
+	if m.Path.MatchString(base+"/old/x") || !m.Path.MatchString(base+"/new/x") {
+		t.Error("the match kept its first source after Prepare")
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
+	"unsafe"
 )
 
 // pseudoHeader says which request field an HTTP/2-style ":name" header in a
@@ -190,7 +191,10 @@ func (s *StringMatch) prepareWith(rc regexCache) error {
 		setIfChanged(&s.lazy, nil)
 		return nil
 	case MatchRegex:
-		_, err := rc.anchored(s.Value)
+		l, err := rc.anchored(s.Value)
+		if p := s.lazy; p != nil && p != unsafe.Pointer(l) {
+			s.lazy = nil // linked before, to another source
+		}
 		return err
 	}
 	setIfChanged(&s.lazy, nil)

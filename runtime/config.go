@@ -1,9 +1,9 @@
 package runtime
 
 import (
-	"regexp"
 	"strconv"
 	"time"
+	"unsafe"
 
 	"github.com/gwc-dev/gwc/runtime/hosttable"
 )
@@ -70,8 +70,8 @@ type VirtualHost struct {
 	Domain string
 	Routes []Route
 
-	// index narrows the routes to try by exact path; built by Prepare.
-	index *exactIndex
+	// index narrows the routes to try by path; built by Prepare.
+	index *routeIndex
 	// RequireTLS answers every plaintext request with a 301 to the https
 	// URL (a server's httpsRedirect: Envoy's require_tls ALL).
 	RequireTLS bool
@@ -177,13 +177,18 @@ func (k MatchKind) String() string {
 	return "MatchKind(" + strconv.Itoa(int(k)) + ")"
 }
 
-// StringMatch is an Istio StringMatch. Regex is compiled by Prepare.
-// In a HeaderMatch, MatchAny means the header must be present (Istio's
-// empty StringMatch).
+// StringMatch is an Istio StringMatch. In a HeaderMatch, MatchAny means
+// the header must be present (Istio's empty StringMatch).
 type StringMatch struct {
 	Kind  MatchKind
 	Value string
-	Regex *regexp.Regexp
+
+	// lazy is the *lazyRegex of a regex Value, which Prepare parses and
+	// registers; the first match links it here, atomically, and compiles
+	// it (lazyregex.go). It took the place of an exported *regexp.Regexp
+	// that Prepare filled: one pointer either way, as the literal of
+	// 10,000 hosts holds ~100,000 StringMatches.
+	lazy unsafe.Pointer
 }
 
 // HeaderMatch matches one request header by its lower-case name.

@@ -13,7 +13,8 @@ import (
 // The path is normalised first, as the proxy does; a path Envoy would
 // reject (see normalizePath) or one not starting with "/" matches nothing.
 // The Config holding vh must have been prepared (Config.Prepare): regexes
-// and header keys are compiled there.
+// (parsed; compiled on first use) and header keys are prepared there, and
+// the route index built.
 func (vh *VirtualHost) Select(r *http.Request) int {
 	p := requestPath(r)
 	if p == "" || p[0] != '/' {
@@ -31,12 +32,7 @@ func (vh *VirtualHost) selectPath(r *http.Request, path string) int {
 	if vh.index != nil {
 		return vh.selectIndexed(r, path)
 	}
-	for i := range vh.Routes {
-		if vh.Routes[i].accepts(r, path) {
-			return i
-		}
-	}
-	return -1
+	return vh.selectScan(r, path)
 }
 
 // accepts reports whether any of the route's matches accepts the request;
@@ -93,7 +89,12 @@ func (sm *StringMatch) MatchString(s string) bool {
 	case MatchPrefix:
 		return strings.HasPrefix(s, sm.Value)
 	case MatchRegex:
-		return sm.Regex != nil && sm.Regex.MatchString(s)
+		l := sm.cell()
+		if l == nil {
+			return false
+		}
+		re := l.get()
+		return re != nil && re.MatchString(s)
 	}
 	return false
 }

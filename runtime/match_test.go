@@ -127,7 +127,7 @@ func TestPseudoHeaders(t *testing.T) {
 
 func TestMatchesExported(t *testing.T) {
 	m := Match{Path: prefix("/api"), Headers: []HeaderMatch{{Name: "x-a", Match: exact("1")}}}
-	if err := m.prepare(); err != nil {
+	if err := m.prepare(nil); err != nil {
 		t.Fatal(err)
 	}
 	r := httptest.NewRequest("GET", "/api/x", nil)

@@ -6,9 +6,9 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
-	"regexp"
 	"strconv"
 	"strings"
+	"unsafe"
 )
 
 // pseudoHeader says which request field an HTTP/2-style ":name" header in a
@@ -24,8 +24,10 @@ const (
 )
 
 // Prepare checks cfg and compiles what matching needs: regexes (anchored for
-// RE2 full-match, as Envoy's safe_regex), header names in the form net/http
-// stores them, cumulative route weights. It is idempotent. Generated configs
+// RE2 full-match, as Envoy's safe_regex; parsed here, so a bad one is
+// reported, and compiled on first use, see lazyregex.go), header names in
+// the form net/http stores them, cumulative route weights, route indexes.
+// It is idempotent. Generated configs
 // always pass; an error means a generator bug or a hand-written config, and
 // lists every problem found.
 func (cfg *Config) Prepare() error {
@@ -41,6 +43,7 @@ func (cfg *Config) Prepare() error {
 		port int
 	}
 	seen := map[bindKey]bool{}
+	regexes := regexCache{}
 	for li := range cfg.Listeners {
 		l := &cfg.Listeners[li]
 		where := fmt.Sprintf("listener %d (port %d)", li, l.Port)
@@ -74,7 +77,6 @@ func (cfg *Config) Prepare() error {
 		}
 		for vi := range l.VirtualHosts {
 			vh := &l.VirtualHosts[vi]
-			vh.buildIndex()
 			for ri := range vh.Routes {
 				r := &vh.Routes[ri]
 				// Formatted only on failure: for every route it was a quarter
@@ -83,7 +85,7 @@ func (cfg *Config) Prepare() error {
 					return fmt.Sprintf("%s: virtual host %q: route %d %q", where, vh.Domain, ri, r.ID)
 				}
 				for mi := range r.Matches {
-					if err := r.Matches[mi].prepare(); err != nil {
+					if err := r.Matches[mi].prepare(regexes); err != nil {
 						fail("%s: match %d: %w", rwhere(), mi, err)
 					}
 				}
@@ -102,6 +104,7 @@ func (cfg *Config) Prepare() error {
 					fail("%s: %w", rwhere(), err)
 				}
 			}
+			vh.buildIndex() // after the matches: it reads their regex prefixes
 		}
 	}
 	for ci := range cfg.Clusters {
@@ -128,68 +131,90 @@ func plaintextHTTP(p string) bool {
 	return false
 }
 
-func (m *Match) prepare() error {
+func (m *Match) prepare(rc regexCache) error {
 	var errs []error
-	if err := m.Path.prepare(); err != nil {
+	if err := m.Path.prepareWith(rc); err != nil {
 		errs = append(errs, fmt.Errorf("path: %w", err))
 	}
-	if err := m.Method.prepare(); err != nil {
+	if err := m.Method.prepareWith(rc); err != nil {
 		errs = append(errs, fmt.Errorf("method: %w", err))
 	}
 	for hi := range m.Headers {
 		h := &m.Headers[hi]
-		if err := h.prepare(); err != nil {
+		if err := h.prepare(rc); err != nil {
 			errs = append(errs, fmt.Errorf("header %q: %w", h.Name, err))
 		}
 	}
-	if err := m.prepareMore(); err != nil {
+	if err := m.prepareMore(rc); err != nil {
 		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
 }
 
-func (h *HeaderMatch) prepare() error {
+func (h *HeaderMatch) prepare(rc regexCache) error {
 	name := strings.ToLower(h.Name)
 	if name == "" {
 		return errors.New("empty header name")
 	}
-	h.Name = name
-	h.pseudo, h.key = notPseudo, ""
+	pseudo, key := notPseudo, ""
 	switch name {
 	case ":authority", "host":
-		h.pseudo = pseudoAuthority
+		pseudo = pseudoAuthority
 	case ":method":
-		h.pseudo = pseudoMethod
+		pseudo = pseudoMethod
 	case ":path":
-		h.pseudo = pseudoPath
+		pseudo = pseudoPath
 	case ":scheme":
-		h.pseudo = pseudoScheme
+		pseudo = pseudoScheme
 	default:
 		if name[0] == ':' {
 			return errors.New("unknown pseudo-header")
 		}
-		h.key = http.CanonicalHeaderKey(name)
+		key = http.CanonicalHeaderKey(name)
 	}
-	return h.Match.prepare()
+	setIfChanged(&h.Name, name)
+	setIfChanged(&h.pseudo, pseudo)
+	setIfChanged(&h.key, key)
+	return h.Match.prepareWith(rc)
 }
 
+// prepare is prepareWith sharing no regex with other matches.
 func (s *StringMatch) prepare() error {
+	return s.prepareWith(nil)
+}
+
+// prepareWith checks s and registers a regex, through rc; the match links
+// its cell on first use (see lazyregex.go).
+func (s *StringMatch) prepareWith(rc regexCache) error {
 	switch s.Kind {
 	case MatchAny, MatchExact, MatchPrefix:
-		s.Regex = nil
+		setIfChanged(&s.lazy, nil)
 		return nil
 	case MatchRegex:
-		re, err := regexp.Compile(`^(?:` + s.Value + `)$`)
-		if err != nil {
-			return fmt.Errorf("compiling regex %q: %w", s.Value, err)
+		l, err := rc.anchored(s.Value)
+		if p := s.lazy; p != nil && p != unsafe.Pointer(l) {
+			s.lazy = nil // linked before, to another source
 		}
-		s.Regex = re
-		return nil
+		return err
 	}
+	setIfChanged(&s.lazy, nil)
 	return fmt.Errorf("unknown match kind %d", s.Kind)
 }
 
 func (r *Route) prepareWeights(nclusters int) error {
+	if len(r.Clusters) <= 1 {
+		// The pick needs no weights (see pick): nothing to allocate or to
+		// write into the configuration (see setIfChanged).
+		for _, wc := range r.Clusters {
+			if wc.Cluster < 0 || wc.Cluster >= nclusters {
+				return fmt.Errorf("destination 0: cluster index %d out of range (have %d)", wc.Cluster, nclusters)
+			}
+		}
+		if r.cumWeights != nil {
+			r.cumWeights = nil
+		}
+		return nil
+	}
 	r.cumWeights = r.cumWeights[:0]
 	var total uint64
 	for i, wc := range r.Clusters {

@@ -10,11 +10,11 @@ import (
 
 // prepareMore compiles the match conditions beyond path, method and
 // headers.
-func (m *Match) prepareMore() error {
+func (m *Match) prepareMore(rc regexCache) error {
 	var errs []error
 	for hi := range m.WithoutHeaders {
 		h := &m.WithoutHeaders[hi]
-		if err := h.prepare(); err != nil {
+		if err := h.prepare(rc); err != nil {
 			errs = append(errs, fmt.Errorf("without header %q: %w", h.Name, err))
 		}
 	}
@@ -23,12 +23,12 @@ func (m *Match) prepareMore() error {
 		if q.Name == "" {
 			errs = append(errs, errors.New("empty query parameter name"))
 		}
-		if err := q.Match.prepare(); err != nil {
+		if err := q.Match.prepareWith(rc); err != nil {
 			errs = append(errs, fmt.Errorf("query parameter %q: %w", q.Name, err))
 		}
 	}
 	if m.IgnoreCase && (m.Path.Kind == MatchExact || m.Path.Kind == MatchPrefix) {
-		m.Path.Value = strings.ToLower(m.Path.Value)
+		setIfChanged(&m.Path.Value, strings.ToLower(m.Path.Value))
 	}
 	return errors.Join(errs...)
 }
@@ -102,9 +102,17 @@ func (r *Route) prepareActions() error {
 }
 
 func (o *HeaderOps) prepare() {
-	o.removeKeys = o.removeKeys[:0]
-	for _, n := range o.Remove {
-		o.removeKeys = append(o.removeKeys, http.CanonicalHeaderKey(n))
+	if len(o.Remove) == 0 {
+		// Most routes and destinations have no operations: no write (see
+		// setIfChanged).
+		if o.removeKeys != nil {
+			o.removeKeys = nil
+		}
+	} else {
+		o.removeKeys = o.removeKeys[:0]
+		for _, n := range o.Remove {
+			o.removeKeys = append(o.removeKeys, http.CanonicalHeaderKey(n))
+		}
 	}
 	for _, hs := range [][]HeaderValue{o.Set, o.Add} {
 		for i := range hs {

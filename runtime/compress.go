@@ -70,6 +70,9 @@ var valAcceptEncoding = []string{"Accept-Encoding"}
 // prepareCompression reads Compression: each entry "NAME" or
 // "NAME;level=N", as the compiler writes them.
 func (r *Route) prepareCompression() error {
+	if len(r.Compression) == 0 && r.encodings == nil {
+		return nil // a write would copy the route's page of the literal (nowrite.go)
+	}
 	r.encodings = r.encodings[:0]
 	for _, entry := range r.Compression {
 		name, param, hasParam := strings.Cut(entry, ";")

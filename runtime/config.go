@@ -126,9 +126,6 @@ type Route struct {
 	Mirrors []Mirror
 	// CORS answers preflights and marks responses for allowed origins.
 	CORS *CORS
-
-	// proxies[i] forwards to Clusters[i]; set by the engine.
-	proxies []*proxy
 }
 
 // Match is one HTTPMatchRequest; all its conditions must hold.

@@ -133,7 +133,6 @@ func newProxy(up *upstream, transport http.RoundTripper, pool bufferPool, log *s
 		FlushInterval: 0,
 		BufferPool:    pool,
 		ErrorHandler:  p.fail,
-		ErrorLog:      slog.NewLogLogger(log.Handler(), slog.LevelDebug),
 	}
 	return p
 }

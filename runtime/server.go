@@ -2,10 +2,12 @@ package runtime
 
 import (
 	"log"
+	stdlog "log"
 	"log/slog"
 	"net/http"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -24,6 +26,12 @@ type engine struct {
 	// when there are none.
 	h2c *http.Transport
 	log *slog.Logger
+	// pool holds the proxies' copy buffers; proxyLog is their shared
+	// error log.
+	pool     bufferPool
+	proxyLog *stdlog.Logger
+	// proxies maps a *Route to its destinations' proxies (routeproxy.go).
+	proxies sync.Map
 }
 
 // newEngine builds the engine for a prepared cfg. DNS refreshes stop when
@@ -31,7 +39,8 @@ type engine struct {
 func newEngine(cfg *Config, log *slog.Logger, stop <-chan struct{}) *engine {
 	e := &engine{cfg: cfg, transport: newTransport(), log: log}
 	e.forward = newForwarder(e.transport)
-	pool := make(bufferPool, 256)
+	e.pool = make(bufferPool, 256)
+	e.proxyLog = slog.NewLogLogger(log.Handler(), slog.LevelDebug)
 	for i := range cfg.Clusters {
 		up := newUpstream(&cfg.Clusters[i], stop, log)
 		e.ups = append(e.ups, up)
@@ -44,7 +53,6 @@ func newEngine(cfg *Config, log *slog.Logger, stop <-chan struct{}) *engine {
 		}
 		e.transports = append(e.transports, t)
 	}
-	e.bindRoutes(pool)
 	return e
 }
 

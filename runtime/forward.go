@@ -73,6 +73,12 @@ func (f *forwarder) RoundTrip(req *http.Request) (*http.Response, error) {
 	if !ok {
 		return f.fallback.RoundTrip(req)
 	}
+	return f.forward(req, trace)
+}
+
+// forward is RoundTrip for a forwardable req, reporting 1xx responses to
+// trace (nil for none).
+func (f *forwarder) forward(req *http.Request, trace *httptrace.ClientTrace) (*http.Response, error) {
 	if err := checkRequest(req); err != nil {
 		return nil, err
 	}

@@ -121,10 +121,17 @@ type proxy struct {
 	dest  *WeightedCluster
 	// mirror sends copies of a request to the route's mirrors.
 	mirror func(rt *Route, out *http.Request, body []byte)
+	// fwd is transport when it is the forwarder: bodiless requests then
+	// take the lean path (lean.go) instead of ReverseProxy.
+	fwd  *forwarder
+	pool bufferPool
 }
 
 func newProxy(up *upstream, transport http.RoundTripper, pool bufferPool, log *slog.Logger) *proxy {
-	p := &proxy{up: up, transport: transport, log: log}
+	p := &proxy{up: up, transport: transport, log: log, pool: pool}
+	if f, ok := transport.(*forwarder); ok && !up.tls {
+		p.fwd = f
+	}
 	p.rp = httputil.ReverseProxy{
 		Rewrite:   p.rewrite,
 		Transport: p,
@@ -140,6 +147,10 @@ func newProxy(up *upstream, transport http.RoundTripper, pool bufferPool, log *s
 
 // serve forwards r.
 func (p *proxy) serve(w http.ResponseWriter, r *http.Request) {
+	if p.fwd != nil && leanable(r) {
+		p.serveLean(flushWriter{w}, r)
+		return
+	}
 	p.rp.ServeHTTP(flushWriter{w}, r)
 }
 
@@ -147,7 +158,12 @@ func (p *proxy) serve(w http.ResponseWriter, r *http.Request) {
 // as sent, the Host as the client sent it, and the headers Istio's gateway
 // sets.
 func (p *proxy) rewrite(pr *httputil.ProxyRequest) {
-	in, out := pr.In, pr.Out
+	p.rewriteRequest(pr.In, pr.Out)
+}
+
+// rewriteRequest is rewrite on the inbound and outbound requests, for
+// both paths (see lean.go).
+func (p *proxy) rewriteRequest(in, out *http.Request) {
 	out.URL.Scheme = "http"
 	path, _ := normalizePath(requestPath(in))
 	setTarget(out.URL, path, in.URL)
@@ -214,7 +230,7 @@ func clientIP(remoteAddr string) string {
 // route's retry policy (by default Istio's) says, and stamps the response
 // with the headers Envoy adds.
 func (p *proxy) RoundTrip(req *http.Request) (*http.Response, error) {
-	return p.roundTripRetrying(req)
+	return p.roundTripRetrying(req, p.transport)
 }
 
 // backoff returns Envoy's fully jittered exponential back-off before retry

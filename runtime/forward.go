@@ -429,7 +429,10 @@ func (pc *fconn) roundTrip(ctx context.Context, req *http.Request, trace *httptr
 	pc.written, pc.werr = 0, nil
 	bw := writerPool.Get().(*bufio.Writer)
 	bw.Reset(pc)
-	err := req.Write(bw)
+	done, err := writeRequestHead(bw, req)
+	if !done {
+		err = req.Write(bw)
+	}
 	if err == nil {
 		err = bw.Flush()
 	}

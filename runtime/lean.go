@@ -95,9 +95,12 @@ type leanState struct {
 	url url.URL
 	h   http.Header
 	rt  leanTransport
-	// trace reports 1xx responses to w until done.
+	// fw is the writer of the response, boxed once as &fw; trace reports
+	// 1xx responses to it until done.
+	fw    flushWriter
 	trace httptrace.ClientTrace
-	w     http.ResponseWriter
+	// vals backs the values rewriteRequest sets.
+	vals [2]string
 	mu    sync.Mutex
 	done  bool
 	// escaped says something outside this goroutine may still use the
@@ -145,7 +148,7 @@ func (st *leanState) release() {
 	clear(st.h)
 	st.req = http.Request{}
 	st.url = url.URL{}
-	st.w, st.done, st.rt.f = nil, false, nil
+	st.fw, st.vals, st.done, st.rt.f = flushWriter{}, [2]string{}, false, nil
 	leanPool.Put(st)
 }
 
@@ -157,13 +160,13 @@ func (st *leanState) got1xx(code int, header textproto.MIMEHeader) error {
 	if st.done {
 		return nil
 	}
-	h := st.w.Header()
+	h := st.fw.Header()
 	for k, vv := range header {
 		for _, v := range vv {
 			h.Add(k, v)
 		}
 	}
-	st.w.WriteHeader(code)
+	st.fw.WriteHeader(code)
 	// WriteHeader does not clear the map for a 1xx response.
 	clear(h)
 	return nil
@@ -188,13 +191,13 @@ func (t *leanTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 
 var errLeanUpgrade = errors.New("upstream switched protocols when none was requested")
 
-// serveLean proxies r, a leanable request, as ReverseProxy would; w is
-// the flushWriter.
-func (p *proxy) serveLean(w flushWriter, r *http.Request) {
+// serveLean proxies r, a leanable request, as ReverseProxy would.
+func (p *proxy) serveLean(rw http.ResponseWriter, r *http.Request) {
 	st := leanPool.Get().(*leanState)
+	st.fw, st.rt.f = flushWriter{rw}, p.fwd
+	w := &st.fw
 	out := st.build(r)
-	p.rewriteRequest(r, out)
-	st.w, st.rt.f = w, p.fwd
+	p.rewriteRequest(r, out, st.vals[:])
 	res, err := p.roundTripRetrying(out, &st.rt)
 	st.mu.Lock()
 	st.done = true

@@ -148,7 +148,7 @@ func newProxy(up *upstream, transport http.RoundTripper, pool bufferPool, log *s
 // serve forwards r.
 func (p *proxy) serve(w http.ResponseWriter, r *http.Request) {
 	if p.fwd != nil && leanable(r) {
-		p.serveLean(flushWriter{w}, r)
+		p.serveLean(w, r)
 		return
 	}
 	p.rp.ServeHTTP(flushWriter{w}, r)
@@ -158,12 +158,12 @@ func (p *proxy) serve(w http.ResponseWriter, r *http.Request) {
 // as sent, the Host as the client sent it, and the headers Istio's gateway
 // sets.
 func (p *proxy) rewrite(pr *httputil.ProxyRequest) {
-	p.rewriteRequest(pr.In, pr.Out)
+	p.rewriteRequest(pr.In, pr.Out, make([]string, 2))
 }
 
 // rewriteRequest is rewrite on the inbound and outbound requests, for
-// both paths (see lean.go).
-func (p *proxy) rewriteRequest(in, out *http.Request) {
+// both paths (see lean.go); vals, two long, backs the values it sets.
+func (p *proxy) rewriteRequest(in, out *http.Request, vals []string) {
 	out.URL.Scheme = "http"
 	path, _ := normalizePath(requestPath(in))
 	setTarget(out.URL, path, in.URL)
@@ -171,7 +171,6 @@ func (p *proxy) rewriteRequest(in, out *http.Request) {
 
 	// The values set below share one array; each slice is capped at its
 	// one element, so an append elsewhere copies instead of overwriting.
-	vals := make([]string, 2)
 	// use_remote_address with no trusted hops: append the peer's address,
 	// joined with "," as Envoy joins header values (no space).
 	if ip := clientIP(in.RemoteAddr); ip != "" {

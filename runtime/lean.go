@@ -101,8 +101,8 @@ type leanState struct {
 	trace httptrace.ClientTrace
 	// vals backs the values rewriteRequest sets.
 	vals [2]string
-	mu    sync.Mutex
-	done  bool
+	mu   sync.Mutex
+	done bool
 	// escaped says something outside this goroutine may still use the
 	// state (the fallback transport got the request): it is not reused.
 	escaped bool

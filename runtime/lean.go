@@ -101,6 +101,10 @@ type leanState struct {
 	trace httptrace.ClientTrace
 	// vals backs the values rewriteRequest sets.
 	vals [2]string
+	// body and rb are the response body of each try: the forwarder's and
+	// attempt's wrapper; a try's body is closed before the next try.
+	body fbody
+	rb   releaseBody
 	mu   sync.Mutex
 	done bool
 	// escaped says something outside this goroutine may still use the
@@ -149,6 +153,8 @@ func (st *leanState) release() {
 	st.req = http.Request{}
 	st.url = url.URL{}
 	st.fw, st.vals, st.done, st.rt.f = flushWriter{}, [2]string{}, false, nil
+	st.body.pc, st.body.rc, st.body.ctx, st.body.stop = nil, nil, nil, nil
+	st.rb.rc, st.rb.h, st.rb.cb = nil, nil, nil
 	leanPool.Put(st)
 }
 
@@ -181,7 +187,7 @@ type leanTransport struct {
 
 func (t *leanTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if tr, ok := t.f.forwardable(req); ok && tr == nil {
-		return t.f.forward(req, &t.st.trace)
+		return t.f.forward(req, &t.st.trace, &t.st.body)
 	}
 	// Not expected for a lean request; the fallback reports 1xx through
 	// the context, and may outlive the request.

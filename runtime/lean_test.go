@@ -343,3 +343,39 @@ func TestLeanable(t *testing.T) {
 		}
 	}
 }
+
+// TestLeanTransportEscape checks the lean transport's way out: a request
+// the forwarder does not take goes to the fallback transport, with the
+// 1xx hook in its context, and marks the state as not to be reused.
+func TestLeanTransportEscape(t *testing.T) {
+	srv, _ := forwardServer(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Link", "</a.css>")
+		w.WriteHeader(http.StatusEarlyHints)
+		b, _ := io.ReadAll(r.Body)
+		io.WriteString(w, string(b))
+	})
+	f := newTestForwarder(t)
+	st := leanPool.Get().(*leanState)
+	rec := httptest.NewRecorder()
+	st.fw, st.rt.f = flushWriter{rec}, f
+	req, err := http.NewRequest("POST", srv.URL+"/", strings.NewReader("body"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := st.rt.RoundTrip(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || string(b) != "body" {
+		t.Errorf("got %d %q, want 200 \"body\"", resp.StatusCode, b)
+	}
+	if !st.escaped {
+		t.Error("the state was not marked escaped")
+	}
+	if rec.Code != http.StatusEarlyHints {
+		t.Errorf("the client got %d first, want the 103", rec.Code)
+	}
+	st.release() // a no-op: the state stays out of the pool
+}

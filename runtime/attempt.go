@@ -56,7 +56,16 @@ func (u *upstream) attempt(rt http.RoundTripper, req *http.Request, set *endpoin
 	if rwc, ok := resp.Body.(io.ReadWriteCloser); ok && resp.StatusCode == http.StatusSwitchingProtocols {
 		resp.Body = &releaseRWC{ReadWriteCloser: rwc, slot: slot{h: h, cb: u.cb}}
 	} else {
-		resp.Body = &releaseBody{rc: resp.Body, slot: slot{h: h, cb: u.cb}}
+		var rb *releaseBody
+		if lt, ok := rt.(*leanTransport); ok && !lt.st.escaped {
+			// The lean path's own, free again: it closed the last try's.
+			rb = &lt.st.rb
+			rb.done.Store(false)
+		} else {
+			rb = new(releaseBody)
+		}
+		rb.rc, rb.h, rb.cb = resp.Body, h, u.cb
+		resp.Body = rb
 	}
 	return resp, h.addr, nil
 }

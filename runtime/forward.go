@@ -73,6 +73,13 @@ func (f *forwarder) RoundTrip(req *http.Request) (*http.Response, error) {
 	if !ok {
 		return f.fallback.RoundTrip(req)
 	}
+	return f.forward(req, trace, nil)
+}
+
+// forward is RoundTrip for a forwardable req, reporting 1xx responses to
+// trace (nil for none). fb, when not nil, is the response body to fill in
+// (the caller's, done with any earlier use); else one is allocated.
+func (f *forwarder) forward(req *http.Request, trace *httptrace.ClientTrace, fb *fbody) (*http.Response, error) {
 	if err := checkRequest(req); err != nil {
 		return nil, err
 	}
@@ -87,7 +94,7 @@ func (f *forwarder) RoundTrip(req *http.Request) (*http.Response, error) {
 		if err != nil {
 			return nil, err
 		}
-		resp, err := pc.roundTrip(ctx, req, trace)
+		resp, err := pc.roundTrip(ctx, req, trace, fb)
 		if err == nil {
 			return resp, nil
 		}
@@ -409,7 +416,7 @@ var writerPool = sync.Pool{New: func() any { return bufio.NewWriterSize(nil, 16<
 // goes back to the pool when the response (and its body) ends cleanly and
 // neither side asked to close it; otherwise it is closed. A cancelled ctx
 // closes it at once, unblocking a read or write in progress.
-func (pc *fconn) roundTrip(ctx context.Context, req *http.Request, trace *httptrace.ClientTrace) (*http.Response, error) {
+func (pc *fconn) roundTrip(ctx context.Context, req *http.Request, trace *httptrace.ClientTrace, fb *fbody) (*http.Response, error) {
 	stop := context.AfterFunc(ctx, pc.abortFn)
 	fail := func(err error) (*http.Response, error) {
 		stop()
@@ -423,7 +430,10 @@ func (pc *fconn) roundTrip(ctx context.Context, req *http.Request, trace *httptr
 	pc.written, pc.werr = 0, nil
 	bw := writerPool.Get().(*bufio.Writer)
 	bw.Reset(pc)
-	err := req.Write(bw)
+	done, err := writeRequestHead(bw, req)
+	if !done {
+		err = req.Write(bw)
+	}
 	if err == nil {
 		err = bw.Flush()
 	}
@@ -477,7 +487,12 @@ func (pc *fconn) roundTrip(ctx context.Context, req *http.Request, trace *httptr
 		pc.release(keep)
 		return resp, nil
 	}
-	resp.Body = &fbody{pc: pc, rc: resp.Body, ctx: ctx, stop: stop, keep: keep}
+	if fb == nil {
+		fb = new(fbody)
+	}
+	fb.pc, fb.rc, fb.ctx, fb.stop, fb.keep = pc, resp.Body, ctx, stop, keep
+	fb.state.Store(bodyOpen)
+	resp.Body = fb
 	return resp, nil
 }
 

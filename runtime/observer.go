@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"sync"
 	"time"
 )
 
@@ -61,8 +62,14 @@ type observed struct {
 	local string
 }
 
+// exchangePool recycles the exchanges of requests without a body: nothing
+// holds one after its request is recorded. (A body may still be read by a
+// transport's goroutine after the handler returned, through x.body.)
+var exchangePool = sync.Pool{New: func() any { return new(exchange) }}
+
 func (o *observed) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	x := &exchange{w: w, start: time.Now(), cluster: -1}
+	x := exchangePool.Get().(*exchange)
+	x.w, x.start, x.cluster = w, time.Now(), -1
 	if r.Body != nil && r.Body != http.NoBody {
 		x.body.rc = r.Body
 		r.Body = &x.body
@@ -97,6 +104,17 @@ func (o *observed) finish(x *exchange, r *http.Request) {
 	if o.ob.access != nil {
 		o.ob.access.record(x, r, d, o.local)
 	}
+	if x.body.rc == nil {
+		x.reset()
+		exchangePool.Put(x)
+	}
+}
+
+// reset clears x for its next request.
+func (x *exchange) reset() {
+	x.w, x.start, x.status, x.wroteHeader, x.upstream = nil, time.Time{}, 0, false, false
+	x.bytesSent, x.flags, x.cluster, x.route, x.upstreamHost = 0, 0, -1, nil, ""
+	x.body.n.Store(0)
 }
 
 // tcpMetrics is what TCP listeners count istio_tcp_* in; nil without an

@@ -121,10 +121,17 @@ type proxy struct {
 	dest  *WeightedCluster
 	// mirror sends copies of a request to the route's mirrors.
 	mirror func(rt *Route, out *http.Request, body []byte)
+	// fwd is transport when it is the forwarder: bodiless requests then
+	// take the lean path (lean.go) instead of ReverseProxy.
+	fwd  *forwarder
+	pool bufferPool
 }
 
 func newProxy(up *upstream, transport http.RoundTripper, pool bufferPool, log *slog.Logger) *proxy {
-	p := &proxy{up: up, transport: transport, log: log}
+	p := &proxy{up: up, transport: transport, log: log, pool: pool}
+	if f, ok := transport.(*forwarder); ok && !up.tls {
+		p.fwd = f
+	}
 	p.rp = httputil.ReverseProxy{
 		Rewrite:   p.rewrite,
 		Transport: p,
@@ -139,6 +146,10 @@ func newProxy(up *upstream, transport http.RoundTripper, pool bufferPool, log *s
 
 // serve forwards r.
 func (p *proxy) serve(w http.ResponseWriter, r *http.Request) {
+	if p.fwd != nil && leanable(r) {
+		p.serveLean(w, r)
+		return
+	}
 	p.rp.ServeHTTP(flushWriter{w}, r)
 }
 
@@ -146,7 +157,12 @@ func (p *proxy) serve(w http.ResponseWriter, r *http.Request) {
 // as sent, the Host as the client sent it, and the headers Istio's gateway
 // sets.
 func (p *proxy) rewrite(pr *httputil.ProxyRequest) {
-	in, out := pr.In, pr.Out
+	p.rewriteRequest(pr.In, pr.Out, make([]string, 2))
+}
+
+// rewriteRequest is rewrite on the inbound and outbound requests, for
+// both paths (see lean.go); vals, two long, backs the values it sets.
+func (p *proxy) rewriteRequest(in, out *http.Request, vals []string) {
 	out.URL.Scheme = "http"
 	path, _ := normalizePath(requestPath(in))
 	setTarget(out.URL, path, in.URL)
@@ -154,7 +170,6 @@ func (p *proxy) rewrite(pr *httputil.ProxyRequest) {
 
 	// The values set below share one array; each slice is capped at its
 	// one element, so an append elsewhere copies instead of overwriting.
-	vals := make([]string, 2)
 	// use_remote_address with no trusted hops: append the peer's address,
 	// joined with "," as Envoy joins header values (no space).
 	if ip := clientIP(in.RemoteAddr); ip != "" {
@@ -213,7 +228,7 @@ func clientIP(remoteAddr string) string {
 // route's retry policy (by default Istio's) says, and stamps the response
 // with the headers Envoy adds.
 func (p *proxy) RoundTrip(req *http.Request) (*http.Response, error) {
-	return p.roundTripRetrying(req)
+	return p.roundTripRetrying(req, p.transport)
 }
 
 // backoff returns Envoy's fully jittered exponential back-off before retry

@@ -159,8 +159,8 @@ func jitter(limit time.Duration) time.Duration {
 // roundTripRetrying sends req, retrying as the route's policy says:
 // another endpoint each time unless the policy allows previous hosts,
 // Envoy's back-off between tries, each try bounded by the per-try timeout.
-// The last response or error is what the client gets.
-func (p *proxy) roundTripRetrying(req *http.Request) (*http.Response, error) {
+// The last response or error is what the client gets. rt sends each try.
+func (p *proxy) roundTripRetrying(req *http.Request, rt http.RoundTripper) (*http.Response, error) {
 	ctx := req.Context()
 	set := p.up.endpoints(ctx)
 	if len(set.addrs) == 0 {
@@ -199,7 +199,7 @@ func (p *proxy) roundTripRetrying(req *http.Request) (*http.Response, error) {
 		start := time.Now()
 		// attempt picks the endpoint through the load balancer and the
 		// circuit breakers, and reports the outcome to outlier detection.
-		resp, addr, err := p.up.attempt(p.transport, try, set, avoid, key)
+		resp, addr, err := p.up.attempt(rt, try, set, avoid, key)
 		tried = append(tried, addr)
 		noteUpstream(ctx, addr)
 		last := attempt >= pol.Attempts || ctx.Err() != nil

@@ -151,8 +151,10 @@ func startLeanSide(t *testing.T, lean bool, down string) *leanSide {
 	t.Cleanup(func() { close(stop) })
 	e := newEngine(cfg, slog.New(slog.DiscardHandler), stop)
 	t.Cleanup(e.forward.CloseIdleConnections)
-	for _, rt := range cfg.Listeners[0].VirtualHosts[0].Routes {
-		for _, p := range rt.proxies {
+	routes := cfg.Listeners[0].VirtualHosts[0].Routes
+	for i := range routes {
+		rt := &routes[i]
+		for _, p := range e.routeProxies(rt) {
 			if p.fwd == nil {
 				t.Fatalf("route %s: the proxy has no forwarder", rt.ID)
 			}

@@ -20,6 +20,8 @@ import (
 
 	"github.com/gwc-dev/gwc/codegen/mph"
 	"github.com/gwc-dev/gwc/runtime/hosttable"
+
+	"github.com/gwc-dev/gwc/internal/deadport"
 )
 
 // hosts builds a host router: exact hosts, wildcard suffixes ("*.x.com" is
@@ -78,13 +80,7 @@ func hostPort(srv *httptest.Server) string { return srv.Listener.Addr().String()
 // deadAddr returns a loopback address nothing listens on.
 func deadAddr(t testing.TB) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	return addr
+	return fmt.Sprintf("127.0.0.1:%d", deadport.Reserve(t))
 }
 
 // logSink collects Run's log lines and lets a test wait for one.

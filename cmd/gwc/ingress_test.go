@@ -21,6 +21,8 @@ import (
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
+
+	"github.com/gwc-dev/gwc/internal/deadport"
 )
 
 // The helpers below build real ingress binaries with the real `gwc build`
@@ -192,13 +194,7 @@ func backend(t *testing.T, name string, delay time.Duration) (host string, port 
 // closedPort returns a loopback port with nothing listening on it.
 func closedPort(t *testing.T) int {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := ln.Addr().(*net.TCPAddr).Port
-	ln.Close()
-	return port
+	return deadport.Reserve(t)
 }
 
 // staticEntry is a ServiceEntry giving host one STATIC endpoint per port.

@@ -3,12 +3,15 @@
 # and 6, and gwc's default (5) with zlib's 6: both as reverse proxies of one
 # nginx backend serving a 100 KiB JSON document, both compressing its
 # responses, driven by bench/loadgen over keep-alive connections. Needs
-# nginx on PATH. Ports 18081-18084 on 127.0.0.1.
+# nginx on PATH. Ports PORT_BASE to PORT_BASE+3 on 127.0.0.1 (default
+# 18081-18084).
 # Usage: bench/compress-vs-nginx.sh [seconds] [connections]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 secs=${1:-5}
 conns=${2:-8}
+base=${PORT_BASE:-18081}
+backend_port=$base proxy6_port=$((base + 1)) gwc_port=$((base + 2)) proxy1_port=$((base + 3))
 work=$(mktemp -d)
 pids=()
 cleanup() {
@@ -43,12 +46,12 @@ http {
 	client_body_temp_path $work/tmp; proxy_temp_path $work/tmp; fastcgi_temp_path $work/tmp;
 	uwsgi_temp_path $work/tmp; scgi_temp_path $work/tmp;
 	types { application/json json; }
-	upstream backend { server 127.0.0.1:18081; keepalive 32; }
+	upstream backend { server 127.0.0.1:$backend_port; keepalive 32; }
 	$2
 }
 CONF
 }
-conf backend "server { listen 127.0.0.1:18081; root $work/www; }"
+conf backend "server { listen 127.0.0.1:$backend_port; root $work/www; }"
 # proxy_server PORT LEVEL: an nginx server block compressing at LEVEL.
 proxy_server() {
 	echo "server {
@@ -58,7 +61,7 @@ proxy_server() {
 		location / { proxy_pass http://backend; proxy_http_version 1.1; proxy_set_header Connection \"\"; }
 	}"
 }
-conf proxy "$(proxy_server 18082 6) $(proxy_server 18084 1)"
+conf proxy "$(proxy_server $proxy6_port 6) $(proxy_server $proxy1_port 1)"
 nginx -p "$work" -c "$work/backend.conf" 2>"$work/nginx.stderr" &
 pids+=($!)
 nginx -p "$work" -c "$work/proxy.conf" 2>>"$work/nginx.stderr" &
@@ -81,7 +84,7 @@ kind: ServiceEntry
 metadata: {name: backend, namespace: bench}
 spec:
   hosts: [backend.bench.svc.cluster.local]
-  ports: [{number: 18081, name: http, protocol: HTTP}]
+  ports: [{number: $backend_port, name: http, protocol: HTTP}]
   resolution: STATIC
   endpoints: [{address: 127.0.0.1}]
 ---
@@ -113,7 +116,7 @@ done
 go build -o "$work/gwc" ./cmd/gwc
 go build -o "$work/loadgen" ./bench/loadgen
 "$work/gwc" build -o "$work/ingress" "$work/cfg" >/dev/null
-"$work/ingress" --listen 80=127.0.0.1:18083 --status-addr 127.0.0.1:0 --admin-addr "" 2>"$work/ingress.log" &
+"$work/ingress" --listen 80=127.0.0.1:$gwc_port --status-addr 127.0.0.1:0 --admin-addr "" 2>"$work/ingress.log" &
 pids+=($!)
 sleep 1
 for p in "${pids[@]}"; do
@@ -141,10 +144,10 @@ run() {
 }
 nginx_proxy=${pids[1]}
 gwc_pid=${pids[2]}
-run "nginx proxy, identity" http://127.0.0.1:18082/doc.json bench identity "$nginx_proxy"
-run "gwc, identity" http://127.0.0.1:18083/doc.json bench identity "$gwc_pid"
-run "nginx proxy, gzip (zlib 1)" http://127.0.0.1:18084/doc.json bench gzip "$nginx_proxy"
-run "gwc, gzip (klauspost 1)" http://127.0.0.1:18083/doc.json level1.example gzip "$gwc_pid"
-run "nginx proxy, gzip (zlib 6)" http://127.0.0.1:18082/doc.json bench gzip "$nginx_proxy"
-run "gwc, gzip (klauspost 6)" http://127.0.0.1:18083/doc.json level6.example gzip "$gwc_pid"
-run "gwc, gzip (klauspost 5)" http://127.0.0.1:18083/doc.json bench gzip "$gwc_pid"
+run "nginx proxy, identity" http://127.0.0.1:$proxy6_port/doc.json bench identity "$nginx_proxy"
+run "gwc, identity" http://127.0.0.1:$gwc_port/doc.json bench identity "$gwc_pid"
+run "nginx proxy, gzip (zlib 1)" http://127.0.0.1:$proxy1_port/doc.json bench gzip "$nginx_proxy"
+run "gwc, gzip (klauspost 1)" http://127.0.0.1:$gwc_port/doc.json level1.example gzip "$gwc_pid"
+run "nginx proxy, gzip (zlib 6)" http://127.0.0.1:$proxy6_port/doc.json bench gzip "$nginx_proxy"
+run "gwc, gzip (klauspost 6)" http://127.0.0.1:$gwc_port/doc.json level6.example gzip "$gwc_pid"
+run "gwc, gzip (klauspost 5)" http://127.0.0.1:$gwc_port/doc.json bench gzip "$gwc_pid"

@@ -191,10 +191,23 @@ func backend(t *testing.T, name string, delay time.Duration) (host string, port 
 	return addr.IP.String(), addr.Port
 }
 
-// closedPort returns a loopback port with nothing listening on it.
+// closedPort returns a loopback port with nothing listening on it, kept
+// so until the test ends.
 func closedPort(t *testing.T) int {
 	t.Helper()
 	return deadport.Reserve(t)
+}
+
+// freePort returns a loopback port free at the moment, for a backend
+// process to listen on right away.
+func freePort(t *testing.T) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
 }
 
 // staticEntry is a ServiceEntry giving host one STATIC endpoint per port.

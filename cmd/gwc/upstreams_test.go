@@ -27,7 +27,7 @@ func TestUpstreamsExample(t *testing.T) {
 	dir := t.TempDir()
 	replace := []string{}
 	for i, name := range names {
-		port := closedPort(t)
+		port := freePort(t)
 		cmd := exec.Command(demo, "--addr", fmt.Sprintf("127.0.0.1:%d", port), "--name", name)
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)

@@ -23,11 +23,10 @@ type File struct {
 	Data []byte
 }
 
-// listenerView is an ir.Listener with its host tables rendered.
+// listenerView is an ir.Listener with its host router rendered.
 type listenerView struct {
 	ir.Listener
-	Exact, Wildcard string
-	CatchAll        int
+	Router string
 }
 
 // Generate renders the ingress's Go source. The output depends only on cfg,
@@ -94,35 +93,13 @@ func generate(cfg *ir.Config, split bool) ([]File, error) {
 	return files, nil
 }
 
-// renderListener builds the perfect-hash tables of a listener's domains:
-// exact domains in one table, wildcard suffixes in another, "*" aside.
+// renderListener builds the perfect-hash router of a listener's domains.
 func renderListener(l ir.Listener) (listenerView, error) {
-	v := listenerView{Listener: l, CatchAll: -1}
-	var exact, wild []string
-	var exactVals, wildVals []int32
-	for i, vh := range l.VirtualHosts {
-		switch {
-		case vh.Domain == "*":
-			v.CatchAll = i
-		case strings.HasPrefix(vh.Domain, "*."):
-			wild = append(wild, vh.Domain[2:])
-			wildVals = append(wildVals, int32(i))
-		default:
-			exact = append(exact, vh.Domain)
-			exactVals = append(exactVals, int32(i))
-		}
-	}
-	et, err := mph.Build(exact, exactVals)
+	r, err := hostRouter(l)
 	if err != nil {
-		return v, fmt.Errorf("building the host table of port %d: %w", l.Port, err)
+		return listenerView{}, err
 	}
-	wt, err := mph.Build(wild, wildVals)
-	if err != nil {
-		return v, fmt.Errorf("building the wildcard table of port %d: %w", l.Port, err)
-	}
-	v.Exact = mph.Literal(et, "hosttable")
-	v.Wildcard = mph.Literal(wt, "hosttable")
-	return v, nil
+	return listenerView{Listener: l, Router: mph.RouterLiteral(r)}, nil
 }
 
 var matchKinds = map[string]string{

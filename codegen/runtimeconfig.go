@@ -52,31 +52,18 @@ func RuntimeConfig(cfg *ir.Config) (*runtime.Config, error) {
 	return out, nil
 }
 
-// hostRouter builds the listener's host tables as renderListener does.
+// hostRouter builds the listener's host router, as the generated source
+// holds it.
 func hostRouter(l ir.Listener) (hosttable.Router, error) {
-	router := hosttable.Router{CatchAll: -1}
-	var exact, wild []string
-	var exactVals, wildVals []int32
+	domains := make([]string, len(l.VirtualHosts))
 	for i, vh := range l.VirtualHosts {
-		switch {
-		case vh.Domain == "*":
-			router.CatchAll = int32(i)
-		case strings.HasPrefix(vh.Domain, "*."):
-			wild = append(wild, vh.Domain[2:])
-			wildVals = append(wildVals, int32(i))
-		default:
-			exact = append(exact, vh.Domain)
-			exactVals = append(exactVals, int32(i))
-		}
+		domains[i] = vh.Domain
 	}
-	var err error
-	if router.Exact, err = mph.Build(exact, exactVals); err != nil {
-		return router, fmt.Errorf("building the host table of port %d: %w", l.Port, err)
+	r, err := mph.BuildRouter(domains)
+	if err != nil {
+		return r, fmt.Errorf("port %d: %w", l.Port, err)
 	}
-	if router.Wildcard, err = mph.Build(wild, wildVals); err != nil {
-		return router, fmt.Errorf("building the wildcard table of port %d: %w", l.Port, err)
-	}
-	return router, nil
+	return r, nil
 }
 
 var runtimeKinds = map[string]runtime.MatchKind{

@@ -9,6 +9,23 @@ type Router struct {
 	Wildcard Table
 	// CatchAll is the value for "*", or -1.
 	CatchAll int32
+	// SuffixLengths has bit n set when a wildcard suffix is n bytes long
+	// (n < 256; a longer Host suffix is always looked up), so a Host's
+	// suffixes of other lengths cost no hash. All zero means unknown:
+	// every suffix is looked up.
+	SuffixLengths [4]uint64
+}
+
+// SuffixLengthsOf returns the SuffixLengths bits of a set of wildcard
+// suffixes.
+func SuffixLengthsOf(suffixes []string) [4]uint64 {
+	var m [4]uint64
+	for _, s := range suffixes {
+		if n := len(s); n < 256 {
+			m[n>>6] |= 1 << (n & 63)
+		}
+	}
+	return m
 }
 
 // Lookup returns the virtual host for a Host header (any case, with or
@@ -20,15 +37,20 @@ func (r *Router) Lookup(host string) int32 {
 		return v
 	}
 	if len(r.Wildcard.Keys) > 0 {
+		known := r.SuffixLengths != [4]uint64{}
 		// "*.example.com" matches "a.example.com" and "a.b.example.com" but
 		// not "example.com": the "*" covers at least one byte, so the dot
 		// at index 0 does not count. The first dot gives the longest
 		// suffix, so the first match wins.
 		for i := 1; i < len(host); i++ {
-			if host[i] == '.' {
-				if v, ok := r.Wildcard.Lookup(host[i+1:]); ok {
-					return v
-				}
+			if host[i] != '.' {
+				continue
+			}
+			if n := len(host) - i - 1; known && n < 256 && r.SuffixLengths[n>>6]&(1<<(n&63)) == 0 {
+				continue
+			}
+			if v, ok := r.Wildcard.Lookup(host[i+1:]); ok {
+				return v
 			}
 		}
 	}

@@ -14,29 +14,11 @@ import (
 // them ("a.example.com", "*.example.com", "*"); domain i gets value i.
 func newRouter(tb testing.TB, domains ...string) *hosttable.Router {
 	tb.Helper()
-	r := &hosttable.Router{CatchAll: -1}
-	var exact, wild []string
-	var exactV, wildV []int32
-	for i, d := range domains {
-		switch {
-		case d == "*":
-			r.CatchAll = int32(i)
-		case strings.HasPrefix(d, "*."):
-			wild = append(wild, d[2:])
-			wildV = append(wildV, int32(i))
-		default:
-			exact = append(exact, d)
-			exactV = append(exactV, int32(i))
-		}
-	}
-	var err error
-	if r.Exact, err = mph.Build(exact, exactV); err != nil {
+	r, err := mph.BuildRouter(domains)
+	if err != nil {
 		tb.Fatal(err)
 	}
-	if r.Wildcard, err = mph.Build(wild, wildV); err != nil {
-		tb.Fatal(err)
-	}
-	return r
+	return &r
 }
 
 func TestRouterLookup(t *testing.T) {
@@ -243,4 +225,38 @@ func FuzzRouterLookup(f *testing.F) {
 			t.Fatalf("domains %q: Lookup(%q) = %d, want %d", list, host, got, want)
 		}
 	})
+}
+
+// TestSuffixLengthsChangeNoAnswer checks the suffix-length bits only save
+// work: a router with them answers every Host as the same router without
+// them, which looks up every suffix, including suffixes of 256 bytes and
+// more, whose length the bits do not record.
+func TestSuffixLengthsChangeNoAnswer(t *testing.T) {
+	long := strings.Repeat("x", 300) + ".example.com"
+	domains := []string{"a.example.com", "*.example.com", "*.b.example.org", "*." + long, "*.c.d.e.example.net"}
+	r := newRouter(t, domains...)
+	if r.SuffixLengths == [4]uint64{} {
+		t.Fatal("BuildRouter set no suffix lengths")
+	}
+	plain := *r
+	plain.SuffixLengths = [4]uint64{}
+	hosts := []string{"a.example.com", "x.a.example.com", "x.example.com", "example.com", "y.b.example.org",
+		"b.example.org", "z.y.b.example.org", "q." + long, long, "q.c.d.e.example.net", "c.d.e.example.net",
+		"nothing.test", "A.EXAMPLE.COM:80", "x.x.x.x.x.example.org"}
+	rnd := rand.New(rand.NewPCG(1, 2))
+	for range 500 {
+		var b strings.Builder
+		for j := range 1 + rnd.IntN(5) {
+			if j > 0 {
+				b.WriteByte('.')
+			}
+			b.WriteString([]string{"a", "b", "c", "d", "e", "example", "com", "org", "net", "x"}[rnd.IntN(10)])
+		}
+		hosts = append(hosts, b.String())
+	}
+	for _, h := range hosts {
+		if got, want := r.Lookup(h), plain.Lookup(h); got != want {
+			t.Errorf("Lookup(%.40q) = %d with suffix lengths, %d without", h, got, want)
+		}
+	}
 }

@@ -30,8 +30,13 @@ type listenerView struct {
 }
 
 // Generate renders the ingress's Go source. The output depends only on cfg,
-// so the same IR always gives the same bytes.
+// so the same IR always gives the same bytes. It first checks the route
+// tables as the runtime would at start (checkTables): the literal is
+// marked Generated, and the binary prepares its virtual hosts on first use.
 func Generate(cfg *ir.Config) ([]File, error) {
+	if err := checkTables(cfg); err != nil {
+		return nil, err
+	}
 	return generate(cfg, true)
 }
 

@@ -127,6 +127,10 @@ func (g *gateway) serveConfigDump(w http.ResponseWriter, _ *http.Request) {
 
 // dumpOf describes cfg; addrs are the listeners' bound addresses, if known.
 func dumpOf(cfg *Config, addrs []string) dumpConfig {
+	// Preparing may rewrite a route (lower-cased names): done first, so the
+	// dump reads no host a request is preparing. A host that fails is
+	// still dumped as written; its requests get 500.
+	_ = cfg.prepareAll()
 	d := dumpConfig{Digest: cfg.Digest, Sources: cfg.Sources, Listeners: []dumpListener{}, Clusters: []dumpCluster{}}
 	clusterName := func(i int) string {
 		if i >= 0 && i < len(cfg.Clusters) {

@@ -26,6 +26,12 @@ type Config struct {
 	// Plugins is nil unless the configuration declares GatewayPlugins.
 	Plugins Plugins
 
+	// Generated marks a literal gwc generated, after gwc build ran all of
+	// Prepare on the same tables: Prepare then leaves each virtual host to
+	// be prepared on its first request (lazyprep.go). Not part of the
+	// configuration's content, so not in its JSON.
+	Generated bool `json:"-"`
+
 	// credentialsDir is --credentials-dir, set by Run before the engine is
 	// built: where upstream TLS credentialNames are read.
 	credentialsDir string
@@ -48,6 +54,10 @@ type Listener struct {
 	// L4 are the routes of a TCP listener (the first takes every
 	// connection) or of a TLS passthrough listener (chosen by SNI).
 	L4 []L4Route
+
+	// lazy says which virtual hosts are prepared, when Prepare left them
+	// to their first request (a Generated config); nil otherwise.
+	lazy *lazyHosts
 }
 
 // L4Route sends whole connections to weighted clusters: a VirtualService

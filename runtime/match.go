@@ -14,7 +14,9 @@ import (
 // reject (see normalizePath) or one not starting with "/" matches nothing.
 // The Config holding vh must have been prepared (Config.Prepare): regexes
 // (parsed; compiled on first use) and header keys are prepared there, and
-// the route index built.
+// the route index built. Prepare leaves the virtual hosts of a Generated
+// config to their first request (lazyprep.go), so Select on one of those
+// needs that request first.
 func (vh *VirtualHost) Select(r *http.Request) int {
 	p := requestPath(r)
 	if p == "" || p[0] != '/' {

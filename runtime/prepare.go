@@ -27,6 +27,8 @@ const (
 // RE2 full-match, as Envoy's safe_regex; parsed here, so a bad one is
 // reported, and compiled on first use, see lazyregex.go), header names in
 // the form net/http stores them, cumulative route weights, route indexes.
+// A configuration marked Generated has its virtual hosts prepared on first
+// use instead (lazyprep.go); gwc build ran all of Prepare on it.
 // It is idempotent. Generated configs
 // always pass; an error means a generator bug or a hand-written config, and
 // lists every problem found.
@@ -46,7 +48,7 @@ func (cfg *Config) Prepare() error {
 	regexes := regexCache{}
 	for li := range cfg.Listeners {
 		l := &cfg.Listeners[li]
-		where := fmt.Sprintf("listener %d (port %d)", li, l.Port)
+		where := listenerWhere(li, l)
 		if l.Port < 1 || l.Port > 65535 {
 			fail("%s: port out of range 1-65535", where)
 		}
@@ -75,36 +77,19 @@ func (cfg *Config) Prepare() error {
 		if c := l.Hosts.CatchAll; c < -1 || int(c) >= len(l.VirtualHosts) {
 			fail("%s: catch-all virtual host %d out of range (have %d)", where, c, len(l.VirtualHosts))
 		}
+		if cfg.Generated {
+			// gwc build ran the whole of Prepare on these tables: the
+			// virtual hosts are prepared on first use (lazyprep.go).
+			l.lazy = newLazyHosts(len(l.VirtualHosts), len(cfg.Clusters), where)
+			continue
+		}
+		if l.lazy != nil {
+			l.lazy = nil
+		}
 		for vi := range l.VirtualHosts {
-			vh := &l.VirtualHosts[vi]
-			for ri := range vh.Routes {
-				r := &vh.Routes[ri]
-				// Formatted only on failure: for every route it was a quarter
-				// of the start-up time with 10,000 hosts.
-				rwhere := func() string {
-					return fmt.Sprintf("%s: virtual host %q: route %d %q", where, vh.Domain, ri, r.ID)
-				}
-				for mi := range r.Matches {
-					if err := r.Matches[mi].prepare(regexes); err != nil {
-						fail("%s: match %d: %w", rwhere(), mi, err)
-					}
-				}
-				if err := r.prepareWeights(len(cfg.Clusters)); err != nil {
-					fail("%s: %w", rwhere(), err)
-				}
-				for _, m := range r.Mirrors {
-					if m.Cluster < 0 || m.Cluster >= len(cfg.Clusters) {
-						fail("%s: mirror cluster index %d out of range (have %d)", rwhere(), m.Cluster, len(cfg.Clusters))
-					}
-				}
-				if err := r.prepareActions(); err != nil {
-					fail("%s: %w", rwhere(), err)
-				}
-				if err := r.prepareCompression(); err != nil {
-					fail("%s: %w", rwhere(), err)
-				}
+			for _, err := range l.VirtualHosts[vi].prepare(len(cfg.Clusters), regexes) {
+				fail("%s: %w", where, err)
 			}
-			vh.buildIndex() // after the matches: it reads their regex prefixes
 		}
 	}
 	for ci := range cfg.Clusters {
@@ -121,6 +106,11 @@ func (cfg *Config) Prepare() error {
 	return errors.Join(errs...)
 }
 
+// listenerWhere names listener li in Prepare's errors.
+func listenerWhere(li int, l *Listener) string {
+	return fmt.Sprintf("listener %d (port %d)", li, l.Port)
+}
+
 // plaintextHTTP reports whether a Gateway port protocol is served as
 // cleartext HTTP (HTTP/1.1 and h2c, as Envoy's AUTO codec).
 func plaintextHTTP(p string) bool {
@@ -129,6 +119,44 @@ func plaintextHTTP(p string) bool {
 		return true
 	}
 	return false
+}
+
+// prepare checks and compiles the routes of vh and builds its route index,
+// returning every problem found, each naming the virtual host and route.
+func (vh *VirtualHost) prepare(nclusters int, regexes regexCache) []error {
+	var errs []error
+	fail := func(format string, args ...any) {
+		errs = append(errs, fmt.Errorf(format, args...))
+	}
+	for ri := range vh.Routes {
+		r := &vh.Routes[ri]
+		// Formatted only on failure: for every route it was a quarter of
+		// the start-up time with 10,000 hosts.
+		rwhere := func() string {
+			return fmt.Sprintf("virtual host %q: route %d %q", vh.Domain, ri, r.ID)
+		}
+		for mi := range r.Matches {
+			if err := r.Matches[mi].prepare(regexes); err != nil {
+				fail("%s: match %d: %w", rwhere(), mi, err)
+			}
+		}
+		if err := r.prepareWeights(nclusters); err != nil {
+			fail("%s: %w", rwhere(), err)
+		}
+		for _, m := range r.Mirrors {
+			if m.Cluster < 0 || m.Cluster >= nclusters {
+				fail("%s: mirror cluster index %d out of range (have %d)", rwhere(), m.Cluster, nclusters)
+			}
+		}
+		if err := r.prepareActions(); err != nil {
+			fail("%s: %w", rwhere(), err)
+		}
+		if err := r.prepareCompression(); err != nil {
+			fail("%s: %w", rwhere(), err)
+		}
+	}
+	vh.buildIndex() // after the matches: it reads their regex prefixes
+	return errs
 }
 
 func (m *Match) prepare(rc regexCache) error {

@@ -94,7 +94,15 @@ func (h *listenerHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		localReply(w, http.StatusNotFound, "", false)
 		return
 	}
-	vh := &l.VirtualHosts[vi]
+	vh, first, err := l.virtualHost(int(vi))
+	if err != nil {
+		// Not for a built binary: gwc build prepared these tables.
+		if first {
+			h.e.log.Error("preparing virtual host", "err", err)
+		}
+		localReply(w, http.StatusInternalServerError, "", false)
+		return
+	}
 	if len(l.TLS) > 0 && (tc == nil || !slices.Contains(vh.TLSServers, tc.server)) {
 		// The host belongs to another server's route table.
 		localReply(w, http.StatusNotFound, "", false)

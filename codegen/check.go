@@ -6,15 +6,14 @@ import (
 	"github.com/gwc-dev/gwc/compiler/ir"
 )
 
-// checkTables runs on the tables the literal will hold (RuntimeConfig
-// builds the same values in memory) the part of the runtime's Prepare that
-// a Generated config defers: every virtual host's routes. (The rest, what
-// is global, the binary checks at start, on tables RuntimeConfig does not
-// all build: TLS, cluster policies.) The literal
-// is marked Generated, and a generated binary prepares each virtual host
-// on its first request instead of at start (runtime/lazyprep.go): this
-// check is what makes that safe, since a route the runtime would reject
-// fails the build here rather than a request there.
+// checkTables runs, on the tables the literal will hold (RuntimeConfig
+// builds the same values in memory), the part of the runtime's Prepare that
+// a Generated config defers: every virtual host's routes. What is global
+// (TLS, cluster policies, which RuntimeConfig does not all build) the binary
+// checks at start. The literal is marked Generated, and a generated binary
+// prepares each virtual host on its first request instead of at start
+// (runtime/lazyprep.go): this check makes that safe, since a route the
+// runtime would reject fails the build here rather than a request there.
 func checkTables(cfg *ir.Config) error {
 	rc, err := RuntimeConfig(cfg)
 	if err != nil {

@@ -199,17 +199,7 @@ func isReplayable(req *http.Request) bool {
 
 // wantsClose reports whether req asks to close the connection after it.
 func wantsClose(req *http.Request) bool {
-	if req.Close {
-		return true
-	}
-	for _, v := range req.Header["Connection"] {
-		for tok := range strings.SplitSeq(v, ",") {
-			if strings.EqualFold(strings.TrimSpace(tok), "close") {
-				return true
-			}
-		}
-	}
-	return false
+	return req.Close || containsToken(req.Header["Connection"], "close")
 }
 
 // conn returns a connection to addr: the most recently used idle one, or

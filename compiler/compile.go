@@ -3,6 +3,10 @@
 // binds VirtualService hosts to Gateway servers as istiod does, orders
 // routes and resolves destinations to clusters. Problems are reported as
 // positioned diagnostics, all of them in one run.
+//
+// Run (run.go) is the whole pipeline, load -> validate -> analyze ->
+// compile, and the one entry point of the commands and the tests; Compile
+// is its last stage.
 package compiler
 
 import (

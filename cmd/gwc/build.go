@@ -57,7 +57,7 @@ func runBuild(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "gwc build: generating source: %v\n", err)
 		return 1
 	}
-	step(stderr, "generate", start, plural(len(files), "file"))
+	step(stderr, "generate", time.Since(start), plural(len(files), "file"))
 
 	start = time.Now()
 	if err := codegen.BuildTargets(ctx, files, *emit, targets); err != nil {
@@ -65,7 +65,7 @@ func runBuild(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	for _, t := range targets {
-		step(stderr, "go build", start, t.Out)
+		step(stderr, "go build", time.Since(start), t.Out)
 	}
 	if err := sf.ship(ctx, cfg, paths, *ns, targets, *out, stderr); err != nil {
 		fmt.Fprintf(stderr, "gwc build: %v\n", err)

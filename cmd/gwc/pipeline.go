@@ -4,40 +4,27 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"slices"
 	"time"
 
 	"github.com/gwc-dev/gwc/compiler"
-	"github.com/gwc-dev/gwc/compiler/analyze"
 	"github.com/gwc-dev/gwc/compiler/diag"
 	"github.com/gwc-dev/gwc/compiler/ir"
-	"github.com/gwc-dev/gwc/compiler/load"
 )
 
 // step prints one progress line with its duration.
-func step(w io.Writer, name string, start time.Time, what string) {
-	fmt.Fprintf(w, "gwc: %-15s %-50s %8s\n", name, what, time.Since(start).Round(100*time.Microsecond))
+func step(w io.Writer, name string, took time.Duration, what string) {
+	fmt.Fprintf(w, "gwc: %-15s %-50s %8s\n", name, what, took.Round(100*time.Microsecond))
 }
 
-// compile loads, validates and compiles paths. It returns every
-// diagnostic; the IR is nil when any of them is an error.
+// compile runs the pipeline (compiler.Run) for the commands that need the
+// IR, printing its progress lines to progress. The IR is nil when any
+// diagnostic is an error.
 func compile(paths []string, namespace string, progress io.Writer) (*ir.Config, diag.List) {
-	start := time.Now()
-	res := load.Load(paths, load.Options{Namespace: namespace})
-	res.Diags = append(res.Diags, analyze.Resource(append(res.Resources, res.Rejected...))...)
-	step(progress, "load+validate", start, plural(len(res.Resources), "resource"))
-	res.Diags.Sort()
-	if res.Diags.HasErrors() {
+	res := compiler.Run(paths, compiler.Options{Namespace: namespace})
+	step(progress, "load+validate", res.LoadTime, plural(res.Resources, "resource"))
+	cfg := res.Config
+	if cfg == nil {
 		return nil, res.Diags
-	}
-	start = time.Now()
-	cfg, diags := compiler.Compile(res.Resources)
-	all := append(res.Diags, diags...)
-	all = append(all, analyze.Cross(res.Resources, analyze.Options{})...)
-	all.Sort()
-	all = slices.Compact(all)
-	if cfg == nil || all.HasErrors() {
-		return nil, all
 	}
 	routes, vhosts := 0, 0
 	for _, l := range cfg.Listeners {
@@ -46,9 +33,9 @@ func compile(paths []string, namespace string, progress io.Writer) (*ir.Config, 
 			routes += len(vh.Routes)
 		}
 	}
-	step(progress, "compile", start, fmt.Sprintf("%s, %s, %s, %s",
+	step(progress, "compile", res.CompileTime, fmt.Sprintf("%s, %s, %s, %s",
 		plural(len(cfg.Listeners), "listener"), plural(vhosts, "virtual host"), plural(routes, "route"), plural(len(cfg.Clusters), "cluster")))
-	return cfg, all
+	return cfg, res.Diags
 }
 
 // printDiags writes diagnostics with their source excerpts.

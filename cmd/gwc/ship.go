@@ -139,27 +139,27 @@ func (s *shipFlags) ship(ctx context.Context, cfg *ir.Config, paths []string, ns
 		if err != nil {
 			return fmt.Errorf("computing the image digest: %w", err)
 		}
-		step(stderr, "image", start, d.String())
+		step(stderr, "image", time.Since(start), d.String())
 		if *s.push != "" {
 			start = time.Now()
 			if ref, err = image.Push(ctx, *s.push, a, nil); err != nil {
 				return err
 			}
-			step(stderr, "push", start, ref)
+			step(stderr, "push", time.Since(start), ref)
 		}
 		if *s.image != "" {
 			start = time.Now()
 			if err := image.WriteArchive(*s.image, a, *s.tag, created); err != nil {
 				return err
 			}
-			step(stderr, "image archive", start, *s.image)
+			step(stderr, "image archive", time.Since(start), *s.image)
 		}
 		if *s.layout != "" {
 			start = time.Now()
 			if err := image.WriteLayout(*s.layout, a, *s.tag); err != nil {
 				return err
 			}
-			step(stderr, "image layout", start, *s.layout)
+			step(stderr, "image layout", time.Since(start), *s.layout)
 		}
 	}
 	if *s.manifests != "" {
@@ -179,7 +179,7 @@ func (s *shipFlags) ship(ctx context.Context, cfg *ir.Config, paths []string, ns
 		if err := writeFileAtomic(file, data); err != nil {
 			return fmt.Errorf("writing the manifests: %w", err)
 		}
-		step(stderr, "manifests", start, file)
+		step(stderr, "manifests", time.Since(start), file)
 	}
 	if *s.dockerfile {
 		d := dockerfileData{
@@ -205,7 +205,7 @@ func (s *shipFlags) ship(ctx context.Context, cfg *ir.Config, paths []string, ns
 		if err := writeFileAtomic(file, data); err != nil {
 			return fmt.Errorf("writing the Dockerfile: %w", err)
 		}
-		step(stderr, "dockerfile", time.Now(), file)
+		step(stderr, "dockerfile", 0, file)
 	}
 	return nil
 }

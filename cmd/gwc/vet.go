@@ -5,13 +5,10 @@ import (
 	"io"
 	"os"
 	"runtime/debug"
-	"slices"
 	"strings"
 
 	"github.com/gwc-dev/gwc/compiler"
-	"github.com/gwc-dev/gwc/compiler/analyze"
 	"github.com/gwc-dev/gwc/compiler/diag"
-	"github.com/gwc-dev/gwc/compiler/load"
 )
 
 const vetSynopsis = "[--format text|json|sarif] [--strict] [--resource-only] [--context PATH] [--credentials-dir DIR] [--namespace NS] PATH..."
@@ -42,7 +39,7 @@ func runVet(args []string, stdout, stderr io.Writer) int {
 		// the CPU time of a large vet for a bounded amount of memory.
 		debug.SetGCPercent(300)
 	}
-	diags := vet(paths, vetOptions{namespace: *ns, resourceOnly: *resourceOnly, credentialsDir: *creds, context: context})
+	diags := compiler.Run(paths, compiler.Options{Namespace: *ns, ResourceOnly: *resourceOnly, CredentialsDir: *creds, Context: context}).Diags
 	switch *format {
 	case "json":
 		diags.WriteJSON(stdout)
@@ -60,69 +57,8 @@ func runVet(args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
-type vetOptions struct {
-	namespace      string
-	resourceOnly   bool
-	credentialsDir string
-	context        []string
-}
-
 // pathList is a repeatable path flag.
 type pathList []string
 
 func (p *pathList) String() string     { return strings.Join(*p, ",") }
 func (p *pathList) Set(v string) error { *p = append(*p, v); return nil }
-
-// named returns a filter keeping the diagnostics about the named paths
-// (files, or files under directories) and those about no file.
-func named(paths []string) func(diag.Diagnostic) bool {
-	var files, dirs []string
-	for _, p := range paths {
-		d := load.DisplayPath(p)
-		if d == "." {
-			return func(diag.Diagnostic) bool { return true }
-		}
-		files = append(files, d)
-		dirs = append(dirs, d+"/")
-	}
-	return func(d diag.Diagnostic) bool {
-		f := d.Pos.File
-		if f == "" || slices.Contains(files, f) {
-			return true
-		}
-		return slices.ContainsFunc(dirs, func(dir string) bool { return strings.HasPrefix(f, dir) })
-	}
-}
-
-// keep returns the diagnostics of l that keep accepts.
-func keep(l diag.List, keep func(diag.Diagnostic) bool) diag.List {
-	var out diag.List
-	for _, d := range l {
-		if keep(d) {
-			out = append(out, d)
-		}
-	}
-	return out
-}
-
-// vet loads and judges the inputs: the schema, the per-resource rules,
-// and unless resourceOnly, the compiler and the cross-resource analyzers,
-// which run only on an input set without errors so that a resource
-// dropped for its errors does not make others look broken.
-//
-// With context paths, the resources under them are read too, but only
-// findings about the named paths are reported, and problems of the
-// context files do not stop the cross-resource checks.
-func vet(paths []string, opts vetOptions) diag.List {
-	mine := named(paths)
-	res := load.Load(append(slices.Clone(paths), opts.context...), load.Options{Namespace: opts.namespace})
-	all := keep(res.Diags, mine)
-	all = append(all, keep(analyze.Resource(append(res.Resources, res.Rejected...)), mine)...)
-	if !opts.resourceOnly && !all.HasErrors() {
-		_, ds := compiler.Compile(res.Resources)
-		all = append(all, keep(ds, mine)...)
-		all = append(all, keep(analyze.Cross(res.Resources, analyze.Options{CredentialsDir: opts.credentialsDir}), mine)...)
-	}
-	all.Sort()
-	return slices.Compact(all)
-}

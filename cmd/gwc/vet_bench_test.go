@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/gwc-dev/gwc/compiler"
 )
 
 // writeResources writes n resources in 10 files: for every 10, one
@@ -39,7 +41,7 @@ func BenchmarkVet1000(b *testing.B) {
 	dir := b.TempDir()
 	writeResources(b, dir, 1000)
 	for b.Loop() {
-		if diags := vet([]string{dir}, vetOptions{namespace: "default"}); diags.HasErrors() {
+		if diags := compiler.Run([]string{dir}, compiler.Options{Namespace: "default"}).Diags; diags.HasErrors() {
 			b.Fatalf("unexpected errors: %v", diags[0])
 		}
 	}
@@ -50,7 +52,7 @@ func BenchmarkVet1000(b *testing.B) {
 func TestVetManyResources(t *testing.T) {
 	dir := t.TempDir()
 	writeResources(t, dir, 1000)
-	diags := vet([]string{dir}, vetOptions{namespace: "default"})
+	diags := compiler.Run([]string{dir}, compiler.Options{Namespace: "default"}).Diags
 	if diags.HasErrors() {
 		t.Fatalf("errors: %v", diags[:min(3, len(diags))])
 	}

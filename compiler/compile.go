@@ -52,6 +52,7 @@ func Compile(resources []*load.Resource) (*ir.Config, diag.List) {
 	c.checkAnnotations()
 	cfg := c.lower(resources)
 	cfg.Plugins = c.lowerPlugins(cfg)
+	cfg.Workload = c.workload(cfg)
 	c.warnMergedDestinationRules()
 	c.warnUnusedDestinationRules()
 	c.diags.Sort()

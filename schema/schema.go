@@ -2,6 +2,7 @@
 // resources gwc reads (Gateway, VirtualService, ServiceEntry,
 // DestinationRule), embedded in the gwc binary. The same files are a CUE
 // package, istio, that the stock cue command can use (see README.md).
+// JSONSchema exports them as JSON Schema, Source as one CUE file.
 package schema
 
 import (

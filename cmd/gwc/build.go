@@ -67,7 +67,7 @@ func runBuild(args []string, stdout, stderr io.Writer) int {
 	for _, t := range targets {
 		step(stderr, "go build", time.Since(start), t.Out)
 	}
-	if err := sf.ship(ctx, cfg, paths, *ns, targets, *out, stderr); err != nil {
+	if err := sf.ship(ctx, cfg, targets, *out, stderr); err != nil {
 		fmt.Fprintf(stderr, "gwc build: %v\n", err)
 		return 1
 	}

@@ -34,12 +34,12 @@ func runManifests(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "gwc manifests: %v\n", err)
 		return 1
 	}
-	facts, err := readGatewayFacts(paths, *ns, cfg)
+	spec, err := manifestSpec(cfg, ports, *ref, wf)
 	if err != nil {
 		fmt.Fprintf(stderr, "gwc manifests: %v\n", err)
 		return 1
 	}
-	data, err := manifests.Render(manifestSpec(cfg, facts, ports, *ref, wf))
+	data, err := manifests.Render(spec)
 	if err != nil {
 		fmt.Fprintf(stderr, "gwc manifests: %v\n", err)
 		return 1

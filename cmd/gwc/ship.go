@@ -96,7 +96,7 @@ func (s *shipFlags) targets(ctx context.Context, out string) ([]codegen.Target, 
 // ship does what the flags ask after the binaries are built: push first
 // (a registry is what most often fails), then the archive and layout,
 // each written aside and renamed, then the objects and the Dockerfile.
-func (s *shipFlags) ship(ctx context.Context, cfg *ir.Config, paths []string, ns string, targets []codegen.Target, out string, stderr io.Writer) error {
+func (s *shipFlags) ship(ctx context.Context, cfg *ir.Config, targets []codegen.Target, out string, stderr io.Writer) error {
 	if !s.wantImage() && *s.manifests == "" && !*s.dockerfile {
 		return nil
 	}
@@ -164,11 +164,11 @@ func (s *shipFlags) ship(ctx context.Context, cfg *ir.Config, paths []string, ns
 	}
 	if *s.manifests != "" {
 		start := time.Now()
-		facts, err := readGatewayFacts(paths, ns, cfg)
+		spec, err := manifestSpec(cfg, ports, ref, s.workload)
 		if err != nil {
 			return fmt.Errorf("manifests: %w", err)
 		}
-		data, err := manifests.Render(manifestSpec(cfg, facts, ports, ref, s.workload))
+		data, err := manifests.Render(spec)
 		if err != nil {
 			return fmt.Errorf("manifests: %w", err)
 		}
@@ -182,7 +182,7 @@ func (s *shipFlags) ship(ctx context.Context, cfg *ir.Config, paths []string, ns
 		step(stderr, "manifests", time.Since(start), file)
 	}
 	if *s.dockerfile {
-		d := dockerfileData{
+		d := manifests.Dockerfile{
 			Binary: filepath.Base(out),
 			Ports:  manifests.ContainerPorts(ports),
 			Cmd:    manifests.ListenArgs(ports),
@@ -197,7 +197,7 @@ func (s *shipFlags) ship(ctx context.Context, cfg *ir.Config, paths []string, ns
 				}
 			}
 		}
-		data, err := renderDockerfile(d)
+		data, err := manifests.RenderDockerfile(d)
 		if err != nil {
 			return err
 		}

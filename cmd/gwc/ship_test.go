@@ -26,9 +26,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	policyv1 "k8s.io/api/policy/v1"
 	"sigs.k8s.io/yaml"
-
-	"github.com/gwc-dev/gwc/compiler/ir"
-	"github.com/gwc-dev/gwc/compiler/load"
 )
 
 // copyExamples copies ./examples' resources into dir/examples, creating
@@ -233,51 +230,6 @@ func checkManifests(t *testing.T, file string) {
 	}
 	if want := []string{"Deployment", "Service", "HorizontalPodAutoscaler", "PodDisruptionBudget"}; !slices.Equal(kinds, want) {
 		t.Errorf("kinds %q, want %q", kinds, want)
-	}
-}
-
-// TestGatewayFactsCredentials reads credentialName and credentialNames of
-// the Gateways the IR uses, and only of those: TLS servers compile only
-// once TLS is implemented, so this feeds readGatewayFacts a listener by
-// hand.
-func TestGatewayFactsCredentials(t *testing.T) {
-	dir := t.TempDir()
-	os.WriteFile(filepath.Join(dir, "gw.yaml"), []byte(`apiVersion: networking.istio.io/v1
-kind: Gateway
-metadata: {name: gw, namespace: shop}
-spec:
-  selector: {app: edge}
-  servers:
-  - port: {number: 443, name: https, protocol: HTTPS}
-    hosts: ["a.example.com"]
-    tls: {mode: SIMPLE, credentialName: a-cert}
-  - port: {number: 8443, name: https-2, protocol: HTTPS}
-    hosts: ["b.example.com"]
-    tls: {mode: SIMPLE, credentialNames: [b-rsa, b-ecdsa]}
----
-apiVersion: networking.istio.io/v1
-kind: Gateway
-metadata: {name: unused, namespace: shop}
-spec:
-  selector: {app: other}
-  servers:
-  - port: {number: 443, name: https, protocol: HTTPS}
-    hosts: ["c.example.com"]
-    tls: {mode: SIMPLE, credentialName: c-cert}
-`), 0o644)
-	if res := load.Load([]string{dir}, load.Options{}); res.Diags.HasErrors() {
-		t.Fatalf("fixture does not load: %v", res.Diags)
-	}
-	cfg := &ir.Config{Listeners: []ir.Listener{{Port: 443, Servers: []ir.Origin{{Resource: "shop/gw"}}}}}
-	facts, err := readGatewayFacts([]string{dir}, "default", cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if want := []string{"a-cert", "b-ecdsa", "b-rsa"}; !slices.Equal(facts.credentials, want) {
-		t.Errorf("credentials %q, want %q", facts.credentials, want)
-	}
-	if len(facts.selector) != 1 || facts.selector["app"] != "edge" {
-		t.Errorf("selector %v", facts.selector)
 	}
 }
 

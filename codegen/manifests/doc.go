@@ -3,6 +3,8 @@
 // on the status port, drain-aware termination, non-root, read-only root
 // filesystem, credentials Secrets mounted where the binary reads them), a
 // LoadBalancer Service with the Gateway ports, a HorizontalPodAutoscaler
-// and a PodDisruptionBudget. It also decides the container port of each
-// Gateway port, which the image and the Deployment share.
+// and a PodDisruptionBudget; and the Dockerfile of gwc build --dockerfile.
+// It also decides the container port of each Gateway port, which the image
+// and the Deployment share, and reads the pod labels and credential names
+// from the IR's Workload.
 package manifests

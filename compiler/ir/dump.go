@@ -21,6 +21,12 @@ func Dump(cfg *Config) string {
 	for _, s := range cfg.Sources {
 		p(0, "source %s", s)
 	}
+	for _, l := range cfg.Workload.Selector {
+		p(0, "selector %s=%s from %s", l.Key, l.Value, l.Origin)
+	}
+	for _, c := range cfg.Workload.Credentials {
+		p(0, "credential %s", c)
+	}
 	for _, l := range cfg.Listeners {
 		p(0, "listener %s %s", net.JoinHostPort(l.Bind, strconv.Itoa(l.Port)), l.Protocol)
 		for _, s := range l.Servers {

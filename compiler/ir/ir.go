@@ -21,6 +21,31 @@ type Config struct {
 	// phase (AUTHN, AUTHZ, STATS, unspecified), then priority, highest
 	// first, then name.
 	Plugins []Plugin
+	// Workload is what running the binary in Kubernetes needs.
+	Workload Workload
+}
+
+// Workload is what the objects that run the binary need from the
+// resources: the pods the Gateways select and the credentials the binary
+// reads at run time.
+type Workload struct {
+	// Selector are the spec.selector labels of the Gateways whose servers
+	// made the listeners, sorted by key, then value, each pair once, from
+	// the first Gateway (by namespace and name) that sets it. A key with
+	// two values means two Gateways select different workloads.
+	Selector []Label
+	// Credentials are the credential names the binary reads under its
+	// --credentials-dir: the servers' credentialName, credentialNames and
+	// caCertCredentialName, and the clusters' DestinationRule
+	// credentialName; sorted, each once.
+	Credentials []string
+}
+
+// Label is one pod label a Gateway selects.
+type Label struct {
+	Key, Value string
+	// Origin is the label in the Gateway's spec.selector.
+	Origin Origin
 }
 
 // Listener is one port the ingress serves.

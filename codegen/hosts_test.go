@@ -12,7 +12,6 @@ import (
 
 	"github.com/gwc-dev/gwc/compiler"
 	"github.com/gwc-dev/gwc/compiler/ir"
-	"github.com/gwc-dev/gwc/compiler/load"
 )
 
 // configs compiles every configuration of gwc's tests and examples that
@@ -22,11 +21,7 @@ func configs(t *testing.T) map[string]*ir.Config {
 	t.Helper()
 	out := map[string]*ir.Config{}
 	compile := func(name string, paths ...string) {
-		res := load.Load(paths, load.Options{Namespace: "default"})
-		if res.Diags.HasErrors() {
-			return
-		}
-		if cfg, diags := compiler.Compile(res.Resources); cfg != nil && !diags.HasErrors() {
+		if cfg := compiler.Run(paths, compiler.Options{Namespace: "default"}).Config; cfg != nil {
 			out[name] = cfg
 		}
 	}

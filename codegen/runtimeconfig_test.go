@@ -13,7 +13,6 @@ import (
 	"golang.org/x/tools/txtar"
 
 	"github.com/gwc-dev/gwc/compiler"
-	"github.com/gwc-dev/gwc/compiler/load"
 )
 
 // TestRuntimeConfigMatchesLiteral builds a real binary from a config that
@@ -33,13 +32,10 @@ func TestRuntimeConfigMatchesLiteral(t *testing.T) {
 			}
 		}
 	}
-	res := load.Load([]string{dir}, load.Options{Namespace: "default"})
-	if res.Diags.HasErrors() {
-		t.Fatal(res.Diags)
-	}
-	cfg, diags := compiler.Compile(res.Resources)
+	res := compiler.Run([]string{dir}, compiler.Options{Namespace: "default"})
+	cfg := res.Config
 	if cfg == nil {
-		t.Fatal(diags)
+		t.Fatal(res.Diags)
 	}
 	files, err := Generate(cfg)
 	if err != nil {

@@ -11,7 +11,6 @@ import (
 
 	"github.com/gwc-dev/gwc/compiler"
 	"github.com/gwc-dev/gwc/compiler/ir"
-	"github.com/gwc-dev/gwc/compiler/load"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata")
@@ -67,8 +66,9 @@ func TestGolden(t *testing.T) {
 	}
 }
 
-// compileArchive writes the archive's inputs to a directory and compiles
-// them from there, so positions read "gateway.yaml:3:5".
+// compileArchive writes the archive's inputs to a directory and runs the
+// pipeline as gwc build does from there, so positions read
+// "gateway.yaml:3:5".
 func compileArchive(t *testing.T, ar *txtar.Archive) (diags, dump string) {
 	t.Helper()
 	dir := t.TempDir()
@@ -83,24 +83,17 @@ func compileArchive(t *testing.T, ar *txtar.Archive) (diags, dump string) {
 		inputs = append(inputs, f.Name)
 	}
 	t.Chdir(dir)
-	res := load.Load(inputs, load.Options{})
+	res := compiler.Run(inputs, compiler.Options{})
 	var b strings.Builder
 	for _, d := range res.Diags {
-		b.WriteString(d.String() + "\n")
-	}
-	if res.Diags.HasErrors() {
-		return b.String(), ""
-	}
-	cfg, ds := compiler.Compile(res.Resources)
-	for _, d := range ds {
 		// Every diagnostic carries a stable code (docs/validation.md).
 		if d.Code == "" {
 			t.Errorf("diagnostic without a code: %s", d)
 		}
 		b.WriteString(d.String() + "\n")
 	}
-	if cfg == nil {
+	if res.Config == nil {
 		return b.String(), ""
 	}
-	return b.String(), ir.Dump(cfg)
+	return b.String(), ir.Dump(res.Config)
 }

@@ -8,7 +8,6 @@ import (
 	"testing"
 
 	"github.com/gwc-dev/gwc/compiler"
-	"github.com/gwc-dev/gwc/compiler/load"
 )
 
 // TestDirectResponseBodyLimits: Istio refuses a directResponse body over
@@ -45,13 +44,8 @@ spec:
 			if err := os.WriteFile(filepath.Join(dir, "in.yaml"), []byte(in), 0o644); err != nil {
 				t.Fatal(err)
 			}
-			res := load.Load([]string{dir}, load.Options{})
-			if res.Diags.HasErrors() {
-				t.Fatalf("load: %v", res.Diags)
-			}
-			_, diags := compiler.Compile(res.Resources)
 			var got []string
-			for _, d := range diags {
+			for _, d := range compiler.Run([]string{dir}, compiler.Options{}).Diags {
 				got = append(got, d.String())
 			}
 			all := strings.Join(got, "\n")

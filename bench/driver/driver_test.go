@@ -9,21 +9,16 @@ import (
 
 	"github.com/gwc-dev/gwc/compiler"
 	"github.com/gwc-dev/gwc/compiler/ir"
-	"github.com/gwc-dev/gwc/compiler/load"
 )
 
 // compileIR runs gwc's front end on dir and fails on any error.
 func compileIR(t *testing.T, dir string) *ir.Config {
 	t.Helper()
-	res := load.Load([]string{dir}, load.Options{Namespace: "default"})
-	if res.Diags.HasErrors() {
-		t.Fatalf("load %s:\n%v", dir, res.Diags)
+	res := compiler.Run([]string{dir}, compiler.Options{Namespace: "default"})
+	if res.Config == nil {
+		t.Fatalf("compile %s:\n%v", dir, res.Diags)
 	}
-	cfg, diags := compiler.Compile(res.Resources)
-	if cfg == nil || diags.HasErrors() {
-		t.Fatalf("compile %s:\n%v", dir, diags)
-	}
-	return cfg
+	return res.Config
 }
 
 // compileDir compiles dir and counts its virtual hosts and routes.

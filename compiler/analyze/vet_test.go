@@ -8,9 +8,7 @@ import (
 	"testing"
 
 	"github.com/gwc-dev/gwc/compiler"
-	"github.com/gwc-dev/gwc/compiler/analyze"
 	"github.com/gwc-dev/gwc/compiler/diag"
-	"github.com/gwc-dev/gwc/compiler/load"
 )
 
 // vet runs what gwc vet runs on one file and renders the result.
@@ -20,13 +18,7 @@ func vet(t testing.TB, name string, data []byte) (diag.List, string) {
 	if err := os.WriteFile(path, data, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	res := load.Load([]string{path}, load.Options{})
-	all := append(res.Diags, analyze.Resource(append(res.Resources, res.Rejected...))...)
-	if !all.HasErrors() {
-		_, ds := compiler.Compile(res.Resources)
-		all = append(all, ds...)
-		all = append(all, analyze.Cross(res.Resources, analyze.Options{CredentialsDir: dir})...)
-	}
+	all := compiler.Run([]string{path}, compiler.Options{CredentialsDir: dir}).Diags
 	var b bytes.Buffer
 	all.Render(&b, func(string) []byte { return data })
 	return all, b.String()

@@ -144,7 +144,7 @@ func TestGeneratedGoldensServe(t *testing.T) {
 		// ingress must answer from the headers alone.
 		declared int
 		status   int
-		check   func(*http.Response, string) error
+		check    func(*http.Response, string) error
 	}{
 		{archive: "actions", port: 8080, method: "GET", host: "shop.example.com", path: "/teapot", status: 418,
 			check: bodyIs("short and stout")},

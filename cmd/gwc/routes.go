@@ -177,6 +177,30 @@ func routeRows(irc *ir.Config, rc *runtime.Config) []routeRow {
 				rows = append(rows, row)
 			}
 		}
+		// Connection routes: whole connections, by SNI on a TLS port.
+		var l4 []*runtime.L4Route
+		for ri := range l.L4 {
+			l4 = append(l4, &l.L4[ri])
+		}
+		for si := range l.TLS {
+			if r := l.TLS[si].TCP; r != nil {
+				l4 = append(l4, r)
+			}
+		}
+		for ri, r := range l4 {
+			match := "any connection"
+			if len(r.SNI) > 0 {
+				match = "sni " + strings.Join(r.SNI, ",")
+			}
+			var dests []string
+			for _, wc := range r.Clusters {
+				dests = append(dests, fmt.Sprintf("%s (%d)", rc.Clusters[wc.Cluster].Name, wc.Weight))
+			}
+			rows = append(rows, routeRow{
+				Listener: net.JoinHostPort(l.Bind, strconv.Itoa(l.Port)), Protocol: l.Protocol, Host: strings.Join(r.SNI, ","),
+				Index: ri, From: r.ID, Matches: []string{match}, Action: "forward connections -> " + strings.Join(dests, ", "),
+			})
+		}
 	}
 	return rows
 }

@@ -6,14 +6,17 @@ import (
 	"bytes"
 	"fmt"
 	"go/format"
-	"net"
+	"maps"
+	pathpkg "path"
+	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"text/template"
 	"unicode/utf8"
 
-	"github.com/gwc-dev/gwc/codegen/mph"
 	"github.com/gwc-dev/gwc/compiler/ir"
+	"github.com/gwc-dev/gwc/runtime"
 	"github.com/gwc-dev/gwc/templates"
 )
 
@@ -23,63 +26,65 @@ type File struct {
 	Data []byte
 }
 
-// listenerView is an ir.Listener with its host router rendered.
-type listenerView struct {
-	ir.Listener
-	Router string
-}
-
-// Generate renders the ingress's Go source. The output depends only on cfg,
-// so the same IR always gives the same bytes. It first checks the route
-// tables as the runtime would at start (checkTables): the literal is
-// marked Generated, and the binary prepares its virtual hosts on first use.
+// Generate renders the ingress's Go source: main.go, and config.go, which
+// holds the lowered configuration (RuntimeConfig) as a literal. The output
+// depends only on cfg, so the same IR always gives the same bytes. It
+// checks the route tables as the runtime would at start (checkTables): the
+// literal is marked Generated, and the binary prepares its virtual hosts
+// on first use.
 func Generate(cfg *ir.Config) ([]File, error) {
-	if err := checkTables(cfg); err != nil {
+	rc, n, err := lower(cfg)
+	if err != nil {
 		return nil, err
 	}
-	return generate(cfg, true)
+	rc.Generated = true
+	files, err := render(rc, n, true)
+	if err != nil {
+		return nil, err
+	}
+	// After printing: preparing may rewrite what it prepares.
+	if err := checkTables(rc); err != nil {
+		return nil, err
+	}
+	return files, nil
 }
 
-// generate renders the source; split formats each virtual host on its
-// own (see hosts.go), which gives the same bytes as formatting the whole
-// file, sooner.
+// generate lowers and renders cfg without checking its tables; split
+// prints and formats each virtual host on its own (see hosts.go), which
+// gives the same bytes as formatting the whole file, sooner.
 func generate(cfg *ir.Config, split bool) ([]File, error) {
+	rc, n, err := lower(cfg)
+	if err != nil {
+		return nil, err
+	}
+	rc.Generated = true
+	return render(rc, n, split)
+}
+
+// render prints rc into config.go and renders main.go.
+func render(rc *runtime.Config, n *notes, split bool) ([]File, error) {
+	p := newPrinter(rc, n)
+	hosts := &hostSlots{cfg: rc, notes: n, imports: p.imports}
+	if split {
+		p.hosts = hosts
+	}
+	p.value(reflect.ValueOf(rc), false)
+	if p.err != nil {
+		return nil, p.err
+	}
+	bodies, err := hosts.formatAll()
+	if err != nil {
+		return nil, fmt.Errorf("formatting config.go: %w", err)
+	}
 	data := struct {
-		*ir.Config
-		Listeners []listenerView
-	}{Config: cfg}
-	for _, l := range cfg.Listeners {
-		v, err := renderListener(l)
-		if err != nil {
-			return nil, err
-		}
-		data.Listeners = append(data.Listeners, v)
-	}
-	funcs := template.FuncMap{
-		"quote":       strconv.Quote,
-		"comment":     comment,
-		"match":       matchLiteral,
-		"hostPort":    func(h string, p int) string { return net.JoinHostPort(h, strconv.Itoa(p)) },
-		"clusterName": func(i int) string { return cfg.Clusters[i].Name },
-		"policy":      policyLiteral,
-		"routeFields": routeFields,
-		"destFields":  destFields,
-		"strs":        stringsLiteral,
-		"ints":        intsLiteral,
-		"uint16s":     uint16sLiteral,
-		"tlsMode":     tlsModeLiteral,
-		"plugins":     pluginsLiteral,
-	}
-	hosts := &hostSlots{}
-	funcs["virtualHost"] = hosts.placeholder
-	if !split {
-		funcs["virtualHost"] = hosts.inline
-	}
-	tmpl, err := template.New("").Funcs(funcs).ParseFS(templates.FS, "*.tmpl")
+		Sources []string
+		Imports []string
+		Literal string
+	}{Sources: rc.Sources, Imports: importLines(p.imports), Literal: string(p.b)}
+	tmpl, err := template.New("").Funcs(template.FuncMap{"comment": comment}).ParseFS(templates.FS, "ingress.tmpl")
 	if err != nil {
 		return nil, fmt.Errorf("parsing templates: %w", err)
 	}
-	hosts.tmpl = tmpl
 	var files []File
 	for _, name := range []string{"main.go", "config.go"} {
 		var buf bytes.Buffer
@@ -90,53 +95,35 @@ func generate(cfg *ir.Config, split bool) ([]File, error) {
 		if err != nil {
 			return nil, fmt.Errorf("formatting %s: %w\n%s", name, err, numbered(buf.Bytes()))
 		}
-		if src, err = hosts.splice(src); err != nil {
-			return nil, fmt.Errorf("formatting %s: %w", name, err)
+		if name == "config.go" {
+			if src, err = hosts.splice(src, bodies); err != nil {
+				return nil, fmt.Errorf("formatting %s: %w", name, err)
+			}
 		}
 		files = append(files, File{Name: name, Data: src})
 	}
 	return files, nil
 }
 
-// renderListener builds the perfect-hash router of a listener's domains.
-func renderListener(l ir.Listener) (listenerView, error) {
-	r, err := hostRouter(l)
-	if err != nil {
-		return listenerView{}, err
-	}
-	return listenerView{Listener: l, Router: mph.RouterLiteral(r)}, nil
-}
-
-var matchKinds = map[string]string{
-	"exact":   "gwcrt.MatchExact",
-	"prefix":  "gwcrt.MatchPrefix",
-	"regex":   "gwcrt.MatchRegex",
-	"present": "gwcrt.MatchAny", // in a HeaderMatch: the header is present
-}
-
-func stringMatch(m ir.StringMatch) string {
-	return fmt.Sprintf("gwcrt.StringMatch{Kind: %s, Value: %s}", matchKinds[m.Kind], strconv.Quote(m.Value))
-}
-
-// matchLiteral writes one gwcrt.Match; conditions that are absent are left
-// out so the literal reads like the VirtualService.
-func matchLiteral(m ir.Match) string {
-	var parts []string
-	if m.URI.Kind != "" {
-		parts = append(parts, "Path: "+stringMatch(m.URI))
-	}
-	if m.Method.Kind != "" {
-		parts = append(parts, "Method: "+stringMatch(m.Method))
-	}
-	if len(m.Headers) > 0 {
-		var hs []string
-		for _, h := range m.Headers {
-			hs = append(hs, fmt.Sprintf("{Name: %s, Match: %s}", strconv.Quote(h.Name), stringMatch(h.Match)))
+// importLines writes the import specs of paths: the standard library's,
+// then gwc's under the names the printer uses, each group sorted.
+func importLines(paths map[string]bool) []string {
+	var std, gwc []string
+	for _, path := range slices.Sorted(maps.Keys(paths)) {
+		if q, ok := qualifiers[path]; ok {
+			spec := strconv.Quote(path)
+			if q != pathpkg.Base(path) {
+				spec = q + " " + spec
+			}
+			gwc = append(gwc, spec)
+			continue
 		}
-		parts = append(parts, "Headers: []gwcrt.HeaderMatch{"+strings.Join(hs, ", ")+"}")
+		std = append(std, strconv.Quote(path))
 	}
-	parts = append(parts, matchMoreFields(m)...)
-	return "{" + strings.Join(parts, ", ") + "}"
+	if len(std) > 0 && len(gwc) > 0 {
+		std = append(std, "")
+	}
+	return append(std, gwc...)
 }
 
 // comment makes s safe inside a // comment: a line break or other control

@@ -4,13 +4,13 @@ import (
 	"bytes"
 	"fmt"
 	"go/format"
-	"runtime"
+	"reflect"
+	goruntime "runtime"
 	"strconv"
 	"sync"
 	"sync/atomic"
-	"text/template"
 
-	"github.com/gwc-dev/gwc/compiler/ir"
+	"github.com/gwc-dev/gwc/runtime"
 )
 
 // Formatting the whole configuration with go/format took most of the
@@ -33,17 +33,19 @@ import (
 // several lines too, so the list around it is laid out as it would be
 // around the virtual host.
 
-// hostSlots collects the virtual hosts the template placed while
-// rendering a file.
+// hostSlots collects the virtual hosts the printer left a placeholder
+// for, and the imports their source uses.
 type hostSlots struct {
-	tmpl  *template.Template
-	hosts []virtualHostData
+	cfg     *runtime.Config
+	notes   *notes
+	hosts   []virtualHostData
+	imports map[string]bool
 }
 
-// virtualHostData is what the "virtualHost" template renders.
+// virtualHostData is one virtual host and its index in its listener.
 type virtualHostData struct {
 	Index int
-	Host  ir.VirtualHost
+	Host  *runtime.VirtualHost
 }
 
 // placeholderKey starts the one line of a placeholder. Configuration
@@ -51,20 +53,12 @@ type virtualHostData struct {
 // of a configuration can look like it.
 const placeholderKey = "gwcVirtualHostPlaceholder"
 
-// placeholder records a virtual host and stands in for it.
-func (h *hostSlots) placeholder(i int, vh ir.VirtualHost) string {
+// placeholder records a virtual host and stands in for it: the lines the
+// printer writes for a slice element, note included.
+func (h *hostSlots) placeholder(i int, vh *runtime.VirtualHost) string {
 	n := len(h.hosts)
 	h.hosts = append(h.hosts, virtualHostData{Index: i, Host: vh})
-	return "{\n" + placeholderKey + strconv.Itoa(n) + ": 0,\n},"
-}
-
-// inline renders a virtual host in place, to format the file as a whole.
-func (h *hostSlots) inline(i int, vh ir.VirtualHost) (string, error) {
-	var buf bytes.Buffer
-	if err := h.tmpl.ExecuteTemplate(&buf, "virtualHost", virtualHostData{Index: i, Host: vh}); err != nil {
-		return "", err
-	}
-	return buf.String(), nil
+	return "{\n" + placeholderKey + strconv.Itoa(n) + ": 0,\n},\n"
 }
 
 // A virtual host is formatted as the only element of this literal.
@@ -73,59 +67,72 @@ const (
 	hostTail = "}\n"
 )
 
-// format renders and formats one virtual host. The result is its lines
-// at one level of indentation.
-func (h *hostSlots) format(d virtualHostData) ([]byte, error) {
-	var buf bytes.Buffer
-	buf.WriteString(hostHead)
-	if err := h.tmpl.ExecuteTemplate(&buf, "virtualHost", d); err != nil {
-		return nil, fmt.Errorf("rendering virtual host %d: %w", d.Index, err)
+// format prints and formats one virtual host. The result is its lines at
+// one level of indentation, and the imports they use.
+func (h *hostSlots) format(d virtualHostData) ([]byte, map[string]bool, error) {
+	p := newPrinter(h.cfg, h.notes)
+	p.write(hostHead)
+	p.element(reflect.ValueOf(d.Host).Elem(), d.Index)
+	p.write(hostTail)
+	if p.err != nil {
+		return nil, nil, fmt.Errorf("virtual host %d: %w", d.Index, p.err)
 	}
-	buf.WriteString("\n" + hostTail)
-	src, err := format.Source(buf.Bytes())
+	src, err := format.Source(p.b)
 	if err != nil {
-		return nil, fmt.Errorf("virtual host %d: %w\n%s", d.Index, err, numbered(buf.Bytes()))
+		return nil, nil, fmt.Errorf("virtual host %d: %w\n%s", d.Index, err, numbered(p.b))
 	}
 	body, ok := bytes.CutPrefix(src, []byte(hostHead))
 	if ok {
 		body, ok = bytes.CutSuffix(body, []byte(hostTail))
 	}
 	if !ok {
-		return nil, fmt.Errorf("virtual host %d: unexpected layout:\n%s", d.Index, src)
+		return nil, nil, fmt.Errorf("virtual host %d: unexpected layout:\n%s", d.Index, src)
 	}
-	return body, nil
+	return body, p.imports, nil
 }
 
-// splice formats the virtual hosts recorded while rendering src and puts
-// each in place of its placeholder in the formatted src.
-func (h *hostSlots) splice(src []byte) ([]byte, error) {
+// formatAll prints and formats every recorded virtual host, in parallel,
+// and adds the imports they use to h.imports.
+func (h *hostSlots) formatAll() ([][]byte, error) {
 	hosts := h.hosts
-	h.hosts = nil
-	if len(hosts) == 0 {
-		return src, nil
-	}
 	bodies := make([][]byte, len(hosts))
+	imports := make([]map[string]bool, len(hosts))
 	errs := make([]error, len(hosts))
 	var next atomic.Int64
 	var wg sync.WaitGroup
-	for range min(runtime.GOMAXPROCS(0), len(hosts)) {
+	for range min(goruntime.GOMAXPROCS(0), len(hosts)) {
 		wg.Go(func() {
 			for {
 				i := int(next.Add(1)) - 1
 				if i >= len(hosts) {
 					return
 				}
-				bodies[i], errs[i] = h.format(hosts[i])
+				bodies[i], imports[i], errs[i] = h.format(hosts[i])
 			}
 		})
 	}
 	wg.Wait()
-	size := len(src)
 	for i, err := range errs {
 		if err != nil {
 			return nil, err
 		}
-		size += 2 * len(bodies[i])
+		for path := range imports[i] {
+			h.imports[path] = true
+		}
+	}
+	return bodies, nil
+}
+
+// splice puts each formatted virtual host in place of its placeholder in
+// the formatted src.
+func (h *hostSlots) splice(src []byte, bodies [][]byte) ([]byte, error) {
+	hosts := h.hosts
+	if len(hosts) == 0 {
+		return src, nil
+	}
+	size := len(src)
+	for _, b := range bodies {
+		size += 2 * len(b)
 	}
 
 	// A formatted placeholder is three lines: INDENT "{", INDENT TAB key

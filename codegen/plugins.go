@@ -1,10 +1,6 @@
 package codegen
 
 import (
-	"fmt"
-	"strconv"
-	"strings"
-
 	"encoding/json"
 
 	"github.com/gwc-dev/gwc/compiler/ir"
@@ -16,9 +12,8 @@ import (
 	"github.com/gwc-dev/gwc/runtime/plugin/host"
 )
 
-// pluginSpec is the host.Spec of a plugin: RuntimeConfig holds it and
-// pluginsLiteral prints it, so gwc routes and explain show what the binary
-// runs.
+// pluginSpec is the host.Spec of a plugin: RuntimeConfig holds it and the
+// printer writes it, so gwc routes and explain show what the binary runs.
 func pluginSpec(p ir.Plugin) host.Spec {
 	s := host.Spec{
 		Name: p.Name, Path: p.Path, SHA256: p.SHA256, Phase: p.Phase, Priority: p.Priority,
@@ -44,58 +39,4 @@ func runtimePlugins(cfg *ir.Config) *host.Chain {
 		specs = append(specs, pluginSpec(p))
 	}
 	return host.New(specs)
-}
-
-// pluginsLiteral renders the plugin chain as a call to host.New.
-func pluginsLiteral(plugins []ir.Plugin) string {
-	var b strings.Builder
-	b.WriteString("host.New([]host.Spec{\n")
-	for _, ip := range plugins {
-		fmt.Fprintf(&b, "// %s\n{\n", comment(ip.Origin.String()))
-		p := pluginSpec(ip)
-		fmt.Fprintf(&b, "Name: %s,\nPath: %s,\n", strconv.Quote(p.Name), strconv.Quote(p.Path))
-		if p.SHA256 != "" {
-			fmt.Fprintf(&b, "SHA256: %s,\n", strconv.Quote(p.SHA256))
-		}
-		if p.Phase != "" {
-			fmt.Fprintf(&b, "Phase: %s,\n", strconv.Quote(p.Phase))
-		}
-		if p.Priority != 0 {
-			fmt.Fprintf(&b, "Priority: %d,\n", p.Priority)
-		}
-		if len(p.Config) > 0 {
-			fmt.Fprintf(&b, "Config: []byte(%s),\n", strconv.Quote(string(p.Config)))
-		}
-		if p.FailOpen {
-			b.WriteString("FailOpen: true,\n")
-		}
-		fmt.Fprintf(&b, "Timeout: %d, // %s\n", int64(p.Timeout), p.Timeout)
-		if len(p.Matches) > 0 {
-			b.WriteString("Matches: []host.Match{\n")
-			for _, m := range p.Matches {
-				b.WriteString("{")
-				if len(m.Ports) > 0 {
-					b.WriteString("Ports: []int{")
-					for i, port := range m.Ports {
-						if i > 0 {
-							b.WriteString(", ")
-						}
-						b.WriteString(strconv.Itoa(port))
-					}
-					b.WriteString("}, ")
-				}
-				if len(m.Hosts) > 0 {
-					fmt.Fprintf(&b, "Hosts: %s, ", stringsLiteral(m.Hosts))
-				}
-				if len(m.Routes) > 0 {
-					fmt.Fprintf(&b, "Routes: %s, ", stringsLiteral(m.Routes))
-				}
-				b.WriteString("},\n")
-			}
-			b.WriteString("},\n")
-		}
-		b.WriteString("},\n")
-	}
-	b.WriteString("})")
-	return b.String()
 }

@@ -46,7 +46,7 @@ func TestPluginsImportOnlyWhenDeclared(t *testing.T) {
 		Matches: []ir.PluginMatch{{Ports: []int{80, 81}, Hosts: []string{s}, Routes: []string{s}}},
 	}}
 	src := configSource(cfg)
-	for _, want := range []string{`"github.com/gwc-dev/gwc/runtime/plugin/host"`, "Plugins: host.New(", "Priority: -3", "FailOpen: true", "50000000, // 50ms"} {
+	for _, want := range []string{`"github.com/gwc-dev/gwc/runtime/plugin/host"`, "Plugins: host.New(", "Priority: -3", "FailOpen: true", "Timeout:  50 * time.Millisecond"} {
 		if !strings.Contains(src, want) {
 			t.Errorf("config.go lacks %q:\n%s", want, src)
 		}

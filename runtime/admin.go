@@ -73,24 +73,16 @@ type (
 	dumpVirtualHost struct {
 		Domain string      `json:"domain"`
 		Routes []dumpRoute `json:"routes"`
+		// RequireTLS: plaintext requests get a 301 to https.
+		RequireTLS bool  `json:"requireTls,omitempty"`
+		TLSServers []int `json:"tlsServers,omitempty"`
 	}
+	// dumpRoute is the route's description, as gwc routes prints it (every
+	// match condition and every action, in words), with its destinations
+	// also as data.
 	dumpRoute struct {
-		ID       string         `json:"id"`
-		Matches  []dumpMatch    `json:"matches,omitempty"`
+		RouteDescription
 		Clusters []dumpWeighted `json:"clusters"`
-	}
-	dumpMatch struct {
-		Path    *dumpString  `json:"path,omitempty"`
-		Method  *dumpString  `json:"method,omitempty"`
-		Headers []dumpHeader `json:"headers,omitempty"`
-	}
-	dumpString struct {
-		Kind  string `json:"kind"`
-		Value string `json:"value,omitempty"`
-	}
-	dumpHeader struct {
-		Name  string     `json:"name"`
-		Match dumpString `json:"match"`
 	}
 	dumpWeighted struct {
 		Cluster string `json:"cluster"`
@@ -99,7 +91,10 @@ type (
 	dumpCluster struct {
 		Name      string         `json:"name"`
 		Resolve   bool           `json:"resolve,omitempty"`
+		HTTP2     bool           `json:"http2,omitempty"`
 		Endpoints []dumpEndpoint `json:"endpoints"`
+		// Policy describes the DestinationRule traffic policy, if any.
+		Policy []string `json:"policy,omitempty"`
 	}
 	dumpEndpoint struct {
 		Address string `json:"address"`
@@ -144,12 +139,10 @@ func dumpOf(cfg *Config, addrs []string) dumpConfig {
 			dl.Address = addrs[li]
 		}
 		for _, vh := range l.VirtualHosts {
-			dv := dumpVirtualHost{Domain: vh.Domain, Routes: []dumpRoute{}}
-			for _, r := range vh.Routes {
-				dr := dumpRoute{ID: r.ID, Clusters: []dumpWeighted{}}
-				for _, m := range r.Matches {
-					dr.Matches = append(dr.Matches, dumpMatchOf(m))
-				}
+			dv := dumpVirtualHost{Domain: vh.Domain, Routes: []dumpRoute{}, RequireTLS: vh.RequireTLS, TLSServers: vh.TLSServers}
+			for ri := range vh.Routes {
+				r := &vh.Routes[ri]
+				dr := dumpRoute{RouteDescription: cfg.DescribeRoute(r), Clusters: []dumpWeighted{}}
 				for _, wc := range r.Clusters {
 					dr.Clusters = append(dr.Clusters, dumpWeighted{clusterName(wc.Cluster), wc.Weight})
 				}
@@ -157,35 +150,17 @@ func dumpOf(cfg *Config, addrs []string) dumpConfig {
 			}
 			dl.VirtualHosts = append(dl.VirtualHosts, dv)
 		}
-		dl.TLS, dl.L4 = dumpTLSOf(&l), dumpL4Of(&l, clusterName)
+		dl.TLS, dl.L4 = dumpTLSOf(&l, clusterName), dumpL4Of(&l, clusterName)
 		d.Listeners = append(d.Listeners, dl)
 	}
 	for _, c := range cfg.Clusters {
-		dc := dumpCluster{Name: c.Name, Resolve: c.Resolve, Endpoints: []dumpEndpoint{}}
+		dc := dumpCluster{Name: c.Name, Resolve: c.Resolve, HTTP2: c.HTTP2, Endpoints: []dumpEndpoint{}, Policy: c.Policy.describe()}
 		for _, ep := range c.Endpoints {
 			dc.Endpoints = append(dc.Endpoints, dumpEndpoint(ep))
 		}
 		d.Clusters = append(d.Clusters, dc)
 	}
 	return d
-}
-
-func dumpMatchOf(m Match) dumpMatch {
-	var dm dumpMatch
-	if m.Path.Kind != MatchAny {
-		dm.Path = &dumpString{m.Path.Kind.String(), m.Path.Value}
-	}
-	if m.Method.Kind != MatchAny {
-		dm.Method = &dumpString{m.Method.Kind.String(), m.Method.Value}
-	}
-	for _, h := range m.Headers {
-		kind := h.Match.Kind.String()
-		if h.Match.Kind == MatchAny {
-			kind = "present"
-		}
-		dm.Headers = append(dm.Headers, dumpHeader{h.Name, dumpString{kind, h.Match.Value}})
-	}
-	return dm
 }
 
 func (g *gateway) serveClusters(w http.ResponseWriter, _ *http.Request) {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
 )
 
 // Explanations for `gwc explain`: why a match does or does not accept a
@@ -137,3 +138,68 @@ func (rw *Rewrite) RewrittenPath(r *http.Request) string {
 	}
 	return np
 }
+
+// TLSServerFor returns the index in l.TLS of the server a handshake with
+// server name sni reaches, picked as the listener picks it, or -1 when
+// none does or the name reaches a passthrough route.
+func (l *Listener) TLSServerFor(sni string) int {
+	t := newSNITable()
+	for i := range l.TLS {
+		t.add(i, l.TLS[i].SNI)
+	}
+	for i, r := range l.L4 {
+		t.add(len(l.TLS)+i, r.SNI)
+	}
+	if i := t.pick(sni); i < len(l.TLS) {
+		return i
+	}
+	return -1
+}
+
+// L4RouteFor returns the index in l.L4 of the connection route a
+// connection with server name sni takes, or -1: on a TCP listener the
+// first route takes every connection; on a TLS listener the route is
+// picked by SNI, as a handshake picks it (a terminating server wins a
+// name both have).
+func (l *Listener) L4RouteFor(sni string) int {
+	if len(l.L4) == 0 {
+		return -1
+	}
+	if strings.EqualFold(l.Protocol, "TCP") {
+		return 0
+	}
+	t := newSNITable()
+	for i := range l.TLS {
+		t.add(i, l.TLS[i].SNI)
+	}
+	for i, r := range l.L4 {
+		t.add(len(l.TLS)+i, r.SNI)
+	}
+	if i := t.pick(sni); i >= len(l.TLS) {
+		return i - len(l.TLS)
+	}
+	return -1
+}
+
+// HTTPSRedirect returns the status and Location the gateway answers a
+// request for vh with when vh requires TLS (a server's httpsRedirect) and
+// r came in plaintext (r.TLS nil), written by the proxy's own code; 0
+// when the request goes on to the routes.
+func (vh *VirtualHost) HTTPSRedirect(r *http.Request) (int, string) {
+	if !vh.RequireTLS || r.TLS != nil {
+		return 0, ""
+	}
+	w := &headerRecorder{header: http.Header{}}
+	redirectHTTPS(w, r)
+	return w.status, w.header.Get("Location")
+}
+
+// headerRecorder keeps the status and headers of an answer, not its body.
+type headerRecorder struct {
+	header http.Header
+	status int
+}
+
+func (w *headerRecorder) Header() http.Header         { return w.header }
+func (w *headerRecorder) Write(b []byte) (int, error) { return len(b), nil }
+func (w *headerRecorder) WriteHeader(status int)      { w.status = status }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"crypto/tls"
 	"fmt"
 	"io"
 	"maps"
@@ -67,6 +68,10 @@ func parseRequest(s string, headers []string) (*http.Request, error) {
 		Host: u.Host, Header: http.Header{}, Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
 		RequestURI: u.RequestURI(), RemoteAddr: "127.0.0.1:1",
 	}
+	if u.Scheme == "https" {
+		// As the listener hands it over: terminated, for this server name.
+		req.TLS = &tls.ConnectionState{ServerName: u.Hostname()}
+	}
 	for _, h := range headers {
 		name, value, ok := strings.Cut(h, ":")
 		if !ok {
@@ -97,8 +102,12 @@ func requestPort(host, scheme string) int {
 }
 
 func explain(w io.Writer, irc *ir.Config, rc *runtime.Config, req *http.Request) {
-	port := requestPort(req.Host, "http")
-	fmt.Fprintf(w, "request   %s http://%s%s\n", req.Method, req.Host, req.URL.RequestURI())
+	scheme := "http"
+	if req.TLS != nil {
+		scheme = "https"
+	}
+	port := requestPort(req.Host, scheme)
+	fmt.Fprintf(w, "request   %s %s://%s%s\n", req.Method, scheme, req.Host, req.URL.RequestURI())
 	for _, k := range slices.Sorted(maps.Keys(req.Header)) {
 		fmt.Fprintf(w, "          %s: %s\n", k, strings.Join(req.Header[k], ","))
 	}
@@ -110,6 +119,36 @@ func explain(w io.Writer, irc *ir.Config, rc *runtime.Config, req *http.Request)
 		}
 		found = true
 		fmt.Fprintf(w, "listener  %s %s\n", net.JoinHostPort(l.Bind, strconv.Itoa(l.Port)), l.Protocol)
+		if len(l.L4) > 0 || strings.EqualFold(l.Protocol, "TCP") || strings.EqualFold(l.Protocol, "TLS") {
+			sni := ""
+			if req.TLS != nil {
+				sni = req.TLS.ServerName
+			}
+			if ri := l.L4RouteFor(sni); ri >= 0 {
+				fmt.Fprintf(w, "result    the connection is forwarded whole: %s\n", describeL4(rc, &l.L4[ri]))
+				continue
+			}
+			if len(l.TLS) == 0 {
+				fmt.Fprintf(w, "result    no connection route for server name %q: the connection is closed\n", sni)
+				continue
+			}
+		}
+		tlsServer := -1
+		if len(l.TLS) > 0 {
+			if req.TLS == nil {
+				fmt.Fprintln(w, "result    the listener terminates TLS: a plaintext request fails the handshake (use an https URL)")
+				continue
+			}
+			if tlsServer = l.TLSServerFor(req.TLS.ServerName); tlsServer < 0 {
+				fmt.Fprintf(w, "tls       no server for server name %q: the handshake fails\n", req.TLS.ServerName)
+				continue
+			}
+			fmt.Fprintf(w, "tls       %s (%s)\n", l.TLS[tlsServer].ID, l.TLS[tlsServer].Mode)
+			if r := l.TLS[tlsServer].TCP; r != nil {
+				fmt.Fprintf(w, "result    the decrypted stream is forwarded whole: %s\n", describeL4(rc, r))
+				continue
+			}
+		}
 		vi := l.Hosts.Lookup(req.Host)
 		if vi < 0 || int(vi) >= len(l.VirtualHosts) {
 			var domains []string
@@ -125,11 +164,20 @@ func explain(w io.Writer, irc *ir.Config, rc *runtime.Config, req *http.Request)
 		for _, s := range irc.Listeners[li].VirtualHosts[vi].Servers {
 			fmt.Fprintf(w, "server    %s\n", s)
 		}
+		if tlsServer >= 0 && !slices.Contains(vh.TLSServers, tlsServer) {
+			fmt.Fprintln(w, "result    404, the host belongs to another server's route table")
+			continue
+		}
+		if status, location := vh.HTTPSRedirect(req); status != 0 {
+			fmt.Fprintf(w, "result    %d, httpsRedirect: plaintext requests go to https\n", status)
+			fmt.Fprintf(w, "location  %s\n", location)
+			continue
+		}
 		chosen := vh.Select(req)
 		for ri := range vh.Routes {
 			rt := &vh.Routes[ri]
 			if ri == chosen {
-				fmt.Fprintf(w, "route %-3d %s\n          MATCHES %s\n", ri, rt.ID, describeMatches(rt))
+				fmt.Fprintf(w, "route %-3d %s\n          MATCHES %s\n", ri, rt.ID, describeMatches(rc, rt))
 				break
 			}
 			fmt.Fprintf(w, "route %-3d %s\n", ri, rt.ID)

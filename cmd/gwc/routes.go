@@ -8,7 +8,6 @@ import (
 	"strconv"
 	"strings"
 	"text/tabwriter"
-	"time"
 
 	"github.com/gwc-dev/gwc/codegen"
 	"github.com/gwc-dev/gwc/compiler/ir"
@@ -56,7 +55,7 @@ func runRoutes(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stdout, "listener %s %s\n", net.JoinHostPort(l.Bind, strconv.Itoa(l.Port)), l.Protocol)
 		for vi := range l.VirtualHosts {
 			vh := &l.VirtualHosts[vi]
-			fmt.Fprintf(stdout, "  host %s\n", vh.Domain)
+			fmt.Fprintf(stdout, "  host %s%s\n", vh.Domain, describeHostTLS(l, vh))
 			tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
 			if len(specs) > 0 {
 				fmt.Fprintln(tw, "    #\tMATCH\tACTION\tPLUGINS\tFROM")
@@ -66,15 +65,36 @@ func runRoutes(args []string, stdout, stderr io.Writer) int {
 			for ri := range vh.Routes {
 				rt := &vh.Routes[ri]
 				if len(specs) > 0 {
-					fmt.Fprintf(tw, "    %d\t%s\t%s\t%s\t%s\n", ri, describeMatches(rt), describeAction(rc, rt), describePlugins(routePlugins(specs, l, vi, rt)), rt.ID)
+					fmt.Fprintf(tw, "    %d\t%s\t%s\t%s\t%s\n", ri, describeMatches(rc, rt), describeAction(rc, rt), describePlugins(routePlugins(specs, l, vi, rt)), rt.ID)
 					continue
 				}
-				fmt.Fprintf(tw, "    %d\t%s\t%s\t%s\n", ri, describeMatches(rt), describeAction(rc, rt), rt.ID)
+				fmt.Fprintf(tw, "    %d\t%s\t%s\t%s\n", ri, describeMatches(rc, rt), describeAction(rc, rt), rt.ID)
 			}
 			tw.Flush()
 		}
+		for ri := range l.L4 {
+			fmt.Fprintf(stdout, "  connections %s\n", describeL4(rc, &l.L4[ri]))
+		}
+		for si := range l.TLS {
+			if r := l.TLS[si].TCP; r != nil {
+				fmt.Fprintf(stdout, "  connections terminated by %s: %s\n", l.TLS[si].ID, describeL4(rc, r))
+			}
+		}
 	}
 	return 0
+}
+
+// describeL4 says where a connection route sends connections.
+func describeL4(rc *runtime.Config, r *runtime.L4Route) string {
+	var dests []string
+	for _, wc := range r.Clusters {
+		dests = append(dests, fmt.Sprintf("%s (%d)", rc.Clusters[wc.Cluster].Name, wc.Weight))
+	}
+	s := "-> " + strings.Join(dests, ", ") + "  " + r.ID
+	if len(r.SNI) > 0 {
+		s = "sni " + strings.Join(r.SNI, ",") + " " + s
+	}
+	return s
 }
 
 // compiledTables compiles paths and builds the prepared runtime tables;
@@ -96,98 +116,29 @@ func compiledTables(paths []string, ns string, stderr io.Writer) (*ir.Config, *r
 	return cfg, rc, 0
 }
 
-func describeMatches(rt *runtime.Route) string {
-	if len(rt.Matches) == 0 {
-		return "any"
+// describeHostTLS says which TLS servers a virtual host answers for and
+// whether it redirects plaintext requests to https.
+func describeHostTLS(l *runtime.Listener, vh *runtime.VirtualHost) string {
+	var s string
+	if vh.RequireTLS {
+		s += " (httpsRedirect: 301 to https)"
 	}
-	var parts []string
-	for i := range rt.Matches {
-		parts = append(parts, rt.Matches[i].Describe())
-	}
-	return strings.Join(parts, " | ")
-}
-
-// describeAction says what a route does, one line.
-func describeAction(rc *runtime.Config, rt *runtime.Route) string {
-	var parts []string
-	if c := rt.CORS; c != nil {
-		parts = append(parts, "cors")
-	}
-	if f := rt.Fault; f != nil {
-		if f.Delay > 0 {
-			parts = append(parts, fmt.Sprintf("delay %s at %v%%", f.Delay, f.DelayPercent))
+	for _, si := range vh.TLSServers {
+		if si >= 0 && si < len(l.TLS) {
+			s += "\n    tls server " + l.TLS[si].ID
 		}
-		if f.AbortStatus > 0 {
-			parts = append(parts, fmt.Sprintf("abort %d at %v%%", f.AbortStatus, f.AbortPercent))
-		} else if f.AbortGRPC >= 0 {
-			parts = append(parts, fmt.Sprintf("abort grpc-status %d at %v%%", f.AbortGRPC, f.AbortPercent))
-		}
-	}
-	switch {
-	case rt.Redirect != nil:
-		rd := rt.Redirect
-		target := rd.Path
-		if rd.RewritePrefix {
-			target = rd.MatchedPrefix + "* -> " + rd.PrefixRewrite + "*"
-		}
-		parts = append(parts, fmt.Sprintf("redirect %d scheme=%s authority=%s port=%d path=%s", rd.Code, orKeep(rd.Scheme), orKeep(rd.Authority), rd.Port, orKeep(target)))
-	case rt.DirectResponse != nil:
-		parts = append(parts, fmt.Sprintf("direct response %d (%d bytes)", rt.DirectResponse.Status, len(rt.DirectResponse.Body)))
-	default:
-		if rw := rt.Rewrite; rw != nil {
-			switch {
-			case rw.URI != "" && rw.WholePath:
-				parts = append(parts, "rewrite path to "+rw.URI)
-			case rw.URI != "":
-				parts = append(parts, fmt.Sprintf("rewrite prefix %s to %s", rw.MatchedPrefix, rw.URI))
-			case rw.RegexMatch != "":
-				parts = append(parts, fmt.Sprintf("rewrite %q to %q", rw.RegexMatch, rw.RegexSubst))
-			}
-			if rw.Authority != "" {
-				parts = append(parts, "authority "+rw.Authority)
-			}
-		}
-		var dests []string
-		for _, wc := range rt.Clusters {
-			dests = append(dests, fmt.Sprintf("%s (%d)", rc.Clusters[wc.Cluster].Name, wc.Weight))
-		}
-		parts = append(parts, "-> "+strings.Join(dests, ", "))
-		for _, m := range rt.Mirrors {
-			parts = append(parts, fmt.Sprintf("mirror %s at %v%%", rc.Clusters[m.Cluster].Name, m.Percent))
-		}
-		if rt.Timeout > 0 {
-			parts = append(parts, "timeout "+rt.Timeout.String())
-		}
-		if p := rt.Retry; p != nil {
-			if p.Attempts == 0 {
-				parts = append(parts, "no retries")
-			} else {
-				parts = append(parts, fmt.Sprintf("retries %d on %s%s", p.Attempts, strings.Join(p.On, ","), codes(p.StatusCodes)))
-				if p.PerTryTimeout > 0 {
-					parts = append(parts, "per try "+p.PerTryTimeout.Round(time.Millisecond).String())
-				}
-			}
-		}
-	}
-	return strings.Join(parts, "; ")
-}
-
-func codes(cs []int) string {
-	if len(cs) == 0 {
-		return ""
-	}
-	var s []string
-	for _, c := range cs {
-		s = append(s, strconv.Itoa(c))
-	}
-	return " (" + strings.Join(s, ",") + ")"
-}
-
-func orKeep(s string) string {
-	if s == "" {
-		return "(kept)"
 	}
 	return s
+}
+
+// describeMatches and describeAction print the runtime's description of
+// a route, the one the admin /config_dump and /routes serve.
+func describeMatches(rc *runtime.Config, rt *runtime.Route) string {
+	return strings.Join(rc.DescribeRoute(rt).Matches, " | ")
+}
+
+func describeAction(rc *runtime.Config, rt *runtime.Route) string {
+	return strings.Join(rc.DescribeRoute(rt).Action, "; ")
 }
 
 // routeRow is one route in `gwc routes --format json`.
@@ -221,12 +172,34 @@ func routeRows(irc *ir.Config, rc *runtime.Config) []routeRow {
 					Listener: net.JoinHostPort(l.Bind, strconv.Itoa(l.Port)), Protocol: l.Protocol, Host: vh.Domain,
 					Index: ri, From: rt.ID, Matches: []string{}, Action: describeAction(rc, rt), Servers: servers,
 				}
-				for mi := range rt.Matches {
-					row.Matches = append(row.Matches, rt.Matches[mi].Describe())
-				}
+				row.Matches = append(row.Matches, rc.DescribeRoute(rt).Matches...)
 				row.Plugins = routePlugins(specs, l, vi, rt)
 				rows = append(rows, row)
 			}
+		}
+		// Connection routes: whole connections, by SNI on a TLS port.
+		var l4 []*runtime.L4Route
+		for ri := range l.L4 {
+			l4 = append(l4, &l.L4[ri])
+		}
+		for si := range l.TLS {
+			if r := l.TLS[si].TCP; r != nil {
+				l4 = append(l4, r)
+			}
+		}
+		for ri, r := range l4 {
+			match := "any connection"
+			if len(r.SNI) > 0 {
+				match = "sni " + strings.Join(r.SNI, ",")
+			}
+			var dests []string
+			for _, wc := range r.Clusters {
+				dests = append(dests, fmt.Sprintf("%s (%d)", rc.Clusters[wc.Cluster].Name, wc.Weight))
+			}
+			rows = append(rows, routeRow{
+				Listener: net.JoinHostPort(l.Bind, strconv.Itoa(l.Port)), Protocol: l.Protocol, Host: strings.Join(r.SNI, ","),
+				Index: ri, From: r.ID, Matches: []string{match}, Action: "forward connections -> " + strings.Join(dests, ", "),
+			})
 		}
 	}
 	return rows

@@ -15,12 +15,19 @@ import (
 	"github.com/gwc-dev/gwc/compiler"
 )
 
-// TestRuntimeConfigMatchesLiteral builds a real binary from a config that
-// uses every route action and checks that the Config literal it holds is
-// the one RuntimeConfig builds in memory, which gwc explain and gwc routes
-// use: one mapping from IR to tables, not two.
+// TestRuntimeConfigMatchesLiteral builds real binaries from configs that
+// use every route action (actions), TLS servers and connection routes
+// (l4) and cluster policies (destinationrules), and checks that the
+// Config literal each holds is the one RuntimeConfig builds in memory,
+// which gwc explain and gwc routes use: one lowering, printed.
 func TestRuntimeConfigMatchesLiteral(t *testing.T) {
-	ar, err := txtar.ParseFile("../compiler/testdata/actions.txtar")
+	for _, name := range []string{"actions", "l4", "destinationrules"} {
+		t.Run(name, func(t *testing.T) { literalMatches(t, name) })
+	}
+}
+
+func literalMatches(t *testing.T, name string) {
+	ar, err := txtar.ParseFile("../compiler/testdata/" + name + ".txtar")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -77,7 +84,14 @@ func init() {
 	if !bytes.Equal(fromBinary, inMemory.Bytes()) {
 		t.Errorf("the binary's Config differs from RuntimeConfig's:\nbinary:    %s\nin memory: %s", fromBinary, inMemory.Bytes())
 	}
-	if !bytes.Contains(fromBinary, []byte(`"Redirect":{`)) || !bytes.Contains(fromBinary, []byte(`"AllowPreviousHosts"`)) {
-		t.Errorf("the dump lacks the route actions: %s", fromBinary)
+	want := map[string][]string{
+		"actions":          {`"Redirect":{`, `"AllowPreviousHosts":true`},
+		"l4":               {`"L4":[{`, `"TCP":{`, `"Mode":1`},
+		"destinationrules": {`"Policy":{`, `"Outlier":{`, `"KeepAlive":{`},
+	}
+	for _, w := range want[name] {
+		if !bytes.Contains(fromBinary, []byte(w)) {
+			t.Errorf("the dump lacks %s: %s", w, fromBinary)
+		}
 	}
 }

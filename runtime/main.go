@@ -107,7 +107,7 @@ type gateway struct {
 	listeners   []net.Listener // as cfg.Listeners
 	statusLn    net.Listener   // nil when disabled
 	adminLn     net.Listener   // nil when disabled
-	servers     []*http.Server // as cfg.Listeners
+	servers     []*httpServer // the HTTP listeners
 	terminators []*terminator  // as cfg.Listeners; nil for plaintext
 	l4          []*l4Server    // the TCP and TLS passthrough listeners
 	statusSrv   *http.Server
@@ -177,21 +177,24 @@ func (g *gateway) serve(ctx context.Context) int {
 			}()
 			continue
 		}
-		srv := newListenerServer(g.obs.wrap(&listenerHandler{l: &g.cfg.Listeners[i], e: g.engine}, ln.Addr().String()), g.log)
+		var connCtx func(context.Context, net.Conn) context.Context
+		if g.terminators[i] != nil {
+			connCtx = withTerminated
+		}
+		srv := newHTTPServer(g.obs.wrap(&listenerHandler{l: &g.cfg.Listeners[i], e: g.engine}, ln.Addr().String()), connCtx, g.log)
 		g.opts.obs.applyLimits(srv)
 		g.servers = append(g.servers, srv)
 		if t := g.terminators[i]; t != nil {
-			srv.ConnContext = withTerminated
 			var l4 *l4Server
 			if l := &g.cfg.Listeners[i]; len(l.L4) > 0 || slices.ContainsFunc(l.TLS, func(s ServerTLS) bool { return s.TCP != nil }) {
 				l4 = newL4Server(&g.cfg.Listeners[i], g.engine, g.log)
 				l4.m = g.obs.tcpMetrics()
 				g.l4 = append(g.l4, l4)
 			}
-			go g.run(srv, newTLSListener(g.limitListener(ln), t, l4, g.log))
+			go g.runHTTP(srv, newTLSListener(g.limitListener(ln), t, l4, g.log))
 			continue
 		}
-		go g.run(srv, guardListener{g.limitListener(ln)})
+		go g.runHTTP(srv, g.limitListener(ln))
 	}
 	if g.statusLn != nil {
 		g.statusSrv = newStatusServer(g)
@@ -213,6 +216,12 @@ func (g *gateway) serve(ctx context.Context) int {
 	}
 	g.drain()
 	return code
+}
+
+func (g *gateway) runHTTP(srv *httpServer, ln net.Listener) {
+	if err := srv.serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		g.serveErrors <- err
+	}
 }
 
 func (g *gateway) run(srv *http.Server, ln net.Listener) {

@@ -107,7 +107,7 @@ type gateway struct {
 	listeners   []net.Listener // as cfg.Listeners
 	statusLn    net.Listener   // nil when disabled
 	adminLn     net.Listener   // nil when disabled
-	servers     []*httpServer // the HTTP listeners
+	servers     []*httpServer  // the HTTP listeners
 	terminators []*terminator  // as cfg.Listeners; nil for plaintext
 	l4          []*l4Server    // the TCP and TLS passthrough listeners
 	statusSrv   *http.Server

@@ -185,9 +185,6 @@ func (b *body) readTrailers() error {
 // broken, so the connection cannot carry another request and the answer
 // is the engine's 400, whatever the handler made of it.
 func framingError(err error) *reject {
-	var r *reject
-	if errors.As(err, &r) {
-		return r
-	}
-	return nil
+	r, _ := err.(*reject)
+	return r
 }

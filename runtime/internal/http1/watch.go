@@ -1,6 +1,7 @@
 package http1
 
 import (
+	"context"
 	"sync"
 	"time"
 )
@@ -24,7 +25,40 @@ type watcher struct {
 	running   chan struct{} // closed when the read returned; nil if none
 	got       [1]byte       // the byte read, if any
 	n         int
-	clientErr error // the client is gone
+	clientErr error  // the client is gone
+	hook      func() // OnClientGone's
+}
+
+type connKey struct{}
+
+// OnClientGone arranges for f to run, on another goroutine, if the client
+// leaves while the request whose context is ctx is served: a cheaper
+// context.AfterFunc for the one cancellation that matters while a proxy
+// waits for its upstream. It reports false, doing nothing, when ctx is not
+// the engine's own request context (a derived one, with a deadline, needs
+// context.AfterFunc).
+func OnClientGone(ctx context.Context, f func()) bool {
+	c, _ := ctx.Value(connKey{}).(*conn)
+	if c == nil || ctx != c.ctx {
+		return false
+	}
+	c.watch.mu.Lock()
+	c.watch.hook = f
+	c.watch.mu.Unlock()
+	return true
+}
+
+// ClearClientGone undoes OnClientGone; it reports false when f has run.
+func ClearClientGone(ctx context.Context) bool {
+	c, _ := ctx.Value(connKey{}).(*conn)
+	if c == nil {
+		return false
+	}
+	c.watch.mu.Lock()
+	defer c.watch.mu.Unlock()
+	ran := c.watch.hook == nil
+	c.watch.hook = nil
+	return !ran
 }
 
 // arm starts the timer for the request about to be served.
@@ -63,11 +97,18 @@ func (c *conn) startWatch() {
 		n, err := c.rwc.Read(w.got[:])
 		w.mu.Lock()
 		w.n = n
-		stopped := !w.serving
+		gone := n == 0 && err != nil && w.serving
+		hook := w.hook
+		if gone {
+			w.hook = nil
+		}
 		w.mu.Unlock()
-		if n == 0 && err != nil && !stopped {
+		if gone {
 			w.clientErr = err
 			c.cancel()
+			if hook != nil {
+				hook()
+			}
 		}
 	}()
 }

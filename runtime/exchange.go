@@ -10,6 +10,8 @@ import (
 	"strings"
 	"sync/atomic"
 	"time"
+
+	"github.com/gwc-dev/gwc/runtime/internal/http1"
 )
 
 // respFlags are Envoy's response flags (%RESPONSE_FLAGS%): why a request
@@ -220,6 +222,8 @@ func failFlags(r *http.Request, err error) respFlags {
 		return flagUT // the route's timeout or the per-try timeout
 	case errors.As(err, new(*http.MaxBytesError)):
 		return 0 // the body limit's local reply, which Envoy flags with nothing
+	case errors.As(err, &de) && http1.IsFramingError(de.err):
+		return flagDPE // the engine refused the body's framing
 	case r.Context().Err() != nil || errors.As(err, &de):
 		return flagDC
 	case errors.Is(err, errOverloaded):

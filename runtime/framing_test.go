@@ -3,6 +3,7 @@ package runtime
 import (
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"slices"
@@ -102,6 +103,44 @@ func TestStrictFraming(t *testing.T) {
 		if p == "/smuggled" {
 			t.Errorf("the backend served a smuggled request: %q", rec.got())
 		}
+	}
+	// Every refusal is counted, as Envoy counts codec errors: response
+	// flag DPE, with the status it answered.
+	want := map[string]float64{"400": 7, "431": 1, "501": 1}
+	got := map[string]float64{}
+	for _, m := range scrape(t, g.status)["istio_requests_total"].GetMetric() {
+		if label(m, "response_flags") == "DPE" {
+			got[label(m, "response_code")] += m.GetCounter().GetValue()
+		}
+	}
+	if !maps.Equal(got, want) {
+		t.Errorf("istio_requests_total with flag DPE by code: %v, want %v", got, want)
+	}
+}
+
+// A request after one with an Upgrade header the gateway does not switch
+// is judged as on a fresh connection: one parser, whatever came before.
+func TestFramingAfterUnswitchedUpgrade(t *testing.T) {
+	g, rec := framingGateway(t)
+	first := "GET /up HTTP/1.1\r\nHost: h\r\nUpgrade: foo\r\n\r\n"
+	for name, next := range map[string]string{
+		"content-length with chunked": smuggle,
+		"obs-fold":                    "GET /p HTTP/1.1\r\nHost: h\r\nX: a\r\n b\r\n\r\n",
+		"too many headers":            "GET /p HTTP/1.1\r\nHost: h\r\n" + headers(120) + "\r\n",
+		"padded transfer-encoding":    "POST /p HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\nTransfer-Encoding:" + strings.Repeat(" ", 300) + "chunked\r\n\r\n0\r\n\r\n",
+	} {
+		out, closed := raw(t, g.addr[80], first+next)
+		rs := responses(t, out)
+		if len(rs) != 2 || rs[0].StatusCode != 200 || rs[1].StatusCode/100 != 4 || !closed {
+			var codes []int
+			for _, r := range rs {
+				codes = append(codes, r.StatusCode)
+			}
+			t.Errorf("%s after Upgrade: foo: statuses %v (closed %v), want [200 4xx] and closed", name, codes, closed)
+		}
+	}
+	if got := rec.got(); !slices.Equal(got, []string{"/up", "/up", "/up", "/up"}) {
+		t.Errorf("backend served %q, want only the first request of each connection", got)
 	}
 }
 

@@ -184,6 +184,14 @@ func (b *body) readTrailers() error {
 // framingError reports whether err means the request's framing was
 // broken, so the connection cannot carry another request and the answer
 // is the engine's 400, whatever the handler made of it.
+// IsFramingError reports whether err (or an error it wraps) is a request
+// body whose framing the engine refused: the answer is 400 and the
+// connection closes.
+func IsFramingError(err error) bool {
+	var r *reject
+	return errors.As(err, &r)
+}
+
 func framingError(err error) *reject {
 	r, _ := err.(*reject)
 	return r

@@ -101,7 +101,25 @@ type exchange struct {
 	route   *Route
 	// upstreamHost is the last endpoint tried ("" if none).
 	upstreamHost string
-	body         countingBody
+	// details overrides the response code details the flags give, for
+	// local replies with no flag of their own (Envoy's upgrade_failed).
+	details string
+	body    countingBody
+}
+
+// responseDetails is %RESPONSE_CODE_DETAILS% for x.
+func (x *exchange) responseDetails() string {
+	if x.details != "" {
+		return x.details
+	}
+	return x.flags.details(x.upstream)
+}
+
+// noteDetails records the response code details of a local reply.
+func noteDetails(w http.ResponseWriter, d string) {
+	if x := exchangeOf(w); x != nil {
+		x.details = d
+	}
 }
 
 // exchangeKey is the context key under which the exchange travels when

@@ -19,14 +19,22 @@ import (
 // Main runs the ingress for cfg with the command-line arguments args (without
 // the program name) until SIGTERM or SIGINT, then drains and returns the exit
 // status: 0 after a drain, 1 when the configuration is invalid or a socket
-// cannot be bound or served, 2 for a usage error. A second signal during the
-// drain kills the process at once.
+// cannot be bound or served, 2 for a usage error. Further signals during the
+// drain change nothing: requests in flight finish within --drain-timeout
+// (Kubernetes sends SIGKILL after terminationGracePeriodSeconds, the one
+// hard stop).
 func Main(cfg *Config, args []string) int {
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
-	defer stop()
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, syscall.SIGTERM, os.Interrupt)
+	defer signal.Stop(sigs)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
 	go func() {
-		<-ctx.Done()
-		stop() // give the signals back to the default handler
+		<-sigs
+		cancel()
+		for range sigs {
+			// Already draining; the signal is swallowed.
+		}
 	}()
 	return Run(ctx, cfg, args, os.Stderr)
 }
@@ -181,7 +189,7 @@ func (g *gateway) serve(ctx context.Context) int {
 		if g.terminators[i] != nil {
 			connCtx = withTerminated
 		}
-		srv := newHTTPServer(g.obs.wrap(&listenerHandler{l: &g.cfg.Listeners[i], e: g.engine}, ln.Addr().String()), connCtx, g.log)
+		srv := newHTTPServer(edgeRequest{g.obs.wrap(&listenerHandler{l: &g.cfg.Listeners[i], e: g.engine}, ln.Addr().String())}, connCtx, g.log)
 		g.opts.obs.applyLimits(srv)
 		local := ln.Addr().String()
 		srv.h1.Rejected = func(c net.Conn, status int, _ string) { g.obs.rejected(c, status, local) }

@@ -132,7 +132,7 @@ func (o *observed) finish(x *exchange, r *http.Request) {
 // reset clears x for its next request.
 func (x *exchange) reset() {
 	x.w, x.start, x.status, x.wroteHeader, x.upstream = nil, time.Time{}, 0, false, false
-	x.bytesSent, x.flags, x.cluster, x.route, x.upstreamHost = 0, 0, -1, nil, ""
+	x.bytesSent, x.flags, x.cluster, x.route, x.upstreamHost, x.details = 0, 0, -1, nil, "", ""
 	x.body.n.Store(0)
 }
 

@@ -74,6 +74,14 @@ func (h *listenerHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		localReply(w, http.StatusUpgradeRequired, "Upgrade Required", true)
 		return
 	}
+	if up, ok := r.Header["Upgrade"]; ok && r.ProtoMajor == 1 && !(len(up) == 1 && strings.EqualFold(up[0], "websocket")) {
+		// Istio configures only websocket upgrades at a gateway; Envoy
+		// refuses any other (the engine already dropped an Upgrade that
+		// Connection does not name, and h2c).
+		noteDetails(w, "upgrade_failed")
+		localReply(w, http.StatusForbidden, "", false)
+		return
+	}
 	l := h.l
 	tc := requestTLS(r)
 	setClientCert(r)
@@ -206,6 +214,25 @@ func (s *httpServer) shutdown(ctx context.Context) error {
 	}
 	s.h2conns.Close()
 	return nil
+}
+
+// edgeRequest is the first handler of every HTTP listener. Every client of
+// an Istio gateway is external (Envoy 1.33 and later trust no peer address
+// by default), so, as Envoy's header sanitising does for external
+// requests, the x-envoy-* headers a client sends are removed before
+// routing (Envoy removes a fixed list of them; gwc removes every one) and
+// its x-request-id is dropped so that a new one is made.
+type edgeRequest struct{ h http.Handler }
+
+func (e edgeRequest) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	h := r.Header
+	for k := range h {
+		if len(k) > 8 && k[:8] == "X-Envoy-" {
+			delete(h, k)
+		}
+	}
+	delete(h, "X-Request-Id")
+	e.h.ServeHTTP(w, r)
 }
 
 // redirectHTTPS answers httpsRedirect as Envoy's require_tls does: 301 to

@@ -1,7 +1,7 @@
 # gwc: make help lists the targets.
 GO ?= go
 
-.PHONY: help build test demo bench microbench lint update check
+.PHONY: help build test demo bench microbench fuzz lint update check
 
 help: ## list the targets
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -13,6 +13,7 @@ test: ## run every test: vet, unit, golden, end-to-end, cue vet of the examples,
 	test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo 'gofmt: files above need formatting'; exit 1; }
 	$(GO) vet ./...
 	$(GO) test ./...
+	$(GO) test ./runtime/internal/http1 -run '^$$' -fuzz '^FuzzDifferential$$' -fuzztime 15s
 	$(GO) tool cue vet -c -d '#Resource' ./schema/ schema/testdata/valid.yaml $$(find examples -name '*.yaml' | sort)
 	examples/demo.sh --check
 	schema/testdata/hooks.sh
@@ -25,6 +26,10 @@ bench: ## side-by-side with nginx, HAProxy, Caddy; start and size (installs them
 
 microbench: ## micro-benchmarks (host lookup, routing)
 	$(GO) test -run '^$$' -bench . -benchmem ./runtime/... ./codegen/...
+
+fuzz: ## fuzz the HTTP/1.1 engine and the upstream response reader against net/http (FUZZTIME each, default 5m)
+	$(GO) test ./runtime/internal/http1 -run '^$$' -fuzz '^FuzzDifferential$$' -fuzztime $${FUZZTIME:-5m}
+	$(GO) test ./runtime -run '^$$' -fuzz '^FuzzFastResponse$$' -fuzztime $${FUZZTIME:-5m}
 
 lint: ## gofmt and go vet
 	test -z "$$(gofmt -l $$(git ls-files '*.go'))"

@@ -4,7 +4,8 @@
 # gwc, the fixed backend and the driver, then
 #   1. drives the ingress, nginx, HAProxy, Caddy and the backend directly
 #      with the same wrk load, alternating targets within each round, and
-#      prints one table (bench/driver run);
+#      prints one table (bench/driver run), then the single scenario again
+#      over one connection;
 #   2. measures start and size: gwc build phases and peak memory for 1, 1,000
 #      and 10,000 VirtualServices, binary size, cold start to the first
 #      proxied 200 and idle RSS (bench/driver startsize).
@@ -47,6 +48,10 @@ for step in $steps; do
 	run)
 		# shellcheck disable=SC2086
 		bench/out/driver run ${BENCH_FLAGS:-}
+		echo
+		echo "one connection (latency without queueing):"
+		# shellcheck disable=SC2086
+		bench/out/driver run -scenarios single -conns 1 ${BENCH_FLAGS_1:-}
 		;;
 	startsize)
 		echo

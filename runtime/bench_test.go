@@ -10,7 +10,7 @@ import (
 
 // benchConfig routes a.example.com's /api prefix, behind a few routes that
 // do not match, to backend.
-func benchConfig(b *testing.B, backend string) *Config {
+func benchConfig(b testing.TB, backend string) *Config {
 	toA := []WeightedCluster{{Cluster: 0, Weight: 100}}
 	cfg := &Config{
 		Listeners: []Listener{{

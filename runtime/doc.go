@@ -13,16 +13,18 @@
 //
 //   - start-up: Config.Prepare checks the tables and compiles matchers;
 //     every socket is bound before anything is served (Run, Main);
-//   - HTTP listeners (HTTP/1.1 and h2c): virtual host by Host header through
+//   - HTTP listeners: HTTP/1.1 by gwc's own strict engine
+//     (internal/http1), HTTP/2 and h2c by net/http's; virtual host by Host header through
 //     the generated host tables, Envoy path normalisation, first matching
 //     route (VirtualHost.Select, Match.Matches; `gwc explain` uses the same
 //     methods), Envoy's local replies (404, 426, 503 ...);
-//   - forwarding through net/http/httputil.ReverseProxy over one pooled
-//     transport, with Istio's headers (x-forwarded-for, x-forwarded-proto,
-//     x-request-id, x-envoy-attempt-count, server, x-envoy-upstream-service-
-//     time), weighted clusters, round-robin endpoints, DNS endpoints kept
-//     fresh, and Istio's default retry on connect failure;
-//   - an edge guard in front of net/http's HTTP/1.1 parser (guard.go);
+//   - forwarding: bodiless requests on the lean path and the forwarder
+//     (lean.go, forward*.go) on the handler's goroutine, the rest through
+//     httputil.ReverseProxy and http.Transport; Istio's headers
+//     (x-forwarded-for, x-forwarded-proto, x-request-id,
+//     x-envoy-attempt-count, server, x-envoy-upstream-service-time),
+//     weighted clusters, Istio's load balancers (LEAST_REQUEST by default),
+//     DNS endpoints kept fresh, and Istio's default retry policy;
 //   - the status port (readiness), an admin port (config dump, clusters) and
 //     a graceful drain on SIGTERM.
 //   - observability (exchange.go, observer.go): Istio's standard metrics at

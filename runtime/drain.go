@@ -28,8 +28,7 @@ func (g *gateway) drain() {
 	)
 	for _, srv := range g.servers {
 		wg.Go(func() {
-			if err := srv.Shutdown(ctx); err != nil {
-				srv.Close()
+			if err := srv.shutdown(ctx); err != nil {
 				mu.Lock()
 				forced = true
 				mu.Unlock()

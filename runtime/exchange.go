@@ -10,6 +10,8 @@ import (
 	"strings"
 	"sync/atomic"
 	"time"
+
+	"github.com/gwc-dev/gwc/runtime/internal/http1"
 )
 
 // respFlags are Envoy's response flags (%RESPONSE_FLAGS%): why a request
@@ -99,7 +101,25 @@ type exchange struct {
 	route   *Route
 	// upstreamHost is the last endpoint tried ("" if none).
 	upstreamHost string
-	body         countingBody
+	// details overrides the response code details the flags give, for
+	// local replies with no flag of their own (Envoy's upgrade_failed).
+	details string
+	body    countingBody
+}
+
+// responseDetails is %RESPONSE_CODE_DETAILS% for x.
+func (x *exchange) responseDetails() string {
+	if x.details != "" {
+		return x.details
+	}
+	return x.flags.details(x.upstream)
+}
+
+// noteDetails records the response code details of a local reply.
+func noteDetails(w http.ResponseWriter, d string) {
+	if x := exchangeOf(w); x != nil {
+		x.details = d
+	}
 }
 
 // exchangeKey is the context key under which the exchange travels when
@@ -220,6 +240,8 @@ func failFlags(r *http.Request, err error) respFlags {
 		return flagUT // the route's timeout or the per-try timeout
 	case errors.As(err, new(*http.MaxBytesError)):
 		return 0 // the body limit's local reply, which Envoy flags with nothing
+	case errors.As(err, &de) && http1.IsFramingError(de.err):
+		return flagDPE // the engine refused the body's framing
 	case r.Context().Err() != nil || errors.As(err, &de):
 		return flagDC
 	case errors.Is(err, errOverloaded):

@@ -15,6 +15,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/gwc-dev/gwc/runtime/internal/http1"
 )
 
 // forwarder is the upstream round tripper of the clusters that share the
@@ -223,6 +225,7 @@ func (f *forwarder) conn(ctx context.Context, addr string, check, fresh bool) (*
 	pc := &fconn{conn: c, pool: p}
 	pc.br = bufio.NewReaderSize(pc, 16<<10)
 	pc.abortFn = pc.abort
+	pc.unhookFn = pc.unhook
 	return pc, nil
 }
 
@@ -353,7 +356,11 @@ type fconn struct {
 	checkNext bool
 	// abortFn is abort, made once: a cancelled request's context calls it.
 	abortFn func()
-	aborted atomic.Bool
+	// unhookFn is unhook, made once; hookCtx is the request context
+	// watchCancel hooked into.
+	unhookFn func() bool
+	hookCtx  context.Context
+	aborted  atomic.Bool
 }
 
 // abort closes the connection under a request whose context was
@@ -407,7 +414,7 @@ var writerPool = sync.Pool{New: func() any { return bufio.NewWriterSize(nil, 16<
 // neither side asked to close it; otherwise it is closed. A cancelled ctx
 // closes it at once, unblocking a read or write in progress.
 func (pc *fconn) roundTrip(ctx context.Context, req *http.Request, trace *httptrace.ClientTrace, fb *fbody) (*http.Response, error) {
-	stop := context.AfterFunc(ctx, pc.abortFn)
+	stop := pc.watchCancel(ctx)
 	fail := func(err error) (*http.Response, error) {
 		stop()
 		pc.conn.Close()
@@ -441,8 +448,11 @@ func (pc *fconn) roundTrip(ctx context.Context, req *http.Request, trace *httptr
 	if _, err := pc.br.Peek(1); err != nil {
 		return fail(&staleError{err: err})
 	}
-	var resp *http.Response
-	for {
+	if fb == nil {
+		fb = new(fbody)
+	}
+	resp, fast := fb.fast.read(pc.br, req)
+	for !fast {
 		resp, err = http.ReadResponse(pc.br, req)
 		if err != nil {
 			if pc.readLimit <= 0 {
@@ -477,13 +487,27 @@ func (pc *fconn) roundTrip(ctx context.Context, req *http.Request, trace *httptr
 		pc.release(keep)
 		return resp, nil
 	}
-	if fb == nil {
-		fb = new(fbody)
-	}
 	fb.pc, fb.rc, fb.ctx, fb.stop, fb.keep = pc, resp.Body, ctx, stop, keep
 	fb.state.Store(bodyOpen)
 	resp.Body = fb
 	return resp, nil
+}
+
+// watchCancel arranges for ctx's end to abort pc, and returns what undoes
+// that (false once it has run). On the HTTP/1.1 engine's own request
+// context that costs no allocation.
+func (pc *fconn) watchCancel(ctx context.Context) func() bool {
+	if http1.OnClientGone(ctx, pc.abortFn) {
+		pc.hookCtx = ctx
+		return pc.unhookFn
+	}
+	return context.AfterFunc(ctx, pc.abortFn)
+}
+
+func (pc *fconn) unhook() bool {
+	ok := http1.ClearClientGone(pc.hookCtx)
+	pc.hookCtx = nil
+	return ok
 }
 
 // release puts pc back in its pool when keep holds and the connection is
@@ -500,6 +524,8 @@ func (pc *fconn) release(keep bool) {
 // handler's goroutine; Close may also come from another one to abort a
 // read, which closing the connection does.
 type fbody struct {
+	// fast holds a response read by the fast path (forward_read.go).
+	fast fastResponse
 	pc   *fconn
 	rc   io.ReadCloser
 	ctx  context.Context

@@ -2,7 +2,6 @@ package runtime
 
 import (
 	"net"
-	"net/http"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -12,10 +11,13 @@ import (
 // the flags. The header read timeout bounds how long a started request may
 // dribble its headers (slowloris); an idle keep-alive connection waits for
 // the next request under the idle timeout instead.
-func (o *obsOptions) applyLimits(srv *http.Server) {
-	srv.ReadHeaderTimeout = o.headerReadTimeout
-	srv.IdleTimeout = o.idleTimeout
-	srv.MaxHeaderBytes = o.maxHeaderBytes
+func (o *obsOptions) applyLimits(srv *httpServer) {
+	srv.h1.ReadHeaderTimeout = o.headerReadTimeout
+	srv.h1.IdleTimeout = o.idleTimeout
+	srv.h1.MaxHeaderBytes = o.maxHeaderBytes
+	srv.h2.ReadHeaderTimeout = o.headerReadTimeout
+	srv.h2.IdleTimeout = o.idleTimeout
+	srv.h2.MaxHeaderBytes = o.maxHeaderBytes
 }
 
 // connOverflowReply is what a connection past --max-connections gets before

@@ -19,14 +19,22 @@ import (
 // Main runs the ingress for cfg with the command-line arguments args (without
 // the program name) until SIGTERM or SIGINT, then drains and returns the exit
 // status: 0 after a drain, 1 when the configuration is invalid or a socket
-// cannot be bound or served, 2 for a usage error. A second signal during the
-// drain kills the process at once.
+// cannot be bound or served, 2 for a usage error. Further signals during the
+// drain change nothing: requests in flight finish within --drain-timeout
+// (Kubernetes sends SIGKILL after terminationGracePeriodSeconds, the one
+// hard stop).
 func Main(cfg *Config, args []string) int {
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
-	defer stop()
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, syscall.SIGTERM, os.Interrupt)
+	defer signal.Stop(sigs)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
 	go func() {
-		<-ctx.Done()
-		stop() // give the signals back to the default handler
+		<-sigs
+		cancel()
+		for range sigs {
+			// Already draining; the signal is swallowed.
+		}
 	}()
 	return Run(ctx, cfg, args, os.Stderr)
 }
@@ -107,7 +115,7 @@ type gateway struct {
 	listeners   []net.Listener // as cfg.Listeners
 	statusLn    net.Listener   // nil when disabled
 	adminLn     net.Listener   // nil when disabled
-	servers     []*http.Server // as cfg.Listeners
+	servers     []*httpServer  // the HTTP listeners
 	terminators []*terminator  // as cfg.Listeners; nil for plaintext
 	l4          []*l4Server    // the TCP and TLS passthrough listeners
 	statusSrv   *http.Server
@@ -177,21 +185,26 @@ func (g *gateway) serve(ctx context.Context) int {
 			}()
 			continue
 		}
-		srv := newListenerServer(g.obs.wrap(&listenerHandler{l: &g.cfg.Listeners[i], e: g.engine}, ln.Addr().String()), g.log)
+		var connCtx func(context.Context, net.Conn) context.Context
+		if g.terminators[i] != nil {
+			connCtx = withTerminated
+		}
+		srv := newHTTPServer(edgeRequest{g.obs.wrap(&listenerHandler{l: &g.cfg.Listeners[i], e: g.engine}, ln.Addr().String())}, connCtx, g.log)
 		g.opts.obs.applyLimits(srv)
+		local := ln.Addr().String()
+		srv.h1.Rejected = func(c net.Conn, status int, _ string) { g.obs.rejected(c, status, local) }
 		g.servers = append(g.servers, srv)
 		if t := g.terminators[i]; t != nil {
-			srv.ConnContext = withTerminated
 			var l4 *l4Server
 			if l := &g.cfg.Listeners[i]; len(l.L4) > 0 || slices.ContainsFunc(l.TLS, func(s ServerTLS) bool { return s.TCP != nil }) {
 				l4 = newL4Server(&g.cfg.Listeners[i], g.engine, g.log)
 				l4.m = g.obs.tcpMetrics()
 				g.l4 = append(g.l4, l4)
 			}
-			go g.run(srv, newTLSListener(g.limitListener(ln), t, l4, g.log))
+			go g.runHTTP(srv, newTLSListener(g.limitListener(ln), t, l4, g.log))
 			continue
 		}
-		go g.run(srv, guardListener{g.limitListener(ln)})
+		go g.runHTTP(srv, g.limitListener(ln))
 	}
 	if g.statusLn != nil {
 		g.statusSrv = newStatusServer(g)
@@ -213,6 +226,12 @@ func (g *gateway) serve(ctx context.Context) int {
 	}
 	g.drain()
 	return code
+}
+
+func (g *gateway) runHTTP(srv *httpServer, ln net.Listener) {
+	if err := srv.serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		g.serveErrors <- err
+	}
 }
 
 func (g *gateway) run(srv *http.Server, ln net.Listener) {

@@ -396,22 +396,28 @@ func TestUpgradeIsLogged(t *testing.T) {
 			return
 		}
 		defer c.Close()
-		brw.WriteString("HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: test\r\n\r\nhello")
+		brw.WriteString("HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\nhello")
 		brw.Flush()
 	}))
 	defer up.Close()
 	path := filepath.Join(t.TempDir(), "access.log")
 	g := startGateway(t, oneRoute(t, []Cluster{staticCluster("a", hostPort(up))}), "--access-log", path)
-	out, _ := raw(t, g.addr[80], "GET / HTTP/1.1\r\nHost: h\r\nConnection: Upgrade\r\nUpgrade: test\r\n\r\n")
+	out, _ := raw(t, g.addr[80], "GET / HTTP/1.1\r\nHost: h\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n")
 	if !strings.HasPrefix(out, "HTTP/1.1 101") || !strings.HasSuffix(out, "hello") {
 		t.Fatalf("upgrade: %q", out)
 	}
+	// Any other upgrade is refused, as Envoy refuses upgrades it is not
+	// configured for, and logged with Envoy's details.
+	out, _ = raw(t, g.addr[80], "GET /other HTTP/1.1\r\nHost: h\r\nConnection: Upgrade\r\nUpgrade: probe-proto/1\r\n\r\n")
+	if !strings.HasPrefix(out, "HTTP/1.1 403") {
+		t.Fatalf("upgrade probe-proto/1: %q, want 403", out)
+	}
 	// The drain does not wait for hijacked connections: wait for the line
 	// (the writer flushes as soon as its queue is empty).
-	want := `"GET / HTTP/1.1" 101 - via_upstream `
+	want, refused := `"GET / HTTP/1.1" 101 - via_upstream `, `"GET /other HTTP/1.1" 403 - upgrade_failed `
 	var data []byte
 	for range 100 {
-		if data, _ = os.ReadFile(path); strings.Contains(string(data), want) {
+		if data, _ = os.ReadFile(path); strings.Contains(string(data), want) && strings.Contains(string(data), refused) {
 			return
 		}
 		time.Sleep(20 * time.Millisecond)

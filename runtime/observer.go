@@ -3,7 +3,9 @@ package runtime
 import (
 	"context"
 	"log/slog"
+	"net"
 	"net/http"
+	"net/url"
 	"sync"
 	"time"
 )
@@ -86,6 +88,23 @@ func (o *observed) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	o.h.ServeHTTP(x, r)
 }
 
+// rejected records a request the HTTP/1.1 engine refused before any
+// handler saw it (Envoy's codec errors): counted and logged with response
+// flag DPE and the engine's reason, as Envoy logs http1.codec_error.
+func (ob *observer) rejected(c net.Conn, status int, local string) {
+	if ob == nil {
+		return
+	}
+	x := &exchange{status: status, wroteHeader: true, flags: flagDPE, cluster: -1, start: time.Now(),
+		bytesSent: int64(len(http.StatusText(status)))}
+	r := &http.Request{Method: "-", URL: &url.URL{}, Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
+		Header: http.Header{}, RemoteAddr: c.RemoteAddr().String()}
+	ob.metrics.observe(x, r, 0)
+	if ob.access != nil {
+		ob.access.record(x, r, 0, local)
+	}
+}
+
 // finish records the exchange. It runs deferred so a request whose handler
 // aborted (http.ErrAbortHandler when the client went away mid-stream) is
 // still counted.
@@ -113,7 +132,7 @@ func (o *observed) finish(x *exchange, r *http.Request) {
 // reset clears x for its next request.
 func (x *exchange) reset() {
 	x.w, x.start, x.status, x.wroteHeader, x.upstream = nil, time.Time{}, 0, false, false
-	x.bytesSent, x.flags, x.cluster, x.route, x.upstreamHost = 0, 0, -1, nil, ""
+	x.bytesSent, x.flags, x.cluster, x.route, x.upstreamHost, x.details = 0, 0, -1, nil, "", ""
 	x.body.n.Store(0)
 }
 

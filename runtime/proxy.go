@@ -386,19 +386,48 @@ func localReply(w http.ResponseWriter, code int, body string, closeConn bool) {
 
 // newRequestID returns a random (version 4) UUID.
 func newRequestID() string {
-	var b [16]byte
-	_, _ = crand.Read(b[:]) // crypto/rand.Read never fails
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	var s [36]byte
-	hex.Encode(s[0:8], b[0:4])
-	s[8] = '-'
-	hex.Encode(s[9:13], b[4:6])
-	s[13] = '-'
-	hex.Encode(s[14:18], b[6:8])
-	s[18] = '-'
-	hex.Encode(s[19:23], b[8:10])
-	s[23] = '-'
-	hex.Encode(s[24:], b[10:])
-	return string(s[:])
+	b := idBatches.Get().(*idBatch)
+	if b.next == len(b.ids) {
+		b.fill()
+	}
+	id := b.ids[b.next : b.next+uuidLen]
+	b.next += uuidLen
+	idBatches.Put(b)
+	return id
+}
+
+// Request ids are made idsPerBatch at a time: one random read and one
+// string for all of them, instead of a read and a string per request.
+const (
+	uuidLen     = 36
+	idsPerBatch = 32
+)
+
+type idBatch struct {
+	ids  string
+	next int
+}
+
+var idBatches = sync.Pool{New: func() any { return new(idBatch) }}
+
+// fill makes the next batch of version 4 UUIDs (RFC 9562 section 5.4).
+func (b *idBatch) fill() {
+	var rnd [16 * idsPerBatch]byte
+	_, _ = crand.Read(rnd[:]) // crypto/rand.Read never fails
+	var out [uuidLen * idsPerBatch]byte
+	for i := range idsPerBatch {
+		r, s := rnd[16*i:16*i+16], out[uuidLen*i:uuidLen*i+uuidLen]
+		r[6] = r[6]&0x0f | 0x40
+		r[8] = r[8]&0x3f | 0x80
+		hex.Encode(s[0:8], r[0:4])
+		s[8] = '-'
+		hex.Encode(s[9:13], r[4:6])
+		s[13] = '-'
+		hex.Encode(s[14:18], r[6:8])
+		s[18] = '-'
+		hex.Encode(s[19:23], r[8:10])
+		s[23] = '-'
+		hex.Encode(s[24:], r[10:])
+	}
+	b.ids, b.next = string(out[:]), 0
 }

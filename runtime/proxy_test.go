@@ -89,9 +89,21 @@ func TestForwardedHeaders(t *testing.T) {
 		}
 	}
 
-	// A request id the client sent is kept.
-	_, body = g.do(t, c, 80, "GET", "h", "/", http.Header{"X-Request-Id": {"client-id-1"}})
-	check("kept x-request-id", http.Header(seenBy(t, body).Header).Get("X-Request-Id"), "client-id-1")
+	// A request id the client sent is replaced, as Envoy does for external
+	// requests; so are the x-envoy-* headers it sent removed.
+	_, body = g.do(t, c, 80, "GET", "h", "/", http.Header{"X-Request-Id": {"client-id-1"},
+		"X-Envoy-Retry-On": {"5xx"}, "X-Envoy-Max-Retries": {"9"}, "X-Envoy-Upstream-Rq-Timeout-Ms": {"1"},
+		"X-Envoy-Internal": {"true"}, "X-Envoy-Force-Trace": {"1"}, "X-Envoy-Decorator-Operation": {"op"},
+		"X-Envoy-Ip-Tags": {"t"}, "X-Envoy-Anything-Else": {"x"}})
+	seen := http.Header(seenBy(t, body).Header)
+	if id := seen.Get("X-Request-Id"); id == "client-id-1" || len(id) != 36 {
+		t.Errorf("x-request-id upstream = %q, want a new UUID", id)
+	}
+	for k := range seen {
+		if strings.HasPrefix(k, "X-Envoy-") && k != "X-Envoy-Attempt-Count" && k != "X-Envoy-Expected-Rq-Timeout-Ms" {
+			t.Errorf("client header %s reached the upstream", k)
+		}
+	}
 	// Without X-Forwarded-For, the client address alone.
 	_, body = g.do(t, c, 80, "GET", "h", "/", nil)
 	check("fresh x-forwarded-for", http.Header(seenBy(t, body).Header).Get("X-Forwarded-For"), "127.0.0.1")
@@ -261,7 +273,7 @@ func TestUpgradePassesThrough(t *testing.T) {
 	}
 	defer conn.Close()
 	conn.SetDeadline(time.Now().Add(5 * time.Second))
-	io.WriteString(conn, "GET /ws HTTP/1.1\r\nHost: h\r\nConnection: Upgrade\r\nUpgrade: echo\r\n\r\n")
+	io.WriteString(conn, "GET /ws HTTP/1.1\r\nHost: h\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n")
 	br := bufio.NewReader(conn)
 	resp, err := http.ReadResponse(br, nil)
 	if err != nil {
@@ -277,7 +289,7 @@ func TestUpgradePassesThrough(t *testing.T) {
 	}
 }
 
-// newUpgradeBackend answers "Upgrade: echo" with 101 and then echoes bytes.
+// newUpgradeBackend answers "Upgrade: websocket" with 101 and then echoes bytes.
 func newUpgradeBackend(t *testing.T) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -285,7 +297,7 @@ func newUpgradeBackend(t *testing.T) string {
 		t.Fatal(err)
 	}
 	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Header.Get("Upgrade") != "echo" {
+		if r.Header.Get("Upgrade") != "websocket" {
 			http.Error(w, "want upgrade", 400)
 			return
 		}
@@ -294,7 +306,7 @@ func newUpgradeBackend(t *testing.T) string {
 			return
 		}
 		defer c.Close()
-		brw.WriteString("HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: echo\r\n\r\n")
+		brw.WriteString("HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n")
 		brw.Flush()
 		c.SetDeadline(time.Now().Add(5 * time.Second))
 		io.Copy(c, brw)

@@ -1,14 +1,19 @@
 package runtime
 
 import (
+	"context"
+	"errors"
 	"log"
 	stdlog "log"
 	"log/slog"
+	"net"
 	"net/http"
 	"slices"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/gwc-dev/gwc/runtime/internal/http1"
 )
 
 // engine is what the listeners share: one upstream and one transport per
@@ -64,26 +69,18 @@ type listenerHandler struct {
 }
 
 func (h *listenerHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if r.ProtoMajor == 1 {
-		switch guardVerdict(r) {
-		case frameBadRequest:
-			localReply(w, http.StatusBadRequest, "Bad Request", true)
-			return
-		case frameTooManyHeaders:
-			localReply(w, http.StatusRequestHeaderFieldsTooLarge, "Request Header Fields Too Large", true)
-			return
-		case frameClose:
-			// Not on an upgrade: its 101 must say "Connection: Upgrade", and
-			// the guard stays lost for whatever follows on the connection.
-			if _, up := r.Header["Upgrade"]; !up {
-				w.Header()["Connection"] = valClose
-			}
-		}
-		if r.ProtoMinor == 0 {
-			// Istio's gateways accept HTTP/1.0 only with PILOT_HTTP10=1.
-			localReply(w, http.StatusUpgradeRequired, "Upgrade Required", true)
-			return
-		}
+	if r.ProtoMajor == 1 && r.ProtoMinor == 0 {
+		// Istio's gateways accept HTTP/1.0 only with PILOT_HTTP10=1.
+		localReply(w, http.StatusUpgradeRequired, "Upgrade Required", true)
+		return
+	}
+	if up, ok := r.Header["Upgrade"]; ok && r.ProtoMajor == 1 && !(len(up) == 1 && strings.EqualFold(up[0], "websocket")) {
+		// Istio configures only websocket upgrades at a gateway; Envoy
+		// refuses any other (the engine already dropped an Upgrade that
+		// Connection does not name, and h2c).
+		noteDetails(w, "upgrade_failed")
+		localReply(w, http.StatusForbidden, "", false)
+		return
 	}
 	l := h.l
 	tc := requestTLS(r)
@@ -143,22 +140,99 @@ func (h *listenerHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.serveRoute(w, r, rt, path)
 }
 
-// newListenerServer returns the server for one HTTP listener: HTTP/1.1 and
-// h2c with prior knowledge (Envoy's AUTO codec on plaintext), Envoy's 60KiB
-// header limit and 1h idle timeout, and the framing guard's hook.
-func newListenerServer(h http.Handler, log *slog.Logger) *http.Server {
+// httpServer serves one HTTP listener: gwc's HTTP/1.1 engine, which hands
+// connections that speak HTTP/2 (ALPN h2, or h2c with prior knowledge, as
+// Envoy's AUTO codec accepts on plaintext) to net/http's HTTP/2 server.
+type httpServer struct {
+	h1 *http1.Server
+	h2 *http.Server
+	// h2conns feeds h2 the connections h1 hands over.
+	h2conns *connQueue
+}
+
+// newHTTPServer returns the server for one HTTP listener with Envoy's
+// limits (60 KiB and 100 header lines, 1 h idle timeout) until the flags
+// set others; connCtx derives each connection's context (TLS state).
+func newHTTPServer(h http.Handler, connCtx func(context.Context, net.Conn) context.Context, log *slog.Logger) *httpServer {
 	var protos http.Protocols
-	protos.SetHTTP1(true)
 	protos.SetUnencryptedHTTP2(true)
-	return &http.Server{
+	s := &httpServer{h2conns: newConnQueue()}
+	s.h2 = &http.Server{
 		Handler:                      h,
 		Protocols:                    &protos,
 		MaxHeaderBytes:               60 << 10,
 		IdleTimeout:                  time.Hour,
-		ConnContext:                  withGuard,
+		ConnContext:                  connCtx,
 		DisableGeneralOptionsHandler: true,
 		ErrorLog:                     newServerLog(log),
 	}
+	s.h1 = &http1.Server{
+		Handler:        h,
+		ConnContext:    connCtx,
+		H2:             s.handOffH2,
+		IdleTimeout:    time.Hour,
+		MaxHeaderBytes: 60 << 10,
+		MaxHeaderCount: maxRequestHeaders,
+		Log:            log,
+	}
+	return s
+}
+
+// maxRequestHeaders is Envoy's default max_request_headers_count.
+const maxRequestHeaders = 100
+
+// serve serves ln until the server shuts down; the HTTP/2 server runs
+// beside it on the connections handed over.
+func (s *httpServer) serve(ln net.Listener) error {
+	go s.h2.Serve(s.h2conns)
+	return s.h1.Serve(ln)
+}
+
+func (s *httpServer) handOffH2(c net.Conn, buffered []byte) {
+	if len(buffered) > 0 {
+		if t, ok := c.(*terminatedConn); ok {
+			t.prefix = buffered
+		} else {
+			c = &prefixConn{Conn: c, prefix: buffered}
+		}
+	}
+	s.h2conns.push(c)
+}
+
+// shutdown drains both servers: HTTP/1.1 connections finish their
+// request, HTTP/2 ones get a GOAWAY and finish their streams.
+func (s *httpServer) shutdown(ctx context.Context) error {
+	var err1, err2 error
+	var wg sync.WaitGroup
+	wg.Go(func() { err2 = s.h2.Shutdown(ctx) })
+	err1 = s.h1.Shutdown(ctx)
+	wg.Wait()
+	if err1 != nil || err2 != nil {
+		s.h1.Close()
+		s.h2.Close()
+		return errors.Join(err1, err2)
+	}
+	s.h2conns.Close()
+	return nil
+}
+
+// edgeRequest is the first handler of every HTTP listener. Every client of
+// an Istio gateway is external (Envoy 1.33 and later trust no peer address
+// by default), so, as Envoy's header sanitising does for external
+// requests, the x-envoy-* headers a client sends are removed before
+// routing (Envoy removes a fixed list of them; gwc removes every one) and
+// its x-request-id is dropped so that a new one is made.
+type edgeRequest struct{ h http.Handler }
+
+func (e edgeRequest) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	h := r.Header
+	for k := range h {
+		if len(k) > 8 && k[:8] == "X-Envoy-" {
+			delete(h, k)
+		}
+	}
+	delete(h, "X-Request-Id")
+	e.h.ServeHTTP(w, r)
 }
 
 // redirectHTTPS answers httpsRedirect as Envoy's require_tls does: 301 to

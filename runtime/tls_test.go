@@ -107,8 +107,9 @@ func TestHTTPSRequest(t *testing.T) {
 	}
 }
 
-// TestGuardOverTLS checks that the framing guard sees decrypted bytes.
-func TestGuardOverTLS(t *testing.T) {
+// TestStrictFramingOverTLS checks that HTTPS requests get the same strict
+// parser.
+func TestStrictFramingOverTLS(t *testing.T) {
 	f := startTLS(t)
 	c, err := f.dial(t, "a.example.com")
 	if err != nil {

@@ -16,20 +16,42 @@ import (
 // for this long only.
 var handshakeTimeout = 10 * time.Second
 
-// Serving HTTPS. net/http recognises TLS by type-asserting *tls.Conn, and
-// the framing guard must see the decrypted bytes; a guardConn around a
-// *tls.Conn is neither. So the listener does the handshake itself, then
-// hands net/http a terminatedConn: the guard over the decrypted stream,
-// with the connection state beside it. net/http serves it as cleartext
-// (HTTP/1.1, or HTTP/2 when the client opens with the h2 preface, which
-// is what a client that negotiated h2 by ALPN does), and the handler puts
-// the TLS state back on the request (see requestTLS).
+// Serving HTTPS. The listener does the handshake itself (it picks the
+// server by SNI and may pass the connection through instead), then hands
+// the HTTP server a terminatedConn: the decrypted stream with the
+// connection state beside it. The HTTP/1.1 engine serves it, or hands it
+// to net/http's HTTP/2 server when ALPN chose h2; net/http sees a plain
+// connection (it would redo the handshake on a *tls.Conn) and the handler
+// puts the TLS state back on the request (see requestTLS).
 
 // terminatedConn is a TLS connection after its handshake.
 type terminatedConn struct {
-	*guardConn
+	net.Conn
 	state  tls.ConnectionState
 	server int // index into Listener.TLS
+	// prefix is what the HTTP/1.1 engine read before handing the
+	// connection to the HTTP/2 server; Read replays it first.
+	prefix []byte
+}
+
+func (t *terminatedConn) Read(b []byte) (int, error) {
+	if len(t.prefix) > 0 {
+		n := copy(b, t.prefix)
+		t.prefix = t.prefix[n:]
+		return n, nil
+	}
+	return t.Conn.Read(b)
+}
+
+// NegotiatedProtocol tells the HTTP/1.1 engine what ALPN chose.
+func (t *terminatedConn) NegotiatedProtocol() string { return t.state.NegotiatedProtocol }
+
+// CloseWrite half-closes the TLS stream (close_notify) before a close.
+func (t *terminatedConn) CloseWrite() error {
+	if cw, ok := t.Conn.(interface{ CloseWrite() error }); ok {
+		return cw.CloseWrite()
+	}
+	return nil
 }
 
 type terminatedKey struct{}
@@ -37,7 +59,6 @@ type terminatedKey struct{}
 // withTerminated is the ConnContext of an HTTPS listener's server.
 func withTerminated(ctx context.Context, c net.Conn) context.Context {
 	if t, ok := c.(*terminatedConn); ok {
-		ctx = context.WithValue(ctx, guardKey{}, t.guardConn)
 		ctx = context.WithValue(ctx, terminatedKey{}, t)
 	}
 	return ctx
@@ -138,7 +159,7 @@ func (l *tlsListener) handshake(c net.Conn) {
 		return
 	}
 	st := tc.ConnectionState()
-	t := &terminatedConn{guardConn: &guardConn{Conn: tc}, state: st, server: l.term.pick(st.ServerName)}
+	t := &terminatedConn{Conn: tc, state: st, server: l.term.pick(st.ServerName)}
 	if t.server >= 0 && t.server < len(l.term.servers) && l.term.servers[t.server].TCP != nil && l.l4 != nil {
 		l.l4.handoff(tc, l.term.servers[t.server].TCP, nil)
 		return

@@ -3,6 +3,7 @@ package runtime
 import (
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"slices"
@@ -14,37 +15,6 @@ import (
 const smuggle = "POST /p HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n" +
 	"0\r\n\r\n" +
 	"GET /smuggled HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n"
-
-// What net/http does on its own, today: given Content-Length and
-// Transfer-Encoding together it frames by chunked, drops Content-Length and
-// keeps the connection, so a front proxy that framed by Content-Length is
-// desynchronised (here the "0\r\n\r\n" it took as body ends the chunked body
-// and the next bytes become a second request). If this test fails, net/http
-// changed; revisit guard.go.
-func TestNetHTTPAloneKeepsConnectionOnContentLengthAndChunked(t *testing.T) {
-	var mu sync.Mutex
-	var paths []string
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		mu.Lock()
-		paths = append(paths, r.URL.Path+" cl="+r.Header.Get("Content-Length"))
-		mu.Unlock()
-	})}
-	go srv.Serve(ln)
-	defer srv.Close()
-	out, _ := raw(t, ln.Addr().String(), smuggle)
-	if n := len(responses(t, out)); n != 2 {
-		t.Errorf("net/http sent %d responses, expected 2", n)
-	}
-	mu.Lock()
-	defer mu.Unlock()
-	if !slices.Equal(paths, []string{"/p cl=", "/smuggled cl="}) {
-		t.Errorf("net/http served %q", paths)
-	}
-}
 
 // recorder is a backend that records the paths it serves.
 type recorder struct {
@@ -66,7 +36,7 @@ func (rec *recorder) got() []string {
 	return slices.Clone(rec.paths)
 }
 
-func guardedGateway(t *testing.T) (*testGateway, *recorder) {
+func framingGateway(t *testing.T) (*testGateway, *recorder) {
 	rec := &recorder{}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -104,8 +74,8 @@ func headers(n int) string {
 	return b.String()
 }
 
-func TestGuard(t *testing.T) {
-	g, rec := guardedGateway(t)
+func TestStrictFraming(t *testing.T) {
+	g, rec := framingGateway(t)
 	tests := []struct {
 		name   string
 		data   string
@@ -134,16 +104,54 @@ func TestGuard(t *testing.T) {
 			t.Errorf("the backend served a smuggled request: %q", rec.got())
 		}
 	}
+	// Every refusal is counted, as Envoy counts codec errors: response
+	// flag DPE, with the status it answered.
+	want := map[string]float64{"400": 7, "431": 1, "501": 1}
+	got := map[string]float64{}
+	for _, m := range scrape(t, g.status)["istio_requests_total"].GetMetric() {
+		if label(m, "response_flags") == "DPE" {
+			got[label(m, "response_code")] += m.GetCounter().GetValue()
+		}
+	}
+	if !maps.Equal(got, want) {
+		t.Errorf("istio_requests_total with flag DPE by code: %v, want %v", got, want)
+	}
+}
+
+// A request after one with an Upgrade header the gateway does not switch
+// is judged as on a fresh connection: one parser, whatever came before.
+func TestFramingAfterUnswitchedUpgrade(t *testing.T) {
+	g, rec := framingGateway(t)
+	first := "GET /up HTTP/1.1\r\nHost: h\r\nUpgrade: foo\r\n\r\n"
+	for name, next := range map[string]string{
+		"content-length with chunked": smuggle,
+		"obs-fold":                    "GET /p HTTP/1.1\r\nHost: h\r\nX: a\r\n b\r\n\r\n",
+		"too many headers":            "GET /p HTTP/1.1\r\nHost: h\r\n" + headers(120) + "\r\n",
+		"padded transfer-encoding":    "POST /p HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\nTransfer-Encoding:" + strings.Repeat(" ", 300) + "chunked\r\n\r\n0\r\n\r\n",
+	} {
+		out, closed := raw(t, g.addr[80], first+next)
+		rs := responses(t, out)
+		if len(rs) != 2 || rs[0].StatusCode != 200 || rs[1].StatusCode/100 != 4 || !closed {
+			var codes []int
+			for _, r := range rs {
+				codes = append(codes, r.StatusCode)
+			}
+			t.Errorf("%s after Upgrade: foo: statuses %v (closed %v), want [200 4xx] and closed", name, codes, closed)
+		}
+	}
+	if got := rec.got(); !slices.Equal(got, []string{"/up", "/up", "/up", "/up"}) {
+		t.Errorf("backend served %q, want only the first request of each connection", got)
+	}
 }
 
 // Well-formed pipelined requests keep their connection.
-func TestGuardKeepsWellFramedConnections(t *testing.T) {
-	g, rec := guardedGateway(t)
+func TestPipelinedRequestsKeepConnection(t *testing.T) {
+	g, rec := framingGateway(t)
 	stream := "GET /1 HTTP/1.1\r\nHost: h\r\n\r\n" +
 		"POST /2 HTTP/1.1\r\nHost: h\r\nContent-Length: 11\r\n\r\nhello world" +
 		"\r\n" + // a stray CRLF after a POST, which net/http tolerates
 		"POST /3 HTTP/1.1\r\nHost: h\r\ntransfer-encoding:  chunked \r\n\r\n5;ext=\"a;b\"\r\nhello\r\n6 \r\n world\r\n0\r\n\r\n" +
-		// 100 header lines, Envoy's limit, some longer than the guard keeps.
+		// 100 header lines, Envoy's limit, some long.
 		"GET /4?q=1 HTTP/1.1\r\nHost: h\r\n" + strings.Repeat("X-Long: "+strings.Repeat("v", 300)+"\r\n", 3) + headers(96) + "\r\n" +
 		"GET /5 HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n"
 	out, closed := raw(t, g.addr[80], stream)
@@ -158,45 +166,5 @@ func TestGuardKeepsWellFramedConnections(t *testing.T) {
 	}
 	if want := []string{"/1", "/2", "/3", "/4", "/5"}; !slices.Equal(rec.got(), want) {
 		t.Errorf("backend served %q, want %q", rec.got(), want)
-	}
-}
-
-// The framer must give the same verdicts however the stream is cut into
-// reads.
-func TestFramerSplits(t *testing.T) {
-	reqs := []struct {
-		line, rest string
-		action     frameAction
-	}{
-		{"GET /a HTTP/1.1", "\r\nHost: h\r\n\r\n", frameOK},
-		{"POST /b HTTP/1.1", "\r\nHost: h\r\nContent-Length: 3\r\n\r\nxyz", frameOK},
-		{"POST /c HTTP/1.1", "\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n2;x=y\r\nab\r\n0\r\n\r\n", frameOK},
-		{"GET /d HTTP/1.1", "\nHost: h\n\n", frameOK}, // bare LF in headers, as net/http accepts
-		{"POST /e HTTP/1.1", "\r\nHost: h\r\nContent-Length: 0\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", frameBadRequest},
-	}
-	var stream string
-	for _, r := range reqs {
-		stream += r.line + r.rest
-	}
-	for cut := 0; cut <= len(stream); cut++ {
-		for _, step := range []int{1, 7, len(stream)} {
-			var f framer
-			f.feed([]byte(stream[:cut]))
-			for i := cut; i < len(stream); i += step {
-				f.feed([]byte(stream[i:min(i+step, len(stream))]))
-			}
-			if len(f.queue) != len(reqs) {
-				t.Fatalf("cut %d step %d: %d verdicts, want %d", cut, step, len(f.queue), len(reqs))
-			}
-			for i, r := range reqs {
-				want := verdict{uint64(newLineHash().addString(r.line)), r.action}
-				if f.queue[i] != want {
-					t.Fatalf("cut %d step %d: verdict %d = %+v, want %+v", cut, step, i, f.queue[i], want)
-				}
-			}
-			if f.state != fsLost {
-				t.Fatalf("cut %d step %d: state %d after a rejected request, want lost", cut, step, f.state)
-			}
-		}
 	}
 }

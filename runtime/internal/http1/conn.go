@@ -512,22 +512,29 @@ func (c *conn) finishRequest() bool {
 			return false
 		}
 	}
-	if !done && !expecting && bodyErr == nil && !c.close {
-		// Read what is left of the body, to find the next request.
-		c.body.mu.Lock()
-		c.body.continue100 = false
-		c.body.mu.Unlock()
-		n, err := io.CopyN(io.Discard, &c.body, maxDiscard+1)
-		if err != io.EOF || n > maxDiscard {
-			c.close = true
-		}
-	} else if !done {
+	if !done && (expecting || bodyErr != nil) {
 		c.close = true
 	}
-	c.body.Close()
+	c.body.mu.Lock()
+	c.body.continue100 = false
+	if !done && !c.body.chunked && c.body.remain > maxDiscard {
+		// Too much left to read just to find the next request (net/http's
+		// rule): the response says the connection closes.
+		c.close = true
+	}
+	c.body.mu.Unlock()
 	if err := w.finish(); err != nil {
+		c.body.Close()
 		return false
 	}
+	if !done && !c.close {
+		// Read what is left of the body, after the response, to find the
+		// next request.
+		if n, err := io.CopyN(io.Discard, &c.body, maxDiscard+1); err != io.EOF || n > maxDiscard {
+			c.close = true
+		}
+	}
+	c.body.Close()
 	return !c.close
 }
 

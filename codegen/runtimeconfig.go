@@ -31,11 +31,17 @@ func RuntimeConfig(cfg *ir.Config) (*runtime.Config, error) {
 		}
 		rl.Hosts = router
 		for _, vh := range l.VirtualHosts {
-			rvh := runtime.VirtualHost{Domain: vh.Domain}
+			rvh := runtime.VirtualHost{Domain: vh.Domain, RequireTLS: vh.HTTPSRedirect, TLSServers: vh.TLSServers}
 			for _, r := range vh.Routes {
 				rvh.Routes = append(rvh.Routes, runtimeRoute(r))
 			}
 			rl.VirtualHosts = append(rl.VirtualHosts, rvh)
+		}
+		for _, r := range l.L4 {
+			rl.L4 = append(rl.L4, runtimeL4(r))
+		}
+		for _, t := range l.TLS {
+			rl.TLS = append(rl.TLS, runtimeTLS(t))
 		}
 		out.Listeners = append(out.Listeners, rl)
 	}
@@ -50,6 +56,43 @@ func RuntimeConfig(cfg *ir.Config) (*runtime.Config, error) {
 		out.Plugins = c
 	}
 	return out, nil
+}
+
+// runtimeL4 is a connection route as the literal's L4 and TCP hold it.
+func runtimeL4(r ir.L4Route) runtime.L4Route {
+	out := runtime.L4Route{ID: r.Origin.String(), SNI: r.SNI}
+	for _, d := range r.Destinations {
+		out.Clusters = append(out.Clusters, runtime.WeightedCluster{Cluster: d.Cluster, Weight: uint32(d.Weight)})
+	}
+	return out
+}
+
+var runtimeTLSModes = map[string]runtime.TLSMode{
+	"SIMPLE":          runtime.TLSSimple,
+	"MUTUAL":          runtime.TLSMutual,
+	"OPTIONAL_MUTUAL": runtime.TLSOptionalMutual,
+}
+
+// runtimeTLS is a server's TLS termination as the literal's TLS holds it
+// (tlsModes names the same modes for the literal). Prepare checks it, so
+// an HTTPS listener without it could not be explained.
+func runtimeTLS(t ir.ServerTLS) runtime.ServerTLS {
+	out := runtime.ServerTLS{
+		ID: t.Origin.String(), SNI: t.SNI, Mode: runtimeTLSModes[t.Mode],
+		CredentialName: t.CredentialName, ServerCertificate: t.ServerCertificate, PrivateKey: t.PrivateKey,
+		CACertificates: t.CACertificates, CredentialNames: t.CredentialNames, CACredentialName: t.CACredentialName,
+		CRL: t.CRL, InsecureSkipVerify: t.InsecureSkipVerify, SubjectAltNames: t.SubjectAltNames,
+		VerifyCertificateSpki: t.VerifyCertificateSpki, VerifyCertificateHash: t.VerifyCertificateHash,
+		MinVersion: t.MinVersion, MaxVersion: t.MaxVersion, CipherSuites: t.CipherSuites,
+	}
+	for _, c := range t.Certificates {
+		out.Certificates = append(out.Certificates, runtime.CertificateFiles{Certificate: c.Certificate, Key: c.Key})
+	}
+	if t.TCP != nil {
+		tcp := runtimeL4(*t.TCP)
+		out.TCP = &tcp
+	}
+	return out
 }
 
 // hostRouter builds the listener's host router, as the generated source

@@ -19,7 +19,8 @@ import (
 // TestRuntimeConfigMatchesLiteral builds a real binary from a config that
 // uses every route action and checks that the Config literal it holds is
 // the one RuntimeConfig builds in memory, which gwc explain and gwc routes
-// use: one mapping from IR to tables, not two.
+// use: one mapping from IR to tables, not two. The TLS examples add HTTPS,
+// mutual TLS, SNI and passthrough on one listener.
 func TestRuntimeConfigMatchesLiteral(t *testing.T) {
 	ar, err := txtar.ParseFile("../compiler/testdata/actions.txtar")
 	if err != nil {
@@ -33,7 +34,7 @@ func TestRuntimeConfigMatchesLiteral(t *testing.T) {
 			}
 		}
 	}
-	res := load.Load([]string{dir}, load.Options{Namespace: "default"})
+	res := load.Load([]string{dir, "../examples/tls"}, load.Options{Namespace: "default"})
 	if res.Diags.HasErrors() {
 		t.Fatal(res.Diags)
 	}
@@ -81,7 +82,8 @@ func init() {
 	if !bytes.Equal(fromBinary, inMemory.Bytes()) {
 		t.Errorf("the binary's Config differs from RuntimeConfig's:\nbinary:    %s\nin memory: %s", fromBinary, inMemory.Bytes())
 	}
-	if !bytes.Contains(fromBinary, []byte(`"Redirect":{`)) || !bytes.Contains(fromBinary, []byte(`"AllowPreviousHosts"`)) {
+	if !bytes.Contains(fromBinary, []byte(`"Redirect":{`)) || !bytes.Contains(fromBinary, []byte(`"AllowPreviousHosts"`)) ||
+		!bytes.Contains(fromBinary, []byte(`"CredentialName":"secure-credential"`)) || !bytes.Contains(fromBinary, []byte(`"SNI":["one.example.com"]`)) {
 		t.Errorf("the dump lacks the route actions: %s", fromBinary)
 	}
 }

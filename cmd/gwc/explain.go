@@ -1,6 +1,7 @@
 package main
 
 import (
+	"crypto/tls"
 	"fmt"
 	"io"
 	"maps"
@@ -67,6 +68,11 @@ func parseRequest(s string, headers []string) (*http.Request, error) {
 		Host: u.Host, Header: http.Header{}, Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
 		RequestURI: u.RequestURI(), RemoteAddr: "127.0.0.1:1",
 	}
+	if u.Scheme == "https" {
+		// As a listener sees it: on a TLS connection whose server name is
+		// the host.
+		req.TLS = &tls.ConnectionState{ServerName: u.Hostname()}
+	}
 	for _, h := range headers {
 		name, value, ok := strings.Cut(h, ":")
 		if !ok {
@@ -97,8 +103,12 @@ func requestPort(host, scheme string) int {
 }
 
 func explain(w io.Writer, irc *ir.Config, rc *runtime.Config, req *http.Request) {
-	port := requestPort(req.Host, "http")
-	fmt.Fprintf(w, "request   %s http://%s%s\n", req.Method, req.Host, req.URL.RequestURI())
+	scheme := "http"
+	if req.TLS != nil {
+		scheme = "https"
+	}
+	port := requestPort(req.Host, scheme)
+	fmt.Fprintf(w, "request   %s %s://%s%s\n", req.Method, scheme, req.Host, req.URL.RequestURI())
 	for _, k := range slices.Sorted(maps.Keys(req.Header)) {
 		fmt.Fprintf(w, "          %s: %s\n", k, strings.Join(req.Header[k], ","))
 	}
@@ -124,6 +134,11 @@ func explain(w io.Writer, irc *ir.Config, rc *runtime.Config, req *http.Request)
 		fmt.Fprintf(w, "vhost     %s\n", vh.Domain)
 		for _, s := range irc.Listeners[li].VirtualHosts[vi].Servers {
 			fmt.Fprintf(w, "server    %s\n", s)
+		}
+		if vh.RequireTLS && req.TLS == nil {
+			fmt.Fprintln(w, "result    301, httpsRedirect")
+			fmt.Fprintf(w, "location  https://%s%s\n", req.Host, req.URL.RequestURI())
+			continue
 		}
 		chosen := vh.Select(req)
 		for ri := range vh.Routes {

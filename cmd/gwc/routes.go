@@ -56,7 +56,11 @@ func runRoutes(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stdout, "listener %s %s\n", net.JoinHostPort(l.Bind, strconv.Itoa(l.Port)), l.Protocol)
 		for vi := range l.VirtualHosts {
 			vh := &l.VirtualHosts[vi]
-			fmt.Fprintf(stdout, "  host %s\n", vh.Domain)
+			if vh.RequireTLS {
+				fmt.Fprintf(stdout, "  host %s (httpsRedirect: plain HTTP gets 301 to https)\n", vh.Domain)
+			} else {
+				fmt.Fprintf(stdout, "  host %s\n", vh.Domain)
+			}
 			tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
 			if len(specs) > 0 {
 				fmt.Fprintln(tw, "    #\tMATCH\tACTION\tPLUGINS\tFROM")
@@ -73,8 +77,29 @@ func runRoutes(args []string, stdout, stderr io.Writer) int {
 			}
 			tw.Flush()
 		}
+		printConnectionRoutes(stdout, rc, l)
 	}
 	return 0
+}
+
+// printConnectionRoutes prints the tcp and tls (passthrough) rules of a
+// listener, which take whole connections: by SNI, else the first.
+func printConnectionRoutes(w io.Writer, rc *runtime.Config, l *runtime.Listener) {
+	if len(l.L4) == 0 {
+		return
+	}
+	fmt.Fprintln(w, "  connections")
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "    #\tSNI\tACTION\tFROM")
+	for i := range l.L4 {
+		r := &l.L4[i]
+		sni := "any"
+		if len(r.SNI) > 0 {
+			sni = strings.Join(r.SNI, ", ")
+		}
+		fmt.Fprintf(tw, "    %d\t%s\t%s\t%s\n", i, sni, describeAction(rc, &runtime.Route{Clusters: r.Clusters}), r.ID)
+	}
+	tw.Flush()
 }
 
 // compiledTables compiles paths and builds the prepared runtime tables;

@@ -18,7 +18,7 @@ test: ## run every test: vet, unit, golden, end-to-end, cue vet of the examples,
 	examples/demo.sh --check
 	schema/testdata/hooks.sh
 
-demo: ## build ./examples/coolstore into an ingress and serve it with the demo backend
+demo: ## build ./examples into one ingress, serve it with the demo backends and prove every example
 	examples/demo.sh
 
 bench: ## side-by-side with nginx, HAProxy, Caddy; start and size (installs them; see docs/benchmarks.md)

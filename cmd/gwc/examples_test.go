@@ -1,12 +1,14 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -75,5 +77,78 @@ func lockDemoPorts(t *testing.T) {
 			t.Fatal("the example's ports stayed locked for 5 minutes: is make demo running?")
 		}
 		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// TestExamplesCompose reads ./examples as the one gateway it is: routes
+// lists every example's hosts and connection routes, explain follows a
+// request of each TLS kind.
+func TestExamplesCompose(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	if code := run([]string{"routes", "../../examples"}, nil, &stdout, &stderr); code != 0 {
+		t.Fatalf("gwc routes ./examples exited %d:\n%s", code, stderr.String())
+	}
+	for _, want := range []string{
+		"listener :80 HTTP", "host webapp.istioinaction.io", "host reviews.example.com",
+		"host webapp.example.com (httpsRedirect: plain HTTP gets 301 to https)",
+		"listener :443 HTTPS", "host secure.example.com", "host catalog.example.com", "host shop.example.com",
+		"0  one.example.com  -> outbound|443||one.istioinaction.svc.cluster.local (100)",
+		"listener :31400 TCP", "0  any  -> outbound|9000||tcp-echo.istioinaction.svc.cluster.local (100)",
+	} {
+		if !strings.Contains(stdout.String(), want) {
+			t.Errorf("gwc routes ./examples lacks %q:\n%s", want, stdout.String())
+		}
+	}
+	for req, want := range map[string]string{
+		"GET https://secure.example.com/": "examples/tls/mtls/ingress.yaml:13:5 istioinaction/secure-gateway servers[0]",
+		"GET http://webapp.example.com/a": "result    301, httpsRedirect\nlocation  https://webapp.example.com/a",
+		"GET https://webapp.example.com/": "result    -> outbound|8080||webapp.istioinaction.svc.cluster.local (100)",
+	} {
+		stdout.Reset()
+		stderr.Reset()
+		if code := run([]string{"explain", "../../examples", req}, nil, &stdout, &stderr); code != 0 {
+			t.Fatalf("gwc explain %q exited %d:\n%s", req, code, stderr.String())
+		}
+		if got := stdout.String(); !strings.Contains(got, want) {
+			t.Errorf("gwc explain %q lacks %q:\n%s", req, want, got)
+		}
+	}
+}
+
+// TestExamplesConflict adds to ./examples a Gateway that really conflicts
+// with one of them (webapp.example.com on port 443 with other TLS
+// settings): the build fails naming both servers, with a hint, and writes
+// nothing.
+func TestExamplesConflict(t *testing.T) {
+	dir := t.TempDir()
+	other := filepath.Join(dir, "other.yaml")
+	if err := os.WriteFile(other, []byte(`apiVersion: networking.istio.io/v1
+kind: Gateway
+metadata: {name: other-gateway, namespace: istioinaction}
+spec:
+  servers:
+  - port: {number: 443, name: https, protocol: HTTPS}
+    hosts: [webapp.example.com]
+    tls: {mode: MUTUAL, credentialName: other-credential}
+`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	bin := filepath.Join(dir, "ingress")
+	var stdout, stderr bytes.Buffer
+	if code := run([]string{"build", "-o", bin, "../../examples", other}, nil, &stdout, &stderr); code != 1 {
+		t.Fatalf("gwc build exited %d, want 1:\n%s", code, stderr.String())
+	}
+	got := stderr.String()
+	for _, want := range []string{
+		"examples/tls/https/ingress.yaml:15:12: error IST0145: Gateway istioinaction/web-gateway",
+		other + ":6:5 istioinaction/other-gateway servers[0]",
+		"= hint: ",
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("the build's errors lack %q:\n%s", want, got)
+		}
+	}
+	if _, err := os.Stat(bin); !os.IsNotExist(err) {
+		t.Errorf("a binary was written despite the conflict: %v", err)
 	}
 }

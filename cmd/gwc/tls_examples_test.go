@@ -18,13 +18,16 @@ import (
 
 // TestTLSExamples builds each TLS and TCP example with the real gwc build,
 // runs backends where the examples' ServiceEntries say they are, makes the
-// credentials their READMEs describe, and replays the READMEs' commands.
+// credentials their READMEs describe, and replays the READMEs' commands:
+// against each example built on its own, then against one ingress built
+// from the whole of ./examples, which must serve every one of them.
 func TestTLSExamples(t *testing.T) {
 	lockDemoPorts(t)
 	ca := testcerts.NewCA(t, "examples CA")
 	creds := t.TempDir()
 	testcerts.WriteCredential(t, creds, "webapp-credential", ca.Server(t, "webapp.example.com"), nil)
 	testcerts.WriteCredential(t, creds, "catalog-credential", ca.Server(t, "catalog.example.com"), nil)
+	testcerts.WriteCredential(t, creds, "shop-credential", ca.Server(t, "shop.example.com"), nil)
 	testcerts.WriteCredential(t, creds, "secure-credential", ca.Server(t, "secure.example.com"), ca.PEM)
 	tools := t.TempDir()
 	caFile := filepath.Join(tools, "ca.crt")
@@ -63,8 +66,11 @@ func TestTLSExamples(t *testing.T) {
 		return "https://" + host + ":" + port + "/"
 	}
 
-	t.Run("https", func(t *testing.T) {
-		in := start("tls/https", 443, 80)
+	checks := []struct {
+		dir   string
+		ports []int
+		check func(t *testing.T, in *ingress)
+	}{{"tls/https", []int{443, 80}, func(t *testing.T, in *ingress) {
 		a := addr(in, 443)
 		if out := curl("--cacert", caFile, "--resolve", resolve("webapp.example.com", a), url("webapp.example.com", a)+"api"); !strings.HasPrefix(out, "webapp GET /api https") {
 			t.Errorf("curl https: %q", out)
@@ -72,9 +78,7 @@ func TestTLSExamples(t *testing.T) {
 		if out := curl("-o", "/dev/null", "-w", "%{http_code} %{redirect_url}", "-H", "Host: webapp.example.com", in.url(80)+"/api?x=1"); out != "301 https://webapp.example.com/api?x=1" {
 			t.Errorf("curl http: %q, want the redirect", out)
 		}
-	})
-	t.Run("mtls", func(t *testing.T) {
-		in := start("tls/mtls", 443)
+	}}, {"tls/mtls", []int{443}, func(t *testing.T, in *ingress) {
 		a := addr(in, 443)
 		if out := curl("--cacert", caFile, "--cert", certFile, "--key", keyFile, "--resolve", resolve("secure.example.com", a), url("secure.example.com", a)); !strings.HasPrefix(out, "webapp GET / https") {
 			t.Errorf("curl with a client certificate: %q", out)
@@ -82,11 +86,9 @@ func TestTLSExamples(t *testing.T) {
 		if out := curl("--cacert", caFile, "--resolve", resolve("secure.example.com", a), url("secure.example.com", a)); !strings.HasPrefix(out, "curl failed") {
 			t.Errorf("curl without a client certificate: %q, want a failure", out)
 		}
-	})
-	t.Run("sni", func(t *testing.T) {
-		in := start("tls/sni", 443)
+	}}, {"tls/sni", []int{443}, func(t *testing.T, in *ingress) {
 		a := addr(in, 443)
-		for _, host := range []string{"catalog.example.com", "webapp.example.com"} {
+		for host, service := range map[string]string{"catalog.example.com": "catalog", "shop.example.com": "webapp"} {
 			c, err := tls.Dial("tcp", a, &tls.Config{ServerName: host, RootCAs: ca.Pool()})
 			if err != nil {
 				t.Errorf("%s: %v", host, err)
@@ -96,13 +98,11 @@ func TestTLSExamples(t *testing.T) {
 				t.Errorf("%s: certificate for %v", host, got)
 			}
 			c.Close()
-			if out := curl("--cacert", caFile, "--resolve", resolve(host, a), url(host, a)); !strings.HasPrefix(out, "webapp GET / https host="+host) {
-				t.Errorf("curl %s: %q", host, out)
+			if out := curl("--cacert", caFile, "--resolve", resolve(host, a), url(host, a)); !strings.HasPrefix(out, service+" GET / https host="+host) {
+				t.Errorf("curl %s: %q, want %s's answer", host, out, service)
 			}
 		}
-	})
-	t.Run("tcp-echo", func(t *testing.T) {
-		in := start("tcp-echo", 31400)
+	}}, {"tcp-echo", []int{31400}, func(t *testing.T, in *ingress) {
 		c, err := net.Dial("tcp", addr(in, 31400))
 		if err != nil {
 			t.Fatal(err)
@@ -114,9 +114,7 @@ func TestTLSExamples(t *testing.T) {
 		if out, err := io.ReadAll(c); string(out) != "hello world\n" {
 			t.Errorf("echo: %q %v", out, err)
 		}
-	})
-	t.Run("passthrough", func(t *testing.T) {
-		in := start("tls/passthrough", 443)
+	}}, {"tls/passthrough", []int{443}, func(t *testing.T, in *ingress) {
 		a := addr(in, 443)
 		for _, name := range []string{"one", "two"} {
 			cmd := exec.Command("openssl", "s_client", "-connect", a, "-servername", name+".example.com", "-CAfile", caFile, "-verify_return_error", "-quiet", "-ign_eof")
@@ -130,12 +128,21 @@ func TestTLSExamples(t *testing.T) {
 			c.Close()
 			t.Error("an SNI with no route got a handshake")
 		}
+	}}}
+	for _, c := range checks {
+		t.Run(c.dir, func(t *testing.T) { c.check(t, start(c.dir, c.ports...)) })
+	}
+	t.Run("all", func(t *testing.T) {
+		all := start(".", 80, 443, 31400)
+		for _, c := range checks {
+			t.Run(c.dir, func(t *testing.T) { c.check(t, all) })
+		}
 	})
 }
 
-// fixedBackends serves what the examples' ServiceEntries name: the web
-// backend on 127.0.0.1:9080, the TCP echo on 9090, TLS services one and two
-// on 9443 and 9444.
+// fixedBackends serves what the TLS and TCP examples' ServiceEntries name:
+// webapp on 127.0.0.1:9080, catalog on 9084, the TCP echo on 9090, TLS
+// services one and two on 9443 and 9444.
 func fixedBackends(t *testing.T, ca *testcerts.CA) {
 	t.Helper()
 	listen := func(addr string) net.Listener {
@@ -146,11 +153,13 @@ func fixedBackends(t *testing.T, ca *testcerts.CA) {
 		t.Cleanup(func() { ln.Close() })
 		return ln
 	}
-	web := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		fmt.Fprintf(w, "webapp %s %s %s host=%s\n", r.Method, r.URL.RequestURI(), r.Header.Get("X-Forwarded-Proto"), r.Host)
-	})}
-	go web.Serve(listen("127.0.0.1:9080"))
-	t.Cleanup(func() { web.Close() })
+	for name, addr := range map[string]string{"webapp": "127.0.0.1:9080", "catalog": "127.0.0.1:9084"} {
+		web := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			fmt.Fprintf(w, "%s %s %s %s host=%s\n", name, r.Method, r.URL.RequestURI(), r.Header.Get("X-Forwarded-Proto"), r.Host)
+		})}
+		go web.Serve(listen(addr))
+		t.Cleanup(func() { web.Close() })
+	}
 	serve := func(ln net.Listener, handle func(net.Conn)) {
 		go func() {
 			for {

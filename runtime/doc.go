@@ -19,7 +19,7 @@
 //     route (VirtualHost.Select, Match.Matches; `gwc explain` uses the same
 //     methods), Envoy's local replies (404, 426, 503 ...);
 //   - forwarding: bodiless requests on the lean path and the forwarder
-//     (lean.go, forward*.go) on the handler's goroutine, the rest through
+//     (proxy_lean.go, upstream_*.go) on the handler's goroutine, the rest through
 //     httputil.ReverseProxy and http.Transport; Istio's headers
 //     (x-forwarded-for, x-forwarded-proto, x-request-id,
 //     x-envoy-attempt-count, server, x-envoy-upstream-service-time),
@@ -30,6 +30,13 @@
 //   - observability (exchange.go, observer.go): Istio's standard metrics at
 //     /stats/prometheus (metrics.go), Envoy-style access logs with response
 //     flags (accesslog.go), admin /routes, /stats, /server_info, pprof
-//     (adminobs.go), structured logs; response compression per route
-//     (compress.go); connection, header and timeout limits (limits.go).
+//     (admin.go), structured logs; response compression per route
+//     (proxy_compress.go); connection, header and timeout limits
+//     (listen_limits.go).
+//
+// Files are named by the layer of the request path they belong to:
+// listen_* (sockets, TLS, the HTTP servers), proxy_* (a routed request),
+// upstream_* (clusters, load balancing, connections to endpoints); leaves
+// with narrow interfaces are under internal/ (http1, the HTTP/1.1 engine;
+// pathnorm, Envoy's path normalisation).
 package runtime

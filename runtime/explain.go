@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+
+	"github.com/gwc-dev/gwc/runtime/internal/pathnorm"
 )
 
 // Explanations for `gwc explain`: why a match does or does not accept a
@@ -18,7 +20,7 @@ func (m *Match) Mismatch(r *http.Request) string {
 	if p == "" || p[0] != '/' {
 		return fmt.Sprintf("path %q does not start with /", p)
 	}
-	p, ok := normalizePath(p)
+	p, ok := pathnorm.Normalize(p)
 	if !ok {
 		return fmt.Sprintf("path %q is refused by normalisation (400)", requestPath(r))
 	}
@@ -124,14 +126,14 @@ func (m *Match) Describe() string {
 
 // Location returns where the redirect sends r, as the proxy computes it.
 func (rd *Redirect) Location(r *http.Request) string {
-	p, _ := normalizePath(requestPath(r))
+	p, _ := pathnorm.Normalize(requestPath(r))
 	return rd.location(r, p)
 }
 
 // RewrittenPath returns the path sent upstream after rw, or "" when rw
 // leaves the path alone.
 func (rw *Rewrite) RewrittenPath(r *http.Request) string {
-	p, _ := normalizePath(requestPath(r))
+	p, _ := pathnorm.Normalize(requestPath(r))
 	np, ok := rw.path(p)
 	if !ok {
 		return ""

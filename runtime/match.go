@@ -3,6 +3,8 @@ package runtime
 import (
 	"net/http"
 	"strings"
+
+	"github.com/gwc-dev/gwc/runtime/internal/pathnorm"
 )
 
 // Route matching: Envoy's rules for an Istio HTTPMatchRequest. The proxy and
@@ -11,7 +13,7 @@ import (
 
 // Select returns the index of the first route of vh that accepts r, or -1.
 // The path is normalised first, as the proxy does; a path Envoy would
-// reject (see normalizePath) or one not starting with "/" matches nothing.
+// reject (see pathnorm.Normalize) or one not starting with "/" matches nothing.
 // The Config holding vh must have been prepared (Config.Prepare): regexes
 // (parsed; compiled on first use) and header keys are prepared there, and
 // the route index built. Prepare leaves the virtual hosts of a Generated
@@ -22,7 +24,7 @@ func (vh *VirtualHost) Select(r *http.Request) int {
 	if p == "" || p[0] != '/' {
 		return -1
 	}
-	p, ok := normalizePath(p)
+	p, ok := pathnorm.Normalize(p)
 	if !ok {
 		return -1
 	}
@@ -58,7 +60,7 @@ func (m *Match) Matches(r *http.Request) bool {
 	if p == "" || p[0] != '/' {
 		return false
 	}
-	p, ok := normalizePath(p)
+	p, ok := pathnorm.Normalize(p)
 	return ok && m.matches(r, p)
 }
 
@@ -191,4 +193,136 @@ func joinedHasPrefix(vals []string, prefix string) bool {
 		prefix = prefix[len(v):]
 	}
 	return prefix == ""
+}
+
+// The match conditions beyond path, method and headers: ignoreUriCase,
+// withoutHeaders and queryParams.
+
+// pathMatches applies the path condition; with IgnoreCase an exact or
+// prefix value (lower-cased by Prepare) is compared ignoring ASCII case,
+// as Envoy's case_sensitive: false. A regex is never case-folded.
+func (m *Match) pathMatches(path string) bool {
+	if !m.IgnoreCase {
+		return m.Path.MatchString(path)
+	}
+	switch m.Path.Kind {
+	case MatchExact:
+		return len(path) == len(m.Path.Value) && lowerEqual(path, m.Path.Value)
+	case MatchPrefix:
+		return len(path) >= len(m.Path.Value) && lowerEqual(path[:len(m.Path.Value)], m.Path.Value)
+	}
+	return m.Path.MatchString(path)
+}
+
+// lowerEqual reports whether s equals the lower-case lower, ignoring ASCII
+// case in s.
+func lowerEqual(s, lower string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		if c != lower[i] {
+			return false
+		}
+	}
+	return true
+}
+
+func (m *Match) matchesMore(r *http.Request, path string) bool {
+	for i := range m.WithoutHeaders {
+		if m.WithoutHeaders[i].matchesInverted(r, path) {
+			return false
+		}
+	}
+	for i := range m.Query {
+		if !m.Query[i].matches(r) {
+			return false
+		}
+	}
+	return true
+}
+
+// matchesInverted reports whether the header condition holds, for a
+// withoutHeaders entry that must then fail. Istio sets Envoy's
+// treat_missing_header_as_empty there: a missing header is compared as "",
+// except by a presence match, which it fails.
+func (h *HeaderMatch) matchesInverted(r *http.Request, path string) bool {
+	if h.pseudo == notPseudo && len(r.Header[h.key]) == 0 {
+		if h.Match.Kind == MatchAny {
+			return false
+		}
+		return h.Match.MatchString("")
+	}
+	return h.matches(r, path)
+}
+
+// matches applies the condition to the first value of the parameter in
+// the raw query, not decoded, as Envoy's query_parameters matcher does; a
+// parameter without "=" has the value "". MatchAny asks for presence.
+func (q *QueryMatch) matches(r *http.Request) bool {
+	if r.URL == nil {
+		return false
+	}
+	v, ok := queryValue(r.URL.RawQuery, q.Name)
+	if !ok {
+		return false
+	}
+	return q.Match.MatchString(v)
+}
+
+// queryValue finds the first value of name in a raw query without
+// allocating.
+func queryValue(query, name string) (string, bool) {
+	for query != "" {
+		var kv string
+		if i := strings.IndexByte(query, '&'); i >= 0 {
+			kv, query = query[:i], query[i+1:]
+		} else {
+			kv, query = query, ""
+		}
+		k, v, _ := strings.Cut(kv, "=")
+		if k == name {
+			return v, true
+		}
+	}
+	return "", false
+}
+
+// requestPath returns the path of r as the client sent it, without the
+// query: for origin-form requests a slice of RequestURI, for absolute-form
+// ones the path after the authority ("/" if none), for requests built in
+// process (no RequestURI) the URL's escaped path. Anything else ("*", a
+// CONNECT authority) is returned as is and does not start with "/".
+func requestPath(r *http.Request) string {
+	u := r.RequestURI
+	if u == "" {
+		if r.URL == nil {
+			return ""
+		}
+		if r.URL.Opaque != "" {
+			return r.URL.Opaque
+		}
+		p := r.URL.EscapedPath()
+		if p == "" {
+			p = "/"
+		}
+		return p
+	}
+	if u[0] != '/' {
+		i := strings.Index(u, "://")
+		if i <= 0 {
+			return u
+		}
+		rest := u[i+3:]
+		j := strings.IndexAny(rest, "/?")
+		if j < 0 || rest[j] == '?' {
+			return "/"
+		}
+		u = rest[j:]
+	}
+	if i := strings.IndexByte(u, '?'); i >= 0 {
+		return u[:i]
+	}
+	return u
 }

@@ -205,3 +205,28 @@ func TestPrepareErrors(t *testing.T) {
 		}
 	}
 }
+
+func TestRequestPath(t *testing.T) {
+	tests := []struct{ target, want string }{
+		{"/a/b?x=1", "/a/b"},
+		{"/a/b", "/a/b"},
+		{"/a?", "/a"},
+		{"http://example.com/x/y?q", "/x/y"},
+		{"http://example.com", "/"},
+		{"http://example.com?q=1", "/"},
+		{"*", "*"},
+	}
+	for _, tt := range tests {
+		r := httptest.NewRequest("GET", "/", nil)
+		r.RequestURI = tt.target
+		if got := requestPath(r); got != tt.want {
+			t.Errorf("requestPath(%q) = %q, want %q", tt.target, got, tt.want)
+		}
+	}
+	// A request built in process has no RequestURI.
+	r := httptest.NewRequest("GET", "http://h/a%2Fb?q", nil)
+	r.RequestURI = ""
+	if got := requestPath(r); got != "/a%2Fb" {
+		t.Errorf("requestPath(client request) = %q, want /a%%2Fb", got)
+	}
+}

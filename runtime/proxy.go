@@ -8,7 +8,6 @@ import (
 	"errors"
 	"io"
 	"log/slog"
-	"math/rand/v2"
 	"net"
 	"net/http"
 	"net/http/httputil"
@@ -17,16 +16,17 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/gwc-dev/gwc/runtime/internal/pathnorm"
 )
 
 // Upstream behaviour of Istio's defaults: connect timeout 10s, no response
 // timeout, 2 retries on connect failure (to another endpoint when there is
-// one) with Envoy's jittered back-off from 25ms, at most 250ms.
+// one) with Envoy's jittered back-off from 25ms, at most ten times that.
 const (
 	connectTimeout = 10 * time.Second
 	maxRetries     = 2
 	retryBase      = 25 * time.Millisecond
-	retryMax       = 250 * time.Millisecond
 )
 
 // Bodies of Envoy's local replies.
@@ -122,7 +122,7 @@ type proxy struct {
 	// mirror sends copies of a request to the route's mirrors.
 	mirror func(rt *Route, out *http.Request, body []byte)
 	// fwd is transport when it is the forwarder: bodiless requests then
-	// take the lean path (lean.go) instead of ReverseProxy.
+	// take the lean path (proxy_lean.go) instead of ReverseProxy.
 	fwd  *forwarder
 	pool bufferPool
 }
@@ -161,10 +161,10 @@ func (p *proxy) rewrite(pr *httputil.ProxyRequest) {
 }
 
 // rewriteRequest is rewrite on the inbound and outbound requests, for
-// both paths (see lean.go); vals, two long, backs the values it sets.
+// both paths (see proxy_lean.go); vals, two long, backs the values it sets.
 func (p *proxy) rewriteRequest(in, out *http.Request, vals []string) {
 	out.URL.Scheme = "http"
-	path, _ := normalizePath(requestPath(in))
+	path, _ := pathnorm.Normalize(requestPath(in))
 	setTarget(out.URL, path, in.URL)
 	out.Host = in.Host
 
@@ -229,13 +229,6 @@ func clientIP(remoteAddr string) string {
 // with the headers Envoy adds.
 func (p *proxy) RoundTrip(req *http.Request) (*http.Response, error) {
 	return p.roundTripRetrying(req, p.transport)
-}
-
-// backoff returns Envoy's fully jittered exponential back-off before retry
-// n (1-based): uniform in [0, (2^n-1)*base], at most retryMax.
-func backoff(n int) time.Duration {
-	limit := min(time.Duration(1<<n-1)*retryBase, retryMax)
-	return time.Duration(rand.Int64N(int64(limit) + 1))
 }
 
 func sleepCtx(ctx context.Context, d time.Duration) bool {

@@ -3,33 +3,17 @@ package runtime
 import (
 	"context"
 	"log/slog"
-	"math/rand/v2"
 	"net/netip"
 	"sync"
 	"sync/atomic"
 )
 
-// pick chooses the cluster for one request: at random in proportion to the
-// weights (a zero weight gets nothing; one destination gets everything,
-// whatever its weight, as in Istio). It returns an index into
-// Config.Clusters, or -1 when the route has no destination.
+// pick chooses the cluster for one request, as pickDest chooses the
+// destination: an index into Config.Clusters, or -1 when the route has no
+// destination.
 func (rt *Route) pick() int {
-	n := len(rt.Clusters)
-	switch {
-	case n == 0:
-		return -1
-	case n == 1 || len(rt.cumWeights) != n:
-		return rt.Clusters[0].Cluster
-	}
-	total := rt.cumWeights[n-1]
-	if total == 0 {
-		return -1
-	}
-	x := rand.Uint32N(total)
-	for i, c := range rt.cumWeights {
-		if x < c {
-			return rt.Clusters[i].Cluster
-		}
+	if i := rt.pickDest(); i >= 0 {
+		return rt.Clusters[i].Cluster
 	}
 	return -1
 }

@@ -142,11 +142,12 @@ func (p *RetryPolicy) retryResponse(resp *http.Response) bool {
 }
 
 // backoffFor returns Envoy's fully jittered exponential back-off before
-// retry n (1-based) for p: uniform in [0, (2^n-1)*base], at most 10*base.
+// retry n (1-based) for p: uniform in [0, (2^n-1)*base], at most 10*base;
+// the base is Istio's 25 ms unless the policy sets one.
 func (p *RetryPolicy) backoffFor(n int) time.Duration {
 	base := p.Backoff
 	if base <= 0 {
-		return backoff(n)
+		base = retryBase
 	}
 	limit := min(time.Duration(1<<min(n, 20)-1)*base, 10*base)
 	return jitter(limit)

@@ -125,8 +125,10 @@ func limitBody(w http.ResponseWriter, r *http.Request, rt *Route) bool {
 	return true
 }
 
-// pickDest chooses a destination as pick does, returning its index in
-// rt.Clusters.
+// pickDest chooses a destination for one request: at random in proportion
+// to the weights (a zero weight gets nothing; one destination gets
+// everything, whatever its weight, as in Istio). It returns an index into
+// rt.Clusters, or -1 when the route has no destination.
 func (rt *Route) pickDest() int {
 	n := len(rt.Clusters)
 	switch {

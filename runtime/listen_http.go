@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/gwc-dev/gwc/runtime/internal/http1"
+	"github.com/gwc-dev/gwc/runtime/internal/pathnorm"
 )
 
 // engine is what the listeners share: one upstream and one transport per
@@ -25,7 +26,7 @@ type engine struct {
 	transports []http.RoundTripper
 	transport  *http.Transport
 	// forward serves the clusters that share transport, on the caller's
-	// goroutine where it can (see forward.go); transport does the rest.
+	// goroutine where it can (see upstream_forward.go); transport does the rest.
 	forward *forwarder
 	// h2c serves the clusters that speak cleartext HTTP/2 (gRPC); nil
 	// when there are none.
@@ -35,7 +36,7 @@ type engine struct {
 	// error log.
 	pool     bufferPool
 	proxyLog *stdlog.Logger
-	// proxies maps a *Route to its destinations' proxies (routeproxy.go).
+	// proxies maps a *Route to its destinations' proxies (proxy_route.go).
 	proxies sync.Map
 }
 
@@ -115,7 +116,7 @@ func (h *listenerHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		localReply(w, http.StatusNotFound, "", false)
 		return
 	}
-	path, ok := normalizePath(path)
+	path, ok := pathnorm.Normalize(path)
 	if !ok {
 		localReply(w, http.StatusBadRequest, "Bad Request", false)
 		return

@@ -1,11 +1,4 @@
-package runtime
-
-import (
-	"net/http"
-	"strings"
-)
-
-// Path normalisation as Envoy's normalize_path does it, which Istio turns on
+// Package pathnorm normalises request paths as Envoy's normalize_path does it, which Istio turns on
 // for every gateway (mesh pathNormalization BASE): the path is canonicalised
 // by Chromium's URL path rules (what Envoy links), then used for routing and
 // forwarded upstream. The rules, byte by byte:
@@ -20,6 +13,11 @@ import (
 //   - control bytes, space, " # < > ? ^ ` { | } DEL and bytes >= 0x80 are
 //     percent-encoded;
 //   - slashes are not merged (merge_slashes is off at Istio's default).
+package pathnorm
+
+import (
+	"strings"
+)
 
 // Character classes of path bytes.
 const (
@@ -48,10 +46,10 @@ var pathClass = func() (t [256]uint8) {
 	return t
 }()
 
-// normalizePath returns p canonicalised as above and whether it is valid.
+// Normalize returns p canonicalised as above and whether it is valid.
 // p is the path as sent, without the query. A path that needs no change is
 // returned as is, without allocating.
-func normalizePath(p string) (string, bool) {
+func Normalize(p string) (string, bool) {
 	if isNormalPath(p) {
 		return p, true
 	}
@@ -302,42 +300,4 @@ func fixNestedEscape(p string, next, bad int, out []byte) []byte {
 		out = out[:n]
 	}
 	return out
-}
-
-// requestPath returns the path of r as the client sent it, without the
-// query: for origin-form requests a slice of RequestURI, for absolute-form
-// ones the path after the authority ("/" if none), for requests built in
-// process (no RequestURI) the URL's escaped path. Anything else ("*", a
-// CONNECT authority) is returned as is and does not start with "/".
-func requestPath(r *http.Request) string {
-	u := r.RequestURI
-	if u == "" {
-		if r.URL == nil {
-			return ""
-		}
-		if r.URL.Opaque != "" {
-			return r.URL.Opaque
-		}
-		p := r.URL.EscapedPath()
-		if p == "" {
-			p = "/"
-		}
-		return p
-	}
-	if u[0] != '/' {
-		i := strings.Index(u, "://")
-		if i <= 0 {
-			return u
-		}
-		rest := u[i+3:]
-		j := strings.IndexAny(rest, "/?")
-		if j < 0 || rest[j] == '?' {
-			return "/"
-		}
-		u = rest[j:]
-	}
-	if i := strings.IndexByte(u, '?'); i >= 0 {
-		return u[:i]
-	}
-	return u
 }

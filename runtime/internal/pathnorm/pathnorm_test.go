@@ -1,9 +1,6 @@
-package runtime
+package pathnorm
 
-import (
-	"net/http/httptest"
-	"testing"
-)
+import "testing"
 
 func TestNormalizePath(t *testing.T) {
 	tests := []struct {
@@ -66,14 +63,14 @@ func TestNormalizePath(t *testing.T) {
 		{"/xyz/AAAAA%%0000/abc", "/xyz/AAAAA%%0000/abc", false},
 	}
 	for _, tt := range tests {
-		got, valid := normalizePath(tt.in)
+		got, valid := Normalize(tt.in)
 		if got != tt.want || valid != tt.valid {
-			t.Errorf("normalizePath(%q) = %q, %v; want %q, %v", tt.in, got, valid, tt.want, tt.valid)
+			t.Errorf("Normalize(%q) = %q, %v; want %q, %v", tt.in, got, valid, tt.want, tt.valid)
 		}
 		// Normalising is idempotent.
 		if valid {
-			if again, ok := normalizePath(got); again != got || !ok {
-				t.Errorf("normalizePath(%q) = %q, not a fixed point (gives %q)", got, got, again)
+			if again, ok := Normalize(got); again != got || !ok {
+				t.Errorf("Normalize(%q) = %q, not a fixed point (gives %q)", got, got, again)
 			}
 		}
 	}
@@ -89,12 +86,12 @@ func TestNormalizeNestedEscapes(t *testing.T) {
 		{"/%%41", "/%A"}, // "%A" is no escape, so the decoded A stays
 	}
 	for _, tt := range tests {
-		got, _ := normalizePath(tt.in)
+		got, _ := Normalize(tt.in)
 		if got != tt.want {
-			t.Errorf("normalizePath(%q) = %q, want %q", tt.in, got, tt.want)
+			t.Errorf("Normalize(%q) = %q, want %q", tt.in, got, tt.want)
 		}
-		if again, _ := normalizePath(got); again != got {
-			t.Errorf("normalizePath(%q) = %q, then %q: not a fixed point", tt.in, got, again)
+		if again, _ := Normalize(got); again != got {
+			t.Errorf("Normalize(%q) = %q, then %q: not a fixed point", tt.in, got, again)
 		}
 	}
 }
@@ -102,36 +99,11 @@ func TestNormalizeNestedEscapes(t *testing.T) {
 func TestNormalizePathDoesNotAllocateWhenNormal(t *testing.T) {
 	p := "/api/v1/users/%2Fx;y=z/index.html"
 	allocs := testing.AllocsPerRun(100, func() {
-		if got, ok := normalizePath(p); !ok || got != p {
-			t.Fatalf("normalizePath(%q) = %q, %v", p, got, ok)
+		if got, ok := Normalize(p); !ok || got != p {
+			t.Fatalf("Normalize(%q) = %q, %v", p, got, ok)
 		}
 	})
 	if allocs != 0 {
-		t.Errorf("normalizePath allocates %v times on a normal path", allocs)
-	}
-}
-
-func TestRequestPath(t *testing.T) {
-	tests := []struct{ target, want string }{
-		{"/a/b?x=1", "/a/b"},
-		{"/a/b", "/a/b"},
-		{"/a?", "/a"},
-		{"http://example.com/x/y?q", "/x/y"},
-		{"http://example.com", "/"},
-		{"http://example.com?q=1", "/"},
-		{"*", "*"},
-	}
-	for _, tt := range tests {
-		r := httptest.NewRequest("GET", "/", nil)
-		r.RequestURI = tt.target
-		if got := requestPath(r); got != tt.want {
-			t.Errorf("requestPath(%q) = %q, want %q", tt.target, got, tt.want)
-		}
-	}
-	// A request built in process has no RequestURI.
-	r := httptest.NewRequest("GET", "http://h/a%2Fb?q", nil)
-	r.RequestURI = ""
-	if got := requestPath(r); got != "/a%2Fb" {
-		t.Errorf("requestPath(client request) = %q, want /a%%2Fb", got)
+		t.Errorf("Normalize allocates %v times on a normal path", allocs)
 	}
 }

@@ -90,10 +90,10 @@ func TestExamplesCompose(t *testing.T) {
 	}
 	for _, want := range []string{
 		"listener :80 HTTP", "host webapp.istioinaction.io", "host reviews.example.com",
-		"host webapp.example.com (httpsRedirect: plain HTTP gets 301 to https)",
+		"host webapp.example.com (httpsRedirect: 301 to https)",
 		"listener :443 HTTPS", "host secure.example.com", "host catalog.example.com", "host shop.example.com",
-		"0  one.example.com  -> outbound|443||one.istioinaction.svc.cluster.local (100)",
-		"listener :31400 TCP", "0  any  -> outbound|9000||tcp-echo.istioinaction.svc.cluster.local (100)",
+		"connections sni one.example.com -> outbound|443||one.istioinaction.svc.cluster.local (100)",
+		"listener :31400 TCP", "connections -> outbound|9000||tcp-echo.istioinaction.svc.cluster.local (100)",
 	} {
 		if !strings.Contains(stdout.String(), want) {
 			t.Errorf("gwc routes ./examples lacks %q:\n%s", want, stdout.String())
@@ -101,7 +101,7 @@ func TestExamplesCompose(t *testing.T) {
 	}
 	for req, want := range map[string]string{
 		"GET https://secure.example.com/": "examples/tls/mtls/ingress.yaml:13:5 istioinaction/secure-gateway servers[0]",
-		"GET http://webapp.example.com/a": "result    301, httpsRedirect\nlocation  https://webapp.example.com/a",
+		"GET http://webapp.example.com/a": "result    301, httpsRedirect: plaintext requests go to https\nlocation  https://webapp.example.com/a",
 		"GET https://webapp.example.com/": "result    -> outbound|8080||webapp.istioinaction.svc.cluster.local (100)",
 	} {
 		stdout.Reset()

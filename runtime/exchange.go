@@ -229,6 +229,13 @@ func noteUpstream(ctx context.Context, addr string) {
 	}
 }
 
+// refusedBody returns the status the HTTP/1.1 engine refused a request
+// body with, or 0.
+func refusedBody(err error) int {
+	status, _, _ := http1.Refusal(err)
+	return status
+}
+
 // failFlags returns the response flags for a request the proxy could not
 // complete with err; r is the request as sent upstream, whose attempt count
 // tells whether retries ran out.
@@ -236,12 +243,14 @@ func failFlags(r *http.Request, err error) respFlags {
 	var de *downstreamError
 	var ce *connectError
 	switch {
-	case errors.Is(err, errUpstreamTimeout) || errors.Is(r.Context().Err(), context.DeadlineExceeded):
+	case timedOut(r, err):
 		return flagUT // the route's timeout or the per-try timeout
 	case errors.As(err, new(*http.MaxBytesError)):
 		return 0 // the body limit's local reply, which Envoy flags with nothing
-	case errors.As(err, &de) && http1.IsFramingError(de.err):
+	case errors.As(err, &de) && refusedBody(de.err) == http.StatusBadRequest:
 		return flagDPE // the engine refused the body's framing
+	case errors.As(err, &de) && refusedBody(de.err) != 0:
+		return 0 // the request timeout: Envoy flags it with nothing
 	case r.Context().Err() != nil || errors.As(err, &de):
 		return flagDC
 	case errors.Is(err, errOverloaded):

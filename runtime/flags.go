@@ -159,6 +159,7 @@ type obsOptions struct {
 	pprof           bool
 
 	headerReadTimeout time.Duration
+	requestTimeout    time.Duration
 	idleTimeout       time.Duration
 	maxHeaderBytes    int
 	maxConnections    int
@@ -175,8 +176,11 @@ func (o *obsOptions) register(fs *flag.FlagSet) {
 	fs.StringVar(&o.namespace, "workload-namespace", "istio-system",
 		"the gateway's namespace, reported as source_workload_namespace in metrics")
 	fs.BoolVar(&o.pprof, "admin-pprof", false, "serve Go's profiler under /debug/pprof/ on the admin port")
-	fs.DurationVar(&o.headerReadTimeout, "header-read-timeout", 10*time.Second,
-		"how long a client may take to send a request's headers once it started (slowloris protection); 0 disables it")
+	const headersUsage = "how long a client may take to send a request's headers from its first byte (Envoy's request_headers_timeout; slowloris protection); 0 disables it"
+	fs.DurationVar(&o.headerReadTimeout, "request-headers-timeout", 10*time.Second, headersUsage)
+	fs.DurationVar(&o.headerReadTimeout, "header-read-timeout", 10*time.Second, "the same as --request-headers-timeout (its earlier name)")
+	fs.DurationVar(&o.requestTimeout, "request-timeout", 0,
+		"how long a client may take to send a whole request, body included, from its first byte (Envoy's request_timeout; 408 past it); 0, Istio's default, is no bound; 5m is Istio's EDGE profile")
 	fs.DurationVar(&o.idleTimeout, "idle-timeout", time.Hour,
 		"how long a keep-alive connection may stay idle (Envoy's idle_timeout as Istio sets it)")
 	fs.IntVar(&o.maxHeaderBytes, "max-header-bytes", 60<<10,
@@ -197,8 +201,8 @@ func (o *obsOptions) check() error {
 	default:
 		return fmt.Errorf("--log-format %q: want text or json", o.logFormat)
 	}
-	if o.headerReadTimeout < 0 || o.idleTimeout < 0 {
-		return errors.New("--header-read-timeout and --idle-timeout must not be negative")
+	if o.headerReadTimeout < 0 || o.idleTimeout < 0 || o.requestTimeout < 0 {
+		return errors.New("--request-headers-timeout, --request-timeout and --idle-timeout must not be negative")
 	}
 	if o.maxHeaderBytes < 1024 {
 		return fmt.Errorf("--max-header-bytes %d: want at least 1024", o.maxHeaderBytes)

@@ -13,6 +13,8 @@ import (
 // the next request under the idle timeout instead.
 func (o *obsOptions) applyLimits(srv *httpServer) {
 	srv.h1.ReadHeaderTimeout = o.headerReadTimeout
+	srv.h1.RequestTimeout = o.requestTimeout
+	srv.h2.ReadTimeout = o.requestTimeout // per stream in net/http's HTTP/2 server
 	srv.h1.IdleTimeout = o.idleTimeout
 	srv.h1.MaxHeaderBytes = o.maxHeaderBytes
 	srv.h2.ReadHeaderTimeout = o.headerReadTimeout

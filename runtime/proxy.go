@@ -17,6 +17,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/gwc-dev/gwc/runtime/internal/http1"
 	"github.com/gwc-dev/gwc/runtime/internal/pathnorm"
 )
 
@@ -337,14 +338,20 @@ func (p *proxy) fail(w http.ResponseWriter, r *http.Request, err error) {
 	case errors.Is(err, errOverloaded):
 		w.Header()["X-Envoy-Overloaded"] = valTrue
 		localReply(w, http.StatusServiceUnavailable, bodyOverflow, false)
-	case errors.Is(err, errUpstreamTimeout) || errors.Is(err, context.DeadlineExceeded):
+	case timedOut(r, err) || errors.Is(err, context.DeadlineExceeded):
 		localReply(w, http.StatusGatewayTimeout, bodyUpstreamTimeout, false)
 	case errors.Is(err, errNoHealthyUpstream):
 		localReply(w, http.StatusServiceUnavailable, bodyNoHealthyUpstream, false)
 	case errors.As(err, new(*http.MaxBytesError)):
 		localReply(w, http.StatusRequestEntityTooLarge, bodyTooLarge, r.ProtoMajor == 1)
 	case errors.As(err, &de):
-		localReply(w, http.StatusBadRequest, "Bad Request", r.ProtoMajor == 1)
+		status, details, refused := http1.Refusal(de.err)
+		if !refused {
+			status = http.StatusBadRequest
+		} else {
+			noteDetails(w, details)
+		}
+		localReply(w, status, http.StatusText(status), r.ProtoMajor == 1)
 	case errors.As(err, &ce):
 		var ne net.Error
 		if errors.As(err, &ne) && ne.Timeout() {

@@ -3,11 +3,14 @@ package runtime
 import (
 	"context"
 	"errors"
+	"io"
 	"math/rand/v2"
 	"net"
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
+	"time"
 )
 
 // Route actions at serving time: each destination of each route gets its
@@ -97,12 +100,96 @@ func (h *listenerHandler) serveRoute(w http.ResponseWriter, r *http.Request, rt 
 	if rt.MaxRequestBytes > 0 && !limitBody(w, r, rt) {
 		return
 	}
-	if rt.Timeout > 0 {
-		ctx, cancel := context.WithTimeout(r.Context(), rt.Timeout)
-		defer cancel()
-		r = r.WithContext(ctx)
+	if d := routeTimeout(rt, r); d > 0 {
+		var stop func()
+		r, stop = withRouteTimeout(r, d)
+		defer stop()
 	}
 	proxies[di].serve(w, r)
+}
+
+// routeTimeout is the bound on a request's upstream exchange as istiod
+// configures Envoy: the route's timeout (0: none); and for a gRPC request
+// with a grpc-timeout header the header's value, capped at the route's
+// timeout when there is one (istiod sets max_stream_duration with
+// grpc_timeout_header_max 0: the header applies without a cap of its own).
+func routeTimeout(rt *Route, r *http.Request) time.Duration {
+	d := rt.Timeout
+	if v := r.Header["Grpc-Timeout"]; len(v) == 1 {
+		if g, ok := parseGRPCTimeout(v[0]); ok && (d == 0 || g < d) {
+			d = g
+		}
+	}
+	return d
+}
+
+// parseGRPCTimeout parses a grpc-timeout value: at most 8 digits and a
+// unit (gRPC over HTTP/2: H, M, S, m, u, n).
+func parseGRPCTimeout(v string) (time.Duration, bool) {
+	if len(v) < 2 || len(v) > 9 {
+		return 0, false
+	}
+	n, err := strconv.ParseInt(v[:len(v)-1], 10, 64)
+	if err != nil || n < 0 {
+		return 0, false
+	}
+	unit := map[byte]time.Duration{'H': time.Hour, 'M': time.Minute, 'S': time.Second,
+		'm': time.Millisecond, 'u': time.Microsecond, 'n': time.Nanosecond}[v[len(v)-1]]
+	if unit == 0 {
+		return 0, false
+	}
+	return time.Duration(n) * unit, true
+}
+
+// withRouteTimeout bounds r's upstream exchange by d, counted as Envoy
+// counts a route timeout: from the end of the downstream request, so a
+// client's slow upload does not use it up. A request without a body has
+// ended already.
+func withRouteTimeout(r *http.Request, d time.Duration) (*http.Request, func()) {
+	if r.Body == nil || r.Body == http.NoBody {
+		ctx, cancel := context.WithTimeout(r.Context(), d)
+		return r.WithContext(ctx), cancel
+	}
+	ctx, cancel := context.WithCancelCause(r.Context())
+	b := &timedBody{ReadCloser: r.Body, d: d, cancel: cancel}
+	r = r.WithContext(ctx)
+	r.Body = b
+	return r, func() {
+		b.mu.Lock()
+		if b.timer != nil {
+			b.timer.Stop()
+		}
+		b.mu.Unlock()
+		cancel(nil)
+	}
+}
+
+// timedBody starts the route timeout when the request body ends.
+type timedBody struct {
+	io.ReadCloser
+	d      time.Duration
+	cancel context.CancelCauseFunc
+	mu     sync.Mutex
+	timer  *time.Timer
+}
+
+func (b *timedBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	if err == io.EOF {
+		b.mu.Lock()
+		if b.timer == nil {
+			b.timer = time.AfterFunc(b.d, func() { b.cancel(errUpstreamTimeout) })
+		}
+		b.mu.Unlock()
+	}
+	return n, err
+}
+
+// timedOut reports whether r's route timeout ended it.
+func timedOut(r *http.Request, err error) bool {
+	ctx := r.Context()
+	return errors.Is(err, errUpstreamTimeout) || errors.Is(ctx.Err(), context.DeadlineExceeded) ||
+		errors.Is(context.Cause(ctx), errUpstreamTimeout)
 }
 
 // bodyTooLarge is Envoy's local reply when a body passes the buffer

@@ -184,12 +184,16 @@ func (b *body) readTrailers() error {
 // framingError reports whether err means the request's framing was
 // broken, so the connection cannot carry another request and the answer
 // is the engine's 400, whatever the handler made of it.
-// IsFramingError reports whether err (or an error it wraps) is a request
-// body whose framing the engine refused: the answer is 400 and the
-// connection closes.
-func IsFramingError(err error) bool {
+// Refusal reports whether err (or an error it wraps) is a request body
+// the engine refused (its framing broke, or the request timeout fired),
+// with the status to answer (the connection then closes) and Envoy's
+// response code details.
+func Refusal(err error) (status int, details string, ok bool) {
 	var r *reject
-	return errors.As(err, &r)
+	if errors.As(err, &r) {
+		return r.status, r.reason, true
+	}
+	return 0, "", false
 }
 
 func framingError(err error) *reject {

@@ -4,11 +4,13 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"net/url"
+	"os"
 	"runtime"
 	"strconv"
 	"strings"
@@ -38,16 +40,18 @@ type conn struct {
 	wmu sync.Mutex // orders writes: the handler's and a 100 Continue
 	bw  *bufio.Writer
 
-	head  head
-	req   *http.Request
-	url   url.URL
-	hdr   http.Header
-	vals  []string // backs the header values of one request
-	body  body
-	resp  response
-	keys  []string // for sorting response headers
-	close bool     // close after this response
-	watch watcher
+	head head
+	req  *http.Request
+	url  url.URL
+	hdr  http.Header
+	vals []string // backs the header values of one request
+	body body
+	resp response
+	keys []string // for sorting response headers
+	// reqStart is when the current request's first byte came.
+	reqStart time.Time
+	close    bool // close after this response
+	watch    watcher
 }
 
 const (
@@ -178,6 +182,9 @@ func (c *conn) fill(limit int) error {
 	if err == nil {
 		err = io.ErrNoProgress
 	}
+	if c.srv.RequestTimeout > 0 && errors.Is(err, os.ErrDeadlineExceeded) {
+		err = errRequestTimeout
+	}
 	c.rerr = err
 	return err
 }
@@ -203,6 +210,12 @@ func (c *conn) readRequest() bool {
 	if !c.state.CompareAndSwap(stateIdle, stateActive) && !c.state.CompareAndSwap(stateNew, stateActive) &&
 		c.state.Load() == stateClosed {
 		return false
+	}
+	// The request's clock starts at its first byte (or, for the first
+	// request, at accept).
+	c.reqStart = time.Now()
+	if first {
+		c.reqStart = c.start
 	}
 	if d := s.ReadHeaderTimeout; !first && d > 0 {
 		c.rwc.SetReadDeadline(time.Now().Add(d))
@@ -287,7 +300,14 @@ func (c *conn) serveHead(b []byte, n int) bool {
 	if !c.fillRequest(hs) {
 		return false
 	}
-	c.rwc.SetReadDeadline(time.Time{})
+	// Envoy's request_timeout: the whole request, body included, within
+	// RequestTimeout of its start (an idle bound restarts on every byte,
+	// so only this stops a body sent a byte a minute).
+	var bodyDeadline time.Time
+	if d := c.srv.RequestTimeout; d > 0 && c.req.Body != http.NoBody {
+		bodyDeadline = c.reqStart.Add(d)
+	}
+	c.rwc.SetReadDeadline(bodyDeadline)
 	c.armWatch()
 	c.serveRequest()
 	if !c.disarm() {
@@ -574,6 +594,9 @@ func (c *conn) readBody(p []byte) (int, error) {
 	}
 	n, err := c.rwc.Read(p)
 	if err != nil && n == 0 {
+		if c.srv.RequestTimeout > 0 && errors.Is(err, os.ErrDeadlineExceeded) {
+			err = errRequestTimeout
+		}
 		c.rerr = err
 	}
 	return n, err
@@ -613,6 +636,9 @@ func (c *conn) readLine(max int) ([]byte, error) {
 			c.r = 0
 		}
 		if err := c.fill(len(c.buf)); err != nil {
+			if rj := framingError(err); rj != nil {
+				return nil, rj
+			}
 			return nil, io.ErrUnexpectedEOF
 		}
 	}

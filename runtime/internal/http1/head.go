@@ -44,6 +44,9 @@ var (
 	errBadTrailer   = badRequest("invalid_trailer")
 	errBadChunk     = badRequest("invalid_chunk")
 	errChunkTooLong = badRequest("chunk_line_too_long")
+	// errRequestTimeout is Envoy's request_timeout firing while the body
+	// still comes: 408.
+	errRequestTimeout = &reject{status: 408, reason: "request_overall_timeout"}
 )
 
 // field is one header line of the head: offsets of name and value in it.

@@ -41,6 +41,10 @@ type Server struct {
 	// connection. Zero means no bound.
 	ReadHeaderTimeout time.Duration
 	IdleTimeout       time.Duration
+	// RequestTimeout bounds the whole request, body included, from its
+	// first byte (Envoy's request_timeout; 408 when it fires). Zero means
+	// no bound, Istio's default.
+	RequestTimeout time.Duration
 	// MaxHeaderBytes bounds the request line and header lines together
 	// (431 past it); MaxHeaderCount the number of header lines.
 	MaxHeaderBytes int

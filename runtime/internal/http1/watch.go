@@ -92,6 +92,7 @@ func (c *conn) startWatch() {
 	}
 	done := make(chan struct{})
 	w.running = done
+	c.rwc.SetReadDeadline(time.Time{}) // the body's deadline, if any, is over
 	go func() {
 		defer close(done)
 		n, err := c.rwc.Read(w.got[:])

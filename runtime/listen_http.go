@@ -85,7 +85,7 @@ func (h *listenerHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	l := h.l
 	tc := requestTLS(r)
-	setClientCert(r)
+	setClientCert(r, h.e.cfg.Topology.ForwardClientCertDetails)
 	vi := l.Hosts.Lookup(r.Host)
 	if vi < 0 || int(vi) >= len(l.VirtualHosts) {
 		markFlag(w, flagNR)
@@ -231,9 +231,18 @@ func (s *httpServer) shutdown(ctx context.Context) error {
 // requests, the x-envoy-* headers a client sends are removed before
 // routing (Envoy removes a fixed list of them; gwc removes every one) and
 // its x-request-id is dropped so that a new one is made.
-type edgeRequest struct{ h http.Handler }
+type edgeRequest struct {
+	h http.Handler
+	// trustedHops is Topology.NumTrustedProxies.
+	trustedHops int
+}
 
 func (e edgeRequest) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if e.trustedHops > 0 {
+		// Before anything reads RemoteAddr: the access log, the
+		// metrics, the plugins and source-IP hashing see the client.
+		r = trustClientAddress(r, e.trustedHops)
+	}
 	h := r.Header
 	for k := range h {
 		if len(k) > 8 && k[:8] == "X-Envoy-" {

@@ -95,8 +95,8 @@ func (c *compilation) topologyOf(gw *gateway) (t ir.Topology, ok bool) {
 		return t, false
 	}
 	var gt struct {
-		NumTrustedProxies        *json.Number               `json:"numTrustedProxies"`
-		ForwardClientCertDetails *string                    `json:"forwardClientCertDetails"`
+		NumTrustedProxies        *json.Number                `json:"numTrustedProxies"`
+		ForwardClientCertDetails *string                     `json:"forwardClientCertDetails"`
 		ProxyProtocol            *map[string]json.RawMessage `json:"proxyProtocol"`
 	}
 	dec := json.NewDecoder(bytes.NewReader(raw))

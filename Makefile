@@ -1,7 +1,7 @@
 # gwc: make help lists the targets.
 GO ?= go
 
-.PHONY: help build test demo bench microbench fuzz lint update check
+.PHONY: help build test demo bench microbench fuzz lint update check soak
 
 help: ## list the targets
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -30,6 +30,9 @@ microbench: ## micro-benchmarks (host lookup, routing)
 fuzz: ## fuzz the HTTP/1.1 engine and the upstream response reader against net/http (FUZZTIME each, default 5m)
 	$(GO) test ./runtime/internal/http1 -run '^$$' -fuzz '^FuzzDifferential$$' -fuzztime $${FUZZTIME:-5m}
 	$(GO) test ./runtime -run '^$$' -fuzz '^FuzzFastResponse$$' -fuzztime $${FUZZTIME:-5m}
+
+soak: build ## a million mixed requests through one binary; fails on a failed request or what it keeps after idle (SOAK_REQUESTS)
+	$(GO) run ./bench/soak -gwc bin/gwc -requests $${SOAK_REQUESTS:-1000000}
 
 lint: ## gofmt and go vet
 	test -z "$$(gofmt -l $$(git ls-files '*.go'))"

@@ -68,6 +68,11 @@ func lower(cfg *ir.Config) (*runtime.Config, *notes, error) {
 		}
 		n.clusters = append(n.clusters, note)
 	}
+	out.Topology = runtime.Topology{
+		NumTrustedProxies:        cfg.Topology.NumTrustedProxies,
+		ForwardClientCertDetails: cfg.Topology.ForwardClientCertDetails,
+		ProxyProtocol:            cfg.Topology.ProxyProtocol,
+	}
 	if c := runtimePlugins(cfg); c != nil {
 		out.Plugins = c
 		for _, p := range cfg.Plugins {

@@ -53,6 +53,7 @@ func Compile(resources []*load.Resource) (*ir.Config, diag.List) {
 	cfg := c.lower(resources)
 	cfg.Plugins = c.lowerPlugins(cfg)
 	cfg.Workload = c.workload(cfg)
+	cfg.Topology = c.topology(cfg)
 	c.warnMergedDestinationRules()
 	c.warnUnusedDestinationRules()
 	c.diags.Sort()

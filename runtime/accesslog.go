@@ -297,7 +297,7 @@ func headerValue(h http.Header, key string) string {
 // the client's header with the peer's address appended, as the proxy sends
 // it upstream.
 func forwardedFor(r *http.Request) string {
-	ip := clientIP(r.RemoteAddr)
+	ip := peerIP(r)
 	prior := r.Header["X-Forwarded-For"]
 	switch {
 	case ip == "":

@@ -25,6 +25,8 @@ type Config struct {
 	Clusters  []Cluster
 	// Plugins is nil unless the configuration declares GatewayPlugins.
 	Plugins Plugins
+	// Topology is what the gateway trusts of the hops in front of it.
+	Topology Topology
 
 	// Generated marks a literal gwc generated, after gwc build ran all of
 	// Prepare on the same tables: Prepare then leaves each virtual host to

@@ -26,6 +26,8 @@ type options struct {
 	listen listenFlag
 	// obs holds the observability and limit flags (obsOptions).
 	obs obsOptions
+	// topology is the compiled Topology with the flags' overrides.
+	topology Topology
 }
 
 // listenFlag collects --listen PORT=ADDR.
@@ -83,6 +85,10 @@ func parseFlags(cfg *Config, args []string, stderr io.Writer) (*options, error) 
 			"Use it when the pod's port differs from the Gateway port (Istio listens on the Service's targetPort, e.g. 80=:8080), "+
 			"or to pick the interface or an ephemeral port (80=127.0.0.1:0)")
 	o.obs.register(fs)
+	if cfg != nil {
+		o.topology = cfg.Topology
+	}
+	registerTopology(fs, &o.topology)
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "Usage: %s [flags]\n\n", fs.Name())
 		fmt.Fprintf(stderr, "Serves the ingress configuration compiled into this binary by gwc, as the Istio ingress gateway would.\n")
@@ -100,6 +106,10 @@ func parseFlags(cfg *Config, args []string, stderr io.Writer) (*options, error) 
 	}
 	if o.drainTimeout < 0 {
 		err := errors.New("--drain-timeout must not be negative")
+		fmt.Fprintln(stderr, err)
+		return nil, err
+	}
+	if err := o.topology.check(); err != nil {
 		fmt.Fprintln(stderr, err)
 		return nil, err
 	}

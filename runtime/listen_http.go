@@ -85,7 +85,7 @@ func (h *listenerHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	l := h.l
 	tc := requestTLS(r)
-	setClientCert(r)
+	setClientCert(r, h.e.cfg.Topology.ForwardClientCertDetails)
 	vi := l.Hosts.Lookup(r.Host)
 	if vi < 0 || int(vi) >= len(l.VirtualHosts) {
 		markFlag(w, flagNR)
@@ -166,6 +166,10 @@ func newHTTPServer(h http.Handler, connCtx func(context.Context, net.Conn) conte
 		ConnContext:                  connCtx,
 		DisableGeneralOptionsHandler: true,
 		ErrorLog:                     newServerLog(log),
+		// net/http offers peers 1 MiB frames; Envoy's codecs keep RFC
+		// 9113's initial 16 KiB, past which a frame is a connection
+		// error of type FRAME_SIZE_ERROR (h2spec 4.2/3).
+		HTTP2: &http.HTTP2Config{MaxReadFrameSize: h2MaxFrameSize},
 	}
 	s.h1 = &http1.Server{
 		Handler:        h,
@@ -181,6 +185,10 @@ func newHTTPServer(h http.Handler, connCtx func(context.Context, net.Conn) conte
 
 // maxRequestHeaders is Envoy's default max_request_headers_count.
 const maxRequestHeaders = 100
+
+// h2MaxFrameSize is the largest HTTP/2 frame a client may send: RFC 9113's
+// initial SETTINGS_MAX_FRAME_SIZE, Envoy's too.
+const h2MaxFrameSize = 16 << 10
 
 // serve serves ln until the server shuts down; the HTTP/2 server runs
 // beside it on the connections handed over.
@@ -223,9 +231,18 @@ func (s *httpServer) shutdown(ctx context.Context) error {
 // requests, the x-envoy-* headers a client sends are removed before
 // routing (Envoy removes a fixed list of them; gwc removes every one) and
 // its x-request-id is dropped so that a new one is made.
-type edgeRequest struct{ h http.Handler }
+type edgeRequest struct {
+	h http.Handler
+	// trustedHops is Topology.NumTrustedProxies.
+	trustedHops int
+}
 
 func (e edgeRequest) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if e.trustedHops > 0 {
+		// Before anything reads RemoteAddr: the access log, the
+		// metrics, the plugins and source-IP hashing see the client.
+		r = trustClientAddress(r, e.trustedHops)
+	}
 	h := r.Header
 	for k := range h {
 		if len(k) > 8 && k[:8] == "X-Envoy-" {

@@ -27,6 +27,17 @@ func (o *obsOptions) applyLimits(srv *httpServer) {
 const connOverflowReply = "HTTP/1.1 503 Service Unavailable\r\nServer: istio-envoy\r\nContent-Type: text/plain\r\n" +
 	"Content-Length: 24\r\nConnection: close\r\n\r\nconnection limit reached"
 
+// gatewayListener wraps a Gateway port's ln with the connection limit and,
+// when the topology asks for it, the PROXY protocol: the limit counts
+// connections before their header is read.
+func (g *gateway) gatewayListener(ln net.Listener) net.Listener {
+	ln = g.limitListener(ln)
+	if g.cfg.Topology.ProxyProtocol {
+		ln = proxyProtocolListener(ln)
+	}
+	return ln
+}
+
 // limitListener wraps ln so it holds at most --max-connections open
 // connections; ln itself when there is no limit.
 func (g *gateway) limitListener(ln net.Listener) net.Listener {

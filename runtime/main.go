@@ -62,6 +62,7 @@ func Run(ctx context.Context, cfg *Config, args []string, stderr io.Writer) int 
 		return 1
 	}
 	cfg.credentialsDir = opts.credentialsDir
+	cfg.Topology = opts.topology
 	if err := checkUpstreamTLS(cfg); err != nil {
 		log.Error("cannot start", "err", err)
 		return 1
@@ -179,7 +180,7 @@ func (g *gateway) serve(ctx context.Context) int {
 			s.m = g.obs.tcpMetrics()
 			g.l4 = append(g.l4, s)
 			go func() {
-				if err := s.serve(g.limitListener(ln)); err != nil {
+				if err := s.serve(g.gatewayListener(ln)); err != nil {
 					g.serveErrors <- err
 				}
 			}()
@@ -189,7 +190,7 @@ func (g *gateway) serve(ctx context.Context) int {
 		if g.terminators[i] != nil {
 			connCtx = withTerminated
 		}
-		srv := newHTTPServer(edgeRequest{g.obs.wrap(&listenerHandler{l: &g.cfg.Listeners[i], e: g.engine}, ln.Addr().String())}, connCtx, g.log)
+		srv := newHTTPServer(edgeRequest{h: g.obs.wrap(&listenerHandler{l: &g.cfg.Listeners[i], e: g.engine}, ln.Addr().String()), trustedHops: g.cfg.Topology.NumTrustedProxies}, connCtx, g.log)
 		g.opts.obs.applyLimits(srv)
 		local := ln.Addr().String()
 		srv.h1.Rejected = func(c net.Conn, status int, _ string) { g.obs.rejected(c, status, local) }
@@ -201,10 +202,10 @@ func (g *gateway) serve(ctx context.Context) int {
 				l4.m = g.obs.tcpMetrics()
 				g.l4 = append(g.l4, l4)
 			}
-			go g.runHTTP(srv, newTLSListener(g.limitListener(ln), t, l4, g.log))
+			go g.runHTTP(srv, newTLSListener(g.gatewayListener(ln), t, l4, g.log))
 			continue
 		}
-		go g.runHTTP(srv, g.limitListener(ln))
+		go g.runHTTP(srv, g.gatewayListener(ln))
 	}
 	if g.statusLn != nil {
 		g.statusSrv = newStatusServer(g)

@@ -171,9 +171,10 @@ func (p *proxy) rewriteRequest(in, out *http.Request, vals []string) {
 
 	// The values set below share one array; each slice is capped at its
 	// one element, so an append elsewhere copies instead of overwriting.
-	// use_remote_address with no trusted hops: append the peer's address,
-	// joined with "," as Envoy joins header values (no space).
-	if ip := clientIP(in.RemoteAddr); ip != "" {
+	// use_remote_address: append the peer's address (the connection's,
+	// not a client address read from X-Forwarded-For), joined with "," as
+	// Envoy joins header values (no space).
+	if ip := peerIP(in); ip != "" {
 		if prior := in.Header["X-Forwarded-For"]; len(prior) > 0 {
 			vals[0] = strings.Join(prior, ",") + "," + ip
 		} else {

@@ -10,13 +10,32 @@ import (
 	"strings"
 )
 
-// setClientCert applies Istio's gateway default for x-forwarded-client-cert,
-// SANITIZE_SET: whatever the client sent is dropped, and on a connection
-// with a verified client certificate the header describes it as Envoy
-// does: Hash, Cert, Subject, URI and DNS.
-func setClientCert(r *http.Request) {
+// setClientCert applies Topology.ForwardClientCertDetails to
+// x-forwarded-client-cert as Envoy's forward_client_cert_details does.
+// With the gateway default, SANITIZE_SET, whatever the client sent is
+// dropped, and on a connection with a verified client certificate the
+// header describes it as Envoy does: Hash, Cert, Subject, URI and DNS.
+func setClientCert(r *http.Request, mode string) {
+	mtls := r.TLS != nil && len(r.TLS.PeerCertificates) > 0
+	switch mode {
+	case "ALWAYS_FORWARD_ONLY":
+		return
+	case "FORWARD_ONLY":
+		if mtls {
+			return
+		}
+	case "APPEND_FORWARD":
+		if mtls {
+			prior := strings.Join(r.Header["X-Forwarded-Client-Cert"], ",")
+			if prior != "" {
+				prior += ","
+			}
+			r.Header["X-Forwarded-Client-Cert"] = []string{prior + xfcc(r.TLS.PeerCertificates[0])}
+			return
+		}
+	}
 	delete(r.Header, "X-Forwarded-Client-Cert")
-	if r.TLS == nil || len(r.TLS.PeerCertificates) == 0 {
+	if !mtls || mode == "SANITIZE" {
 		return
 	}
 	r.Header["X-Forwarded-Client-Cert"] = []string{xfcc(r.TLS.PeerCertificates[0])}

@@ -27,6 +27,10 @@ func Dump(cfg *Config) string {
 	for _, c := range cfg.Workload.Credentials {
 		p(0, "credential %s", c)
 	}
+	if t := cfg.Topology; t.Origin != nil {
+		p(0, "topology numTrustedProxies=%d forwardClientCertDetails=%q proxyProtocol=%t from %s",
+			t.NumTrustedProxies, t.ForwardClientCertDetails, t.ProxyProtocol, t.Origin)
+	}
 	for _, l := range cfg.Listeners {
 		p(0, "listener %s %s", net.JoinHostPort(l.Bind, strconv.Itoa(l.Port)), l.Protocol)
 		for _, s := range l.Servers {

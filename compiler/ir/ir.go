@@ -23,6 +23,20 @@ type Config struct {
 	Plugins []Plugin
 	// Workload is what running the binary in Kubernetes needs.
 	Workload Workload
+	// Topology is the Gateways' gatewayTopology; the zero value when none
+	// sets one.
+	Topology Topology
+}
+
+// Topology is Istio's ProxyConfig.gatewayTopology as a Gateway's
+// proxy.istio.io/config annotation sets it for the gateway workload.
+type Topology struct {
+	NumTrustedProxies int
+	// ForwardClientCertDetails is Istio's enum name; "" for the default.
+	ForwardClientCertDetails string
+	ProxyProtocol            bool
+	// Origin is the annotation it was read from; nil when none.
+	Origin *Origin
 }
 
 // Workload is what the objects that run the binary need from the

@@ -155,7 +155,7 @@ func describeTestRequest(r testRequest) string {
 	for _, k := range sortedKeys(r.Headers) {
 		s += fmt.Sprintf(" [%s: %s]", k, r.Headers[k])
 	}
-	if r.Port != 0 && scheme != "tcp" {
+	if r.Port != 0 && scheme != "tcp" && r.Port != requestPort(r.Authority, map[bool]string{true: "https", false: "http"}[scheme == "https" || scheme == "tls"]) {
 		s += " port " + strconv.Itoa(r.Port)
 	}
 	if r.SNI != "" && scheme == "https" {

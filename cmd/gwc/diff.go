@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/gwc-dev/gwc/codegen"
+	"github.com/gwc-dev/gwc/compiler/diag"
 	"github.com/gwc-dev/gwc/runtime"
 )
 
@@ -59,17 +61,18 @@ func runDiff(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "gwc diff: want OLD... -- NEW..., or --rev REV PATH...")
 		return 2
 	}
-	_, oldRC, _ := compiledTables(oldPaths, *ns, stderr)
+	oldRC, oldDiags := diffTables(oldPaths, *ns, stderr)
 	if oldRC == nil {
 		fmt.Fprintln(stderr, "gwc diff: OLD does not compile")
 		return 2
 	}
-	_, newRC, _ := compiledTables(newPaths, *ns, stderr)
+	newRC, newDiags := diffTables(newPaths, *ns, stderr)
 	if newRC == nil {
 		fmt.Fprintln(stderr, "gwc diff: NEW does not compile")
 		return 2
 	}
 	d := diffConfigs(oldRC, newRC)
+	d.Unreachable = append(unreachableRules(newDiags, oldDiags), d.Unreachable...)
 	if oldName != "" {
 		d.renameOld(oldName+"/", *rev+":")
 	}
@@ -87,6 +90,45 @@ func runDiff(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	return 0
+}
+
+// diffTables compiles paths into prepared runtime tables, printing the
+// diagnostics on failure; it returns the diagnostics too, for the rules
+// the analyzers find unreachable.
+func diffTables(paths []string, ns string, stderr io.Writer) (*runtime.Config, diag.List) {
+	cfg, diags := compile(paths, ns, io.Discard)
+	if cfg == nil {
+		printDiags(stderr, diags)
+		return nil, nil
+	}
+	rc, err := codegen.RuntimeConfig(cfg)
+	if err == nil {
+		err = rc.Prepare()
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "gwc: building the route tables: %v\n", err)
+		return nil, nil
+	}
+	return rc, diags
+}
+
+// unreachableRules are the rules the analyzers find unreachable or
+// ineffective in NEW (IST0130, IST0131; the compiler leaves rules after a
+// catch-all out of the tables, as istiod does) and not in OLD, compared
+// without their positions.
+func unreachableRules(newDiags, oldDiags diag.List) []string {
+	key := func(d diag.Diagnostic) string { return d.Resource + " " + d.Field + ": " + d.Message }
+	old := map[string]bool{}
+	for _, d := range oldDiags {
+		old[key(d)] = true
+	}
+	var out []string
+	for _, d := range newDiags {
+		if (d.Code == diag.CodeUnreachableRule || d.Code == diag.CodeIneffectiveMatch) && !old[key(d)] {
+			out = append(out, d.Pos.String()+" "+key(d))
+		}
+	}
+	return out
 }
 
 // cutArgs splits args at the first sep.

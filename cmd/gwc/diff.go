@@ -158,6 +158,8 @@ type moved struct {
 	Old     outcome `json:"old"`
 	New     outcome `json:"new"`
 	More    int     `json:"more"`
+
+	probe probe // the request, for the property test
 }
 
 func (d *routingDiff) changed() bool {
@@ -192,7 +194,7 @@ func diffConfigs(oldRC, newRC *runtime.Config) *routingDiff {
 			continue
 		}
 		groups[g] = len(d.Moved)
-		d.Moved = append(d.Moved, moved{Request: describeTestRequest(p.req), Old: o, New: n})
+		d.Moved = append(d.Moved, moved{Request: describeTestRequest(p.req), Old: o, New: n, probe: p})
 	}
 	oldUnreach := map[string]bool{}
 	for _, u := range unreachable(oldRC) {

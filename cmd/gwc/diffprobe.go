@@ -114,11 +114,12 @@ func probes(configs ...*runtime.Config) []probe {
 		for _, r := range h.own {
 			add(at(r))
 		}
+		conds := combine(h.conds)
+		if len(h.paths)*len(conds) > maxProbesPerHost {
+			conds = []testRequest{{}}
+		}
 		for _, path := range h.paths {
-			for i, c := range h.conds {
-				if i > 0 && len(h.paths)*len(h.conds) > maxProbesPerHost {
-					break
-				}
+			for _, c := range conds {
 				c.Path = path
 				add(at(c))
 			}
@@ -133,9 +134,62 @@ func probes(configs ...*runtime.Config) []probe {
 	return out
 }
 
+// combine returns every combination of the conditions' values: each
+// method or none, each header's values or its absence, each query
+// parameter's values or its absence; so that a request with the method of
+// one rule and the header of another is among the probes.
+func combine(conds []testRequest) []testRequest {
+	methods := []string{""}
+	headers, query := map[string][]string{}, map[string][]string{}
+	for _, c := range conds {
+		if c.Method != "" && !slices.Contains(methods, c.Method) {
+			methods = append(methods, c.Method)
+		}
+		for k, v := range c.Headers {
+			if !slices.Contains(headers[k], v) {
+				headers[k] = append(headers[k], v)
+			}
+		}
+		for k, v := range c.Query {
+			if !slices.Contains(query[k], v) {
+				query[k] = append(query[k], v)
+			}
+		}
+	}
+	out := []testRequest{}
+	for _, m := range methods {
+		out = append(out, testRequest{Method: m})
+	}
+	expand := func(values map[string][]string, field func(*testRequest) *map[string]string) {
+		for _, k := range sortedKeys(values) {
+			var next []testRequest
+			for _, r := range out {
+				next = append(next, r) // without k
+				for _, v := range values[k] {
+					c := r
+					m := map[string]string{}
+					for kk, vv := range *field(&c) {
+						m[kk] = vv
+					}
+					m[k] = v
+					*field(&c) = m
+					next = append(next, c)
+				}
+			}
+			out = next
+			if len(out) > maxProbesPerHost {
+				return
+			}
+		}
+	}
+	expand(headers, func(r *testRequest) *map[string]string { return &r.Headers })
+	expand(query, func(r *testRequest) *map[string]string { return &r.Query })
+	return out
+}
+
 // maxProbesPerHost bounds the cross product for one host; beyond it each
 // path goes with no conditions and with its own match's only (a host of
-// hundreds of routes).
+// hundreds of routes, or of many header conditions).
 const maxProbesPerHost = 4096
 
 // matchRequests returns requests a route's matches accept, and the same

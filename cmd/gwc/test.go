@@ -5,6 +5,7 @@ import (
 	"encoding/xml"
 	"fmt"
 	"io"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -42,9 +43,9 @@ func runTest(args []string, stdout, stderr io.Writer) int {
 		printDiags(stderr, diags)
 		return 2
 	}
-	_, rc, code := compiledTables(args, *ns, stderr)
+	_, rc, _ := compiledTables(args, *ns, stderr)
 	if rc == nil {
-		return 2
+		return 2 // the configuration does not compile: no verdict
 	}
 	results := runCases(rc, cases)
 	failed := 0
@@ -72,11 +73,12 @@ func runTest(args []string, stdout, stderr io.Writer) int {
 	if failed > 0 {
 		return 1
 	}
-	return code
+	return 0
 }
 
 // testsAfterFlag lets --tests take several files, as a shell glob gives
 // them: "--tests a.yaml b.yaml" becomes "--tests a.yaml --tests b.yaml".
+// A directory ends the run: it is configuration ("--tests t.yaml ./config").
 func testsAfterFlag(args []string) []string {
 	var out []string
 	in := false
@@ -86,7 +88,7 @@ func testsAfterFlag(args []string) []string {
 			in = true
 			out = append(out, a)
 			continue
-		case strings.HasPrefix(a, "-"):
+		case strings.HasPrefix(a, "-") || isDir(a):
 			in = false
 		case in && len(out) > 0 && out[len(out)-1] != "--tests" && out[len(out)-1] != "-tests":
 			out = append(out, "--tests")
@@ -94,6 +96,11 @@ func testsAfterFlag(args []string) []string {
 		out = append(out, a)
 	}
 	return out
+}
+
+func isDir(p string) bool {
+	fi, err := os.Stat(p)
+	return err == nil && fi.IsDir()
 }
 
 // testResult is one case's verdict, as --format json prints it.

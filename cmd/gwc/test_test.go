@@ -24,7 +24,7 @@ func TestRouteTestsOfTheExamples(t *testing.T) {
 	}
 
 	out.Reset()
-	if code := run([]string{"test", "--format", "json", "./examples", "--tests", "examples-tests/routes.yaml"}, nil, &out, &errb); code != 0 {
+	if code := run([]string{"test", "--format", "json", "--tests", "examples-tests/routes.yaml", "./examples"}, nil, &out, &errb); code != 0 {
 		t.Fatalf("json: exit %d\n%s", code, errb.String())
 	}
 	var results []testResult

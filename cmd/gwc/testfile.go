@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"reflect"
 	"strings"
@@ -128,8 +129,12 @@ func readTestFiles(files []string) ([]testCase, diag.List) {
 func readTestFile(file string) ([]testCase, diag.List) {
 	data, err := os.ReadFile(file)
 	if err != nil {
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err
+		}
 		return nil, diag.List{{Pos: diag.Pos{File: file}, Severity: diag.Error, Code: diag.CodeInput,
-			Message: "cannot read the test file: " + errors.Unwrap(err).Error(), Hint: "name a RouteTests YAML file with --tests"}}
+			Message: "cannot read the test file: " + err.Error(), Hint: "name a RouteTests YAML file with --tests"}}
 	}
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	var cases []testCase

@@ -16,6 +16,7 @@ test: ## run every test: vet, unit, golden, end-to-end, cue vet of the examples,
 	$(GO) test ./runtime/internal/http1 -run '^$$' -fuzz '^FuzzDifferential$$' -fuzztime 15s
 	$(GO) tool cue vet -c -d '#Resource' ./schema/ schema/testdata/valid.yaml $$(find examples -name '*.yaml' | sort)
 	examples/demo.sh --check
+	$(GO) run ./cmd/gwc test ./examples --tests examples-tests/routes.yaml
 	schema/testdata/hooks.sh
 
 demo: ## build ./examples into one ingress, serve it with the demo backends and prove every example

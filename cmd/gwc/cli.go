@@ -17,6 +17,8 @@ Usage:
   gwc manifests [--image REF] [--name NAME] [-o FILE] PATH...
   gwc routes [--format text|json] [--namespace NS] PATH...
   gwc explain [-H 'name: value']... [--namespace NS] PATH... 'METHOD URL'
+  gwc test [--format text|json|junit] [--namespace NS] PATH... --tests FILE...
+  gwc diff [--format text|json] [--namespace NS] OLD... -- NEW... | --rev REV PATH...
   gwc schema --format jsonschema [KIND] | --format cue
   gwc version
 
@@ -42,6 +44,10 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return runRoutes(args[1:], stdout, stderr)
 	case "explain":
 		return runExplain(args[1:], stdout, stderr)
+	case "test":
+		return runTest(args[1:], stdout, stderr)
+	case "diff":
+		return runDiff(args[1:], stdout, stderr)
 	case "schema":
 		return runSchema(args[1:], stdout, stderr)
 	case "version":

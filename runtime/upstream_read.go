@@ -5,6 +5,8 @@ import (
 	"bytes"
 	"io"
 	"net/http"
+
+	"github.com/gwc-dev/gwc/runtime/internal/http1"
 )
 
 // The forwarder reads upstream responses with net/http's parser
@@ -74,8 +76,8 @@ func (f *fastResponse) read(br *bufio.Reader, req *http.Request) (*http.Response
 		}
 		switch {
 		case equalFoldName(l[:colon], "content-length"):
-			n, ok := parseDigits(v)
-			if !ok || hasCL {
+			n, err := http1.ParseContentLength(v)
+			if err != nil || hasCL {
 				return nil, false
 			}
 			clen, hasCL = n, true
@@ -90,7 +92,7 @@ func (f *fastResponse) read(br *bufio.Reader, req *http.Request) (*http.Response
 	// bytes are consumed below.
 	for rest := head[nl+1:]; len(rest) > 0; {
 		i := bytes.IndexByte(rest, '\n')
-		canonicalName(rest[:bytes.IndexByte(rest, ':')])
+		http1.Canonicalize(rest[:bytes.IndexByte(rest, ':')])
 		rest = rest[i+1:]
 	}
 	hs := string(head)
@@ -146,7 +148,7 @@ func plainText(b []byte) bool {
 }
 
 // plainName reports whether a header name has only letters, digits and
-// "-": names textproto canonicalises exactly as canonicalName does.
+// "-": names textproto canonicalises exactly as http1.Canonicalize does.
 func plainName(b []byte) bool {
 	for _, c := range b {
 		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-') {
@@ -154,19 +156,6 @@ func plainName(b []byte) bool {
 		}
 	}
 	return true
-}
-
-func canonicalName(b []byte) {
-	upper := true
-	for i, c := range b {
-		switch {
-		case upper && 'a' <= c && c <= 'z':
-			b[i] = c - 'a' + 'A'
-		case !upper && 'A' <= c && c <= 'Z':
-			b[i] = c - 'A' + 'a'
-		}
-		upper = c == '-'
-	}
 }
 
 func equalFoldName(b []byte, lower string) bool {
@@ -182,20 +171,6 @@ func equalFoldName(b []byte, lower string) bool {
 		}
 	}
 	return true
-}
-
-func parseDigits(b []byte) (int64, bool) {
-	if len(b) == 0 || len(b) > 18 {
-		return 0, false
-	}
-	var n int64
-	for _, c := range b {
-		if c < '0' || c > '9' {
-			return 0, false
-		}
-		n = n*10 + int64(c-'0')
-	}
-	return n, true
 }
 
 func trimBlanks(s string) string {

@@ -155,7 +155,7 @@ func parseHead(b []byte, h *head, maxFields int) error {
 			}
 			h.host = i
 		case "Content-Length":
-			n, err := parseContentLength(value)
+			n, err := ParseContentLength(value)
 			if err != nil {
 				return err
 			}
@@ -309,13 +309,13 @@ func parseField(b []byte, off, n int) (field, error) {
 			return field{}, errFieldValue
 		}
 	}
-	canonicalize(line[:colon])
+	Canonicalize(line[:colon])
 	return field{name: span{off, off + colon}, value: span{off + v0, off + v1}}, nil
 }
 
-// parseContentLength is RFC 9110 section 8.6: 1*DIGIT, nothing else (no
+// ParseContentLength is RFC 9110 section 8.6: 1*DIGIT, nothing else (no
 // sign, no list, no blanks inside), and no overflow.
-func parseContentLength(v []byte) (int64, error) {
+func ParseContentLength(v []byte) (int64, error) {
 	if len(v) == 0 || len(v) > 18 {
 		return 0, errBadCL
 	}
@@ -368,10 +368,10 @@ func init() {
 
 func isTokenChar(c byte) bool { return tokenChars[c] }
 
-// canonicalize rewrites a header name in place as net/http's
-// CanonicalMIMEHeaderKey would: upper case first and after each "-",
-// lower case elsewhere. The name is a valid token already.
-func canonicalize(name []byte) {
+// Canonicalize rewrites a header name in place as net/http's
+// CanonicalMIMEHeaderKey would for a valid token: upper case first and
+// after each "-", lower case elsewhere.
+func Canonicalize(name []byte) {
 	upper := true
 	for i, c := range name {
 		if upper && 'a' <= c && c <= 'z' {

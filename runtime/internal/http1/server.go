@@ -5,9 +5,10 @@
 // the standard interfaces.
 //
 // What it does differently from net/http's server, and why: no background
-// read per request (a client that goes away is noticed when its response
-// is written), one reused request, header map and read buffer per
-// connection, and the response head and a small body leave in one write.
+// read per request (only a request still served after 50 ms gets one, to
+// notice a client that leaves: watch.go), one reused request, header map
+// and read buffer per connection, and the response head and a small body
+// leave in one write.
 // Connections that speak HTTP/2 (ALPN h2 or the prior-knowledge preface)
 // are handed, unparsed, to Server.H2, which is net/http's HTTP/2 server.
 package http1

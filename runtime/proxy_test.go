@@ -267,13 +267,27 @@ func addrs(ss ...string) []netip.Addr {
 func TestUpgradePassesThrough(t *testing.T) {
 	up := newUpgradeBackend(t)
 	g := startGateway(t, oneRoute(t, []Cluster{staticCluster("ws", up)}))
+	upgradeAndEcho(t, g, "")
+}
+
+// An upgrade whose upstream answers late, and whose client writes late:
+// the engine's watch for clients that leave (armed for requests served
+// longer than 50 ms) must never read from a connection handed over.
+func TestSlowUpgradeKeepsEveryByte(t *testing.T) {
+	up := newUpgradeBackend(t)
+	g := startGateway(t, oneRoute(t, []Cluster{staticCluster("ws", up)}))
+	upgradeAndEcho(t, g, "200ms")
+}
+
+func upgradeAndEcho(t *testing.T, g *testGateway, delay string) {
+	t.Helper()
 	conn, err := net.Dial("tcp", g.addr[80])
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer conn.Close()
 	conn.SetDeadline(time.Now().Add(5 * time.Second))
-	io.WriteString(conn, "GET /ws HTTP/1.1\r\nHost: h\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n")
+	io.WriteString(conn, "GET /ws HTTP/1.1\r\nHost: h\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nX-Delay: "+delay+"\r\n\r\n")
 	br := bufio.NewReader(conn)
 	resp, err := http.ReadResponse(br, nil)
 	if err != nil {
@@ -282,10 +296,15 @@ func TestUpgradePassesThrough(t *testing.T) {
 	if resp.StatusCode != http.StatusSwitchingProtocols {
 		t.Fatalf("upgrade: status %d", resp.StatusCode)
 	}
-	io.WriteString(conn, "ping\n")
-	line, err := br.ReadString('\n')
-	if err != nil || line != "ping\n" {
-		t.Errorf("echo after upgrade: %q, %v", line, err)
+	for _, msg := range []string{"ping\n", "pong\n"} {
+		if delay != "" {
+			time.Sleep(100 * time.Millisecond)
+		}
+		io.WriteString(conn, msg)
+		line, err := br.ReadString('\n')
+		if err != nil || line != msg {
+			t.Errorf("echo after upgrade: %q, %v; want %q", line, err, msg)
+		}
 	}
 }
 
@@ -300,6 +319,9 @@ func newUpgradeBackend(t *testing.T) string {
 		if r.Header.Get("Upgrade") != "websocket" {
 			http.Error(w, "want upgrade", 400)
 			return
+		}
+		if d, err := time.ParseDuration(r.Header.Get("X-Delay")); err == nil {
+			time.Sleep(d)
 		}
 		c, brw, err := http.NewResponseController(w).Hijack()
 		if err != nil {

@@ -667,6 +667,9 @@ func (c *conn) writer() *bufio.Writer {
 
 // hijack hands the connection to the handler, with what is buffered.
 func (c *conn) hijack() (net.Conn, *bufio.ReadWriter, error) {
+	// The connection's bytes are the handler's now: a background read
+	// must not take one (what it took goes back in front).
+	c.disarm()
 	c.rwc.SetDeadline(time.Time{})
 	var rd io.Reader = c.rwc
 	if c.r < c.w {

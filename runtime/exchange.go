@@ -30,10 +30,11 @@ const (
 	flagURX                        // upstream retry limit exceeded
 	flagDPE                        // downstream protocol error
 	flagNC                         // no cluster found
+	flagSI                         // stream idle timeout
 )
 
 // flagNames are the short names in the order Envoy prints them.
-var flagNames = [...]string{"UH", "UT", "UF", "UC", "UO", "NR", "UAEX", "DC", "URX", "DPE", "NC"}
+var flagNames = [...]string{"UH", "UT", "UF", "UC", "UO", "NR", "UAEX", "DC", "URX", "DPE", "NC", "SI"}
 
 // String returns the flags as Envoy logs them: comma-separated, "-" for none.
 func (f respFlags) String() string {
@@ -76,6 +77,8 @@ func (f respFlags) details(upstream bool) string {
 		return "upstream_reset_before_response_started{connection_termination}"
 	case f&flagDPE != 0:
 		return "http1.codec_error"
+	case f&flagSI != 0:
+		return "stream_idle_timeout"
 	case upstream:
 		return "via_upstream"
 	}
@@ -243,6 +246,8 @@ func failFlags(r *http.Request, err error) respFlags {
 	var de *downstreamError
 	var ce *connectError
 	switch {
+	case streamIdled(r):
+		return flagSI
 	case timedOut(r, err):
 		return flagUT // the route's timeout or the per-try timeout
 	case errors.As(err, new(*http.MaxBytesError)):

@@ -170,6 +170,7 @@ type obsOptions struct {
 
 	headerReadTimeout time.Duration
 	requestTimeout    time.Duration
+	streamIdleTimeout time.Duration
 	idleTimeout       time.Duration
 	maxHeaderBytes    int
 	maxConnections    int
@@ -189,6 +190,8 @@ func (o *obsOptions) register(fs *flag.FlagSet) {
 	const headersUsage = "how long a client may take to send a request's headers from its first byte (Envoy's request_headers_timeout; slowloris protection); 0 disables it"
 	fs.DurationVar(&o.headerReadTimeout, "request-headers-timeout", 10*time.Second, headersUsage)
 	fs.DurationVar(&o.headerReadTimeout, "header-read-timeout", 10*time.Second, "the same as --request-headers-timeout (its earlier name)")
+	fs.DurationVar(&o.streamIdleTimeout, "stream-idle-timeout", 0,
+		"how long a proxied request may move no byte either way (Envoy's stream_idle_timeout; 408 before a response, else the stream ends); 0, Istio's default at gateways, is no bound; 5m is Istio's EDGE profile")
 	fs.DurationVar(&o.requestTimeout, "request-timeout", 0,
 		"how long a client may take to send a whole request, body included, from its first byte (Envoy's request_timeout; 408 past it); 0, Istio's default, is no bound; 5m is Istio's EDGE profile")
 	fs.DurationVar(&o.idleTimeout, "idle-timeout", time.Hour,
@@ -211,8 +214,8 @@ func (o *obsOptions) check() error {
 	default:
 		return fmt.Errorf("--log-format %q: want text or json", o.logFormat)
 	}
-	if o.headerReadTimeout < 0 || o.idleTimeout < 0 || o.requestTimeout < 0 {
-		return errors.New("--request-headers-timeout, --request-timeout and --idle-timeout must not be negative")
+	if o.headerReadTimeout < 0 || o.idleTimeout < 0 || o.requestTimeout < 0 || o.streamIdleTimeout < 0 {
+		return errors.New("--request-headers-timeout, --request-timeout, --stream-idle-timeout and --idle-timeout must not be negative")
 	}
 	if o.maxHeaderBytes < 1024 {
 		return fmt.Errorf("--max-header-bytes %d: want at least 1024", o.maxHeaderBytes)

@@ -32,6 +32,8 @@ type engine struct {
 	// when there are none.
 	h2c *http.Transport
 	log *slog.Logger
+	// streamIdle is --stream-idle-timeout; 0 is none.
+	streamIdle time.Duration
 	// pool holds the proxies' copy buffers; proxyLog is their shared
 	// error log.
 	pool     bufferPool

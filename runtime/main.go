@@ -92,6 +92,7 @@ func Run(ctx context.Context, cfg *Config, args []string, stderr io.Writer) int 
 	stop := make(chan struct{})
 	defer close(stop)
 	g.engine = newEngine(cfg, log, stop)
+	g.engine.streamIdle = opts.obs.streamIdleTimeout
 	g.obs.attach(g.engine)
 	go newEndpointWatch(g.engine.ups, log).run(stop)
 	return g.serve(ctx)

@@ -339,6 +339,8 @@ func (p *proxy) fail(w http.ResponseWriter, r *http.Request, err error) {
 	case errors.Is(err, errOverloaded):
 		w.Header()["X-Envoy-Overloaded"] = valTrue
 		localReply(w, http.StatusServiceUnavailable, bodyOverflow, false)
+	case streamIdled(r):
+		localReply(w, http.StatusRequestTimeout, errStreamIdle.Error(), false)
 	case timedOut(r, err) || errors.Is(err, context.DeadlineExceeded):
 		localReply(w, http.StatusGatewayTimeout, bodyUpstreamTimeout, false)
 	case errors.Is(err, errNoHealthyUpstream):

@@ -105,6 +105,11 @@ func (h *listenerHandler) serveRoute(w http.ResponseWriter, r *http.Request, rt 
 		r, stop = withRouteTimeout(r, d)
 		defer stop()
 	}
+	if d := h.e.streamIdle; d > 0 {
+		var stop func()
+		w, r, stop = withStreamIdle(w, r, d)
+		defer stop()
+	}
 	proxies[di].serve(w, r)
 }
 

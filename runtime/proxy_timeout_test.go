@@ -6,6 +6,8 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -146,4 +148,41 @@ func TestRequestTimeout(t *testing.T) {
 	if body != "ok" {
 		t.Errorf("a request inside --request-timeout: %q", body)
 	}
+}
+
+// --stream-idle-timeout ends a proxied request that moves no byte for the
+// duration (408, flag SI, before a response), and leaves one alone whose
+// response keeps moving, however long it lasts.
+func TestStreamIdleTimeout(t *testing.T) {
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/silent" {
+			time.Sleep(time.Second)
+			return
+		}
+		for range 8 {
+			io.WriteString(w, "tick\n")
+			w.(http.Flusher).Flush()
+			time.Sleep(100 * time.Millisecond)
+		}
+	}))
+	defer up.Close()
+	log := filepath.Join(t.TempDir(), "access.log")
+	g := startGateway(t, oneRoute(t, []Cluster{staticCluster("up", hostPort(up))}), "--stream-idle-timeout", "300ms", "--access-log", log)
+	resp, body := g.do(t, client(), 80, "GET", "h", "/silent", nil)
+	if resp.StatusCode != http.StatusRequestTimeout || body != "stream timeout" {
+		t.Errorf("silent upstream: %d %q, want 408 \"stream timeout\"", resp.StatusCode, body)
+	}
+	resp, body = g.do(t, client(), 80, "GET", "h", "/stream", nil)
+	if resp.StatusCode != 200 || strings.Count(body, "tick") != 8 {
+		t.Errorf("a stream moving every 100 ms for 800 ms: %d, %d ticks; want 200 and 8", resp.StatusCode, strings.Count(body, "tick"))
+	}
+	want := `"GET /silent HTTP/1.1" 408 SI stream_idle_timeout `
+	for range 100 {
+		if data, _ := os.ReadFile(log); strings.Contains(string(data), want) {
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	data, _ := os.ReadFile(log)
+	t.Errorf("access log lacks %q:\n%s", want, data)
 }

@@ -1,7 +1,7 @@
 # gwc: make help lists the targets.
 GO ?= go
 
-.PHONY: help build test demo bench microbench lint update check
+.PHONY: help build test oracle demo bench microbench lint update check
 
 help: ## list the targets
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -16,6 +16,9 @@ test: ## run every test: vet, unit, golden, end-to-end, cue vet of the examples,
 	$(GO) tool cue vet -c -d '#Resource' ./schema/ schema/testdata/valid.yaml $$(find examples -name '*.yaml' | sort)
 	examples/demo.sh --check
 	schema/testdata/hooks.sh
+
+oracle: ## gwc vet --resource-only against Istio's own validation, on the repo's resources and a generated corpus (docs/validation.md)
+	cd oracle && $(GO) vet . && $(GO) test -count=1 -v .
 
 demo: ## build ./examples/coolstore into an ingress and serve it with the demo backend
 	examples/demo.sh

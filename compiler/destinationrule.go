@@ -290,7 +290,7 @@ func (c *compilation) checkPolicy(dr *destinationRule, path string, p *trafficPo
 	for i, pl := range p.PortLevelSettings {
 		pp := fmt.Sprintf("%s.portLevelSettings[%d]", path, i)
 		if pl.Port == nil || pl.Port.Number == 0 {
-			c.errorc(codeValidation, dr.Resource, pp, "add port: {number: N}", "port-level settings need a port")
+			c.errorc(codeUnsupported, dr.Resource, pp, "add port: {number: N}", "port-level settings without a port")
 		}
 		if pl.LoadBalancer == nil && pl.ConnectionPool == nil && pl.OutlierDetection == nil && pl.TLS == nil {
 			c.errorc(codeValidation, dr.Resource, pp, "set loadBalancer, connectionPool, outlierDetection or tls", "port-level settings must have at least one field besides the port")
@@ -499,7 +499,7 @@ func (c *compilation) lowerLB(out *ir.Policy, lb *loadBalancer, bad, warn func(c
 	case ch.HTTPQueryParameterName != nil && *ch.HTTPQueryParameterName != "":
 		h.QueryParam = *ch.HTTPQueryParameterName
 	default:
-		bad(codeValidation, "loadBalancer.consistentHash", "set httpHeaderName, httpCookie, useSourceIp or httpQueryParameterName",
+		bad(codeUnsupported, "loadBalancer.consistentHash", "set httpHeaderName, httpCookie, useSourceIp or httpQueryParameterName",
 			"consistentHash has no hash key")
 	}
 	switch {
@@ -521,7 +521,7 @@ func (c *compilation) lowerLB(out *ir.Policy, lb *loadBalancer, bad, warn func(c
 		out.TableSize = *ch.MinimumRingSize
 	}
 	if out.TableSize > 1<<23 {
-		bad(codeValidation, "loadBalancer.consistentHash", "use at most 8388608", "ring size %d is larger than Envoy's maximum", out.TableSize)
+		bad(codeUnsupported, "loadBalancer.consistentHash", "use at most 8388608", "ring size %d is larger than Envoy's maximum", out.TableSize)
 		out.TableSize = 0
 	}
 }

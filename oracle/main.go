@@ -30,6 +30,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
+	utiljson "k8s.io/apimachinery/pkg/util/json"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 	"sigs.k8s.io/yaml"
 
@@ -163,8 +164,14 @@ func defaultCRDs() (string, error) {
 
 // judge returns the verdict on one YAML document, nil for an empty one.
 func (o *Oracle) judge(doc []byte) *Verdict {
-	obj := map[string]any{}
-	if err := yaml.Unmarshal(doc, &obj); err != nil {
+	js, err := yaml.YAMLToJSON(doc)
+	if err != nil {
+		return &Verdict{Stage: "yaml", Errors: []string{err.Error()}}
+	}
+	// The API server's JSON decoding: integers become int64, which the
+	// CRD's CEL rules insist on.
+	var obj map[string]any
+	if err := utiljson.Unmarshal(js, &obj); err != nil {
 		return &Verdict{Stage: "yaml", Errors: []string{err.Error()}}
 	}
 	if len(obj) == 0 {
@@ -177,7 +184,7 @@ func (o *Oracle) judge(doc []byte) *Verdict {
 		v.Skipped = true
 		return v
 	}
-	if un.GetNamespace() == "" {
+	if m, _ := obj["metadata"].(map[string]any); m != nil && (m["namespace"] == nil || m["namespace"] == "") {
 		// kubectl apply puts it in the current namespace.
 		un.SetNamespace("default")
 	}

@@ -105,9 +105,9 @@ func keep(l diag.List, keep func(diag.Diagnostic) bool) diag.List {
 	return out
 }
 
-// vet loads and judges the inputs: the schema, the per-resource rules,
-// and unless resourceOnly, the compiler and the cross-resource analyzers,
-// which run only on an input set without errors so that a resource
+// vet loads and judges the inputs: the schema, the per-resource rules
+// (compiler.CheckResources, each resource alone), and unless
+// resourceOnly, the compiler and the cross-resource analyzers, which run only on an input set without errors so that a resource
 // dropped for its errors does not make others look broken.
 //
 // With context paths, the resources under them are read too, but only
@@ -117,7 +117,7 @@ func vet(paths []string, opts vetOptions) diag.List {
 	mine := named(paths)
 	res := load.Load(append(slices.Clone(paths), opts.context...), load.Options{Namespace: opts.namespace})
 	all := keep(res.Diags, mine)
-	all = append(all, keep(analyze.Resource(append(res.Resources, res.Rejected...)), mine)...)
+	all = append(all, keep(compiler.CheckResources(res.Resources, res.Rejected), mine)...)
 	if !opts.resourceOnly && !all.HasErrors() {
 		_, ds := compiler.Compile(res.Resources)
 		all = append(all, keep(ds, mine)...)

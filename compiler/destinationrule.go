@@ -270,7 +270,7 @@ func (c *compilation) checkDestinationRule(dr *destinationRule) {
 		}
 		seen[s.Name] = i
 		if !dnsLabel(s.Name) {
-			c.errorc(codeValidation, dr.Resource, path+".name", "use lower-case letters, digits and '-'", "subset name %q is not a DNS-1123 label", s.Name)
+			c.errorc(codeValidation, dr.Resource, path+".name", "use letters, digits and '-'", "subset name %q is not a DNS-1123 label", s.Name)
 		}
 		c.checkPolicy(dr, path+".trafficPolicy", s.TrafficPolicy)
 	}
@@ -474,10 +474,13 @@ func (c *compilation) lowerLB(out *ir.Policy, lb *loadBalancer, bad, warn func(c
 	case ch.HTTPHeaderName != nil:
 		h.Header = strings.ToLower(*ch.HTTPHeaderName)
 		if h.Header == "" {
-			bad(codeValidation, "loadBalancer.consistentHash.httpHeaderName", "name a header", "empty header name")
+			bad(codeUnsupported, "loadBalancer.consistentHash.httpHeaderName", "name a header", "an empty header name to hash")
 		}
 	case ch.HTTPCookie != nil:
 		h.Cookie, h.CookiePath = ch.HTTPCookie.Name, ch.HTTPCookie.Path
+		if h.Cookie == "" {
+			bad(codeValidation, "loadBalancer.consistentHash.httpCookie", "name the cookie", "name required for HttpCookie")
+		}
 		for i, a := range ch.HTTPCookie.Attributes {
 			if a.Name == "" || strings.ContainsAny(a.Name+a.Value, ";\r\n") {
 				bad(codeValidation, fmt.Sprintf("loadBalancer.consistentHash.httpCookie.attributes[%d]", i), "use a plain attribute such as SameSite=Strict",
@@ -526,13 +529,14 @@ func (c *compilation) lowerLB(out *ir.Policy, lb *loadBalancer, bad, warn func(c
 	}
 }
 
-// dnsLabel reports whether s is a DNS-1123 label.
+// dnsLabel reports whether s is a DNS-1123 label as Istio's
+// labels.IsDNS1123Label has it: upper case letters are allowed.
 func dnsLabel(s string) bool {
 	if len(s) == 0 || len(s) > 63 || s[0] == '-' || s[len(s)-1] == '-' {
 		return false
 	}
 	for _, r := range s {
-		if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-') {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-') {
 			return false
 		}
 	}

@@ -113,6 +113,13 @@ func (r *reporter) hostRules(res *load.Resource, s map[string]any) {
 	bad := func(path, msg string) {
 		r.bad(res, path, "write a fully qualified name whose last label is not a number (example.com), a wildcard *.example.com, or where allowed an IP address", msg)
 	}
+	walkStrings(s, "spec", 0, func(path, label, v string) {
+		if _, name, ok := strings.Cut(v, "/"); (ok && name == "*.") || v == "*." {
+			if label == "hosts" || label == "host" || strings.HasSuffix(path, "]") && strings.Contains(path, "hosts[") {
+				r.unsupported(res, path, `write "*"`, `the host "*." (Istio reads it as a wildcard for every name)`)
+			}
+		}
+	})
 	switch res.Kind {
 	case "Gateway":
 		servers, _ := s["servers"].([]any)

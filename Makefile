@@ -1,7 +1,7 @@
 # gwc: make help lists the targets.
 GO ?= go
 
-.PHONY: help build test demo bench microbench fuzz lint update check soak
+.PHONY: help build test oracle demo bench microbench fuzz lint update check soak
 
 help: ## list the targets
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -18,6 +18,9 @@ test: ## run every test: vet, unit, golden, end-to-end, cue vet of the examples,
 	examples/demo.sh --check
 	$(GO) run ./cmd/gwc test ./examples --tests examples-tests/routes.yaml
 	schema/testdata/hooks.sh
+
+oracle: ## gwc vet --resource-only against Istio's own validation, on the repo's resources and a generated corpus (docs/validation.md)
+	cd oracle && $(GO) vet . && $(GO) test -count=1 -v .
 
 demo: ## build ./examples into one ingress, serve it with the demo backends and prove every example
 	examples/demo.sh

@@ -49,7 +49,7 @@ func (c *compilation) destinations(vs *virtualService, i int, rule httpRoute, li
 func (c *compilation) cluster(vs *virtualService, path string, d destination, listenerPort int) (string, bool) {
 	host := names.FQDN(d.Host, vs.Namespace)
 	if strings.Contains(host, "*") {
-		c.errorc(codeWildcardDest, vs.Resource, path+".host", "name one service", "destination host %q is a wildcard", d.Host)
+		c.errorc(codeUnsupported, vs.Resource, path+".host", "name one service", "destination host %q is a wildcard", d.Host)
 		return "", false
 	}
 	drs := c.destinationRulesFor(host)

@@ -18,13 +18,17 @@ func (c *compilation) warnc(code string, r resource, path, hint, format string, 
 }
 
 func (c *compilation) reportc(code string, sev diag.Severity, r resource, path, hint, format string, args ...any) {
+	msg := fmt.Sprintf(format, args...)
+	if code == diag.CodeUnsupported {
+		msg = diag.UnsupportedPrefix + msg
+	}
 	c.diags = append(c.diags, diag.Diagnostic{
 		Pos:      r.PosOf(path),
 		Severity: sev,
 		Code:     code,
 		Resource: r.ID(),
 		Field:    path,
-		Message:  fmt.Sprintf(format, args...),
+		Message:  msg,
 		Hint:     hint,
 	})
 }

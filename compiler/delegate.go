@@ -47,7 +47,7 @@ func (c *compilation) findDelegates() {
 			target := byName[ns+"/"+d.Name]
 			switch {
 			case d.Name == "":
-				c.errorc(codeValidation, vs.Resource, path, "name the delegate VirtualService", "delegate has no name")
+				c.errorc(codeUnsupported, vs.Resource, path, "name the delegate VirtualService", "a delegate without a name, which istiod ignores")
 				continue
 			case target == nil:
 				c.errorc(codeNotFound, vs.Resource, path, "define the delegate VirtualService, or fix the name",

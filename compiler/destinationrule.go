@@ -270,7 +270,7 @@ func (c *compilation) checkDestinationRule(dr *destinationRule) {
 		}
 		seen[s.Name] = i
 		if !dnsLabel(s.Name) {
-			c.errorc(codeValidation, dr.Resource, path+".name", "use lower-case letters, digits and '-'", "subset name %q is not a DNS-1123 label", s.Name)
+			c.errorc(codeValidation, dr.Resource, path+".name", "use letters, digits and '-'", "subset name %q is not a DNS-1123 label", s.Name)
 		}
 		c.checkPolicy(dr, path+".trafficPolicy", s.TrafficPolicy)
 	}
@@ -290,7 +290,7 @@ func (c *compilation) checkPolicy(dr *destinationRule, path string, p *trafficPo
 	for i, pl := range p.PortLevelSettings {
 		pp := fmt.Sprintf("%s.portLevelSettings[%d]", path, i)
 		if pl.Port == nil || pl.Port.Number == 0 {
-			c.errorc(codeValidation, dr.Resource, pp, "add port: {number: N}", "port-level settings need a port")
+			c.errorc(codeUnsupported, dr.Resource, pp, "add port: {number: N}", "port-level settings without a port")
 		}
 		if pl.LoadBalancer == nil && pl.ConnectionPool == nil && pl.OutlierDetection == nil && pl.TLS == nil {
 			c.errorc(codeValidation, dr.Resource, pp, "set loadBalancer, connectionPool, outlierDetection or tls", "port-level settings must have at least one field besides the port")
@@ -474,10 +474,13 @@ func (c *compilation) lowerLB(out *ir.Policy, lb *loadBalancer, bad, warn func(c
 	case ch.HTTPHeaderName != nil:
 		h.Header = strings.ToLower(*ch.HTTPHeaderName)
 		if h.Header == "" {
-			bad(codeValidation, "loadBalancer.consistentHash.httpHeaderName", "name a header", "empty header name")
+			bad(codeUnsupported, "loadBalancer.consistentHash.httpHeaderName", "name a header", "an empty header name to hash")
 		}
 	case ch.HTTPCookie != nil:
 		h.Cookie, h.CookiePath = ch.HTTPCookie.Name, ch.HTTPCookie.Path
+		if h.Cookie == "" {
+			bad(codeValidation, "loadBalancer.consistentHash.httpCookie", "name the cookie", "name required for HttpCookie")
+		}
 		for i, a := range ch.HTTPCookie.Attributes {
 			if a.Name == "" || strings.ContainsAny(a.Name+a.Value, ";\r\n") {
 				bad(codeValidation, fmt.Sprintf("loadBalancer.consistentHash.httpCookie.attributes[%d]", i), "use a plain attribute such as SameSite=Strict",
@@ -499,7 +502,7 @@ func (c *compilation) lowerLB(out *ir.Policy, lb *loadBalancer, bad, warn func(c
 	case ch.HTTPQueryParameterName != nil && *ch.HTTPQueryParameterName != "":
 		h.QueryParam = *ch.HTTPQueryParameterName
 	default:
-		bad(codeValidation, "loadBalancer.consistentHash", "set httpHeaderName, httpCookie, useSourceIp or httpQueryParameterName",
+		bad(codeUnsupported, "loadBalancer.consistentHash", "set httpHeaderName, httpCookie, useSourceIp or httpQueryParameterName",
 			"consistentHash has no hash key")
 	}
 	switch {
@@ -521,18 +524,19 @@ func (c *compilation) lowerLB(out *ir.Policy, lb *loadBalancer, bad, warn func(c
 		out.TableSize = *ch.MinimumRingSize
 	}
 	if out.TableSize > 1<<23 {
-		bad(codeValidation, "loadBalancer.consistentHash", "use at most 8388608", "ring size %d is larger than Envoy's maximum", out.TableSize)
+		bad(codeUnsupported, "loadBalancer.consistentHash", "use at most 8388608", "ring size %d is larger than Envoy's maximum", out.TableSize)
 		out.TableSize = 0
 	}
 }
 
-// dnsLabel reports whether s is a DNS-1123 label.
+// dnsLabel reports whether s is a DNS-1123 label as Istio's
+// labels.IsDNS1123Label has it: upper case letters are allowed.
 func dnsLabel(s string) bool {
 	if len(s) == 0 || len(s) > 63 || s[0] == '-' || s[len(s)-1] == '-' {
 		return false
 	}
 	for _, r := range s {
-		if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-') {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-') {
 			return false
 		}
 	}

@@ -3,6 +3,7 @@ package compiler
 import (
 	"encoding/base64"
 	"fmt"
+	"net/http"
 	"regexp"
 	"slices"
 	"strconv"
@@ -182,6 +183,22 @@ func retryPolicy(in *httpRetry) ir.RetryPolicy {
 
 // parseRetryOn splits a retryOn list as istiod does: numbers are status
 // codes, which add "retriable-status-codes"; the rest are conditions.
+// invalidRetryOn lists the entries of retryOn Istio's webhook refuses:
+// each comma-separated entry, untrimmed, is a condition Envoy knows or a
+// status code with a standard reason phrase.
+func invalidRetryOn(s string) []string {
+	var bad []string
+	for _, p := range strings.Split(s, ",") {
+		if n, err := strconv.Atoi(p); err == nil && http.StatusText(n) != "" {
+			continue
+		}
+		if !slices.Contains(retryConditions, p) {
+			bad = append(bad, strconv.Quote(p))
+		}
+	}
+	return bad
+}
+
 func parseRetryOn(s string) (on []string, codes []int, bad []string) {
 	for _, p := range strings.Split(s, ",") {
 		p = strings.TrimSpace(p)
@@ -242,7 +259,7 @@ func (c *compilation) checkRule(vs *virtualService, i int, rule httpRoute) {
 			c.errorc(codeValidation, vs.Resource, at(".redirect.scheme"), `use "http" or "https"`, "redirect scheme %q is not http or https", rd.Scheme)
 		}
 		if rd.RedirectCode != 0 && !slices.Contains(redirectCodes, rd.RedirectCode) {
-			c.errorc(codeValidation, vs.Resource, at(".redirect.redirectCode"), "use 301, 302, 303, 307 or 308",
+			c.errorc(codeUnsupported, vs.Resource, at(".redirect.redirectCode"), "use 301, 302, 303, 307 or 308",
 				"redirect code %d is not one Envoy can send (istiod drops such a redirect)", rd.RedirectCode)
 		}
 		if rd.PrefixRewrite != nil {
@@ -307,7 +324,8 @@ func (c *compilation) checkRule(vs *virtualService, i int, rule httpRoute) {
 		c.checkDuration(vs, at(".timeout"), rule.Timeout)
 	}
 	if rt := rule.Retries; rt != nil {
-		disabled := rt.Attempts != nil && *rt.Attempts == 0
+		// An unset attempts is 0 to Istio's webhook (proto3).
+		disabled := rt.Attempts == nil || *rt.Attempts == 0
 		if rt.PerTryTimeout != "" {
 			c.checkDuration(vs, at(".retries.perTryTimeout"), rt.PerTryTimeout)
 		}
@@ -318,8 +336,8 @@ func (c *compilation) checkRule(vs *virtualService, i int, rule httpRoute) {
 			c.errorc(codeValidation, vs.Resource, at(".retries"), "remove perTryTimeout, retryOn and retryRemoteLocalities, or set attempts above 0",
 				"retries with attempts 0 disables retrying, so its other fields cannot apply")
 		}
-		if rt.RetryOn != nil {
-			if _, _, bad := parseRetryOn(*rt.RetryOn); len(bad) > 0 {
+		if rt.RetryOn != nil && *rt.RetryOn != "" {
+			if bad := invalidRetryOn(*rt.RetryOn); len(bad) > 0 {
 				c.errorc(codeValidation, vs.Resource, at(".retries.retryOn"), "use HTTP status codes or: "+strings.Join(retryConditions, ", "),
 					"retryOn has conditions Envoy does not know: %s", strings.Join(bad, ", "))
 			}
@@ -355,8 +373,8 @@ func (c *compilation) checkMatch(vs *virtualService, path string, m httpMatch) {
 	for _, k := range sortedKeys(m.QueryParams) {
 		sm := m.QueryParams[k]
 		if sm.Prefix != nil {
-			c.errorc(codeValidation, vs.Resource, path+".queryParams."+k+".prefix", "use exact, or a regex such as 'abc.*'",
-				"queryParams do not take prefix: Istio accepts only exact and regex")
+			c.errorc(codeUnsupported, vs.Resource, path+".queryParams."+k+".prefix", "use exact, or a regex such as 'abc.*'",
+				"queryParams prefix, which istiod does not translate (only exact and regex)")
 		}
 		if sm.Regex != nil && *sm.Regex != "*" {
 			c.checkRegex(vs, path+".queryParams."+k+".regex", *sm.Regex)
@@ -413,8 +431,12 @@ func (c *compilation) checkHeaders(vs *virtualService, path string, h *headers, 
 				case strings.HasPrefix(name, ":") || (dir == "response" && name == "host"):
 					c.errorc(codeValidation, vs.Resource, p, "remove it", "header %q cannot be changed here", k)
 				}
-				if err := checkHeaderValue(m[k]); err != nil {
-					c.errorc(codeValidation, vs.Resource, p, `write "%%" for a literal "%"`, "header value: %v", err)
+				if err, unsupported := checkHeaderValue(m[k]); err != nil {
+					code := codeValidation
+					if unsupported {
+						code = codeUnsupported
+					}
+					c.errorc(code, vs.Resource, p, `write "%%" for a literal "%"`, "header value: %v", err)
 				}
 			}
 		}
@@ -424,7 +446,9 @@ func (c *compilation) checkHeaders(vs *virtualService, path string, h *headers, 
 		}
 		for k, n := range ops.Remove {
 			name := strings.ToLower(n)
-			if name == "host" || strings.HasPrefix(name, ":") {
+			if name == "" {
+				c.errorc(codeValidation, vs.Resource, fmt.Sprintf("%s.%s.remove[%d]", path, dir, k), "name a header", "header name cannot be empty")
+			} else if name == "host" || strings.HasPrefix(name, ":") {
 				c.errorc(codeValidation, vs.Resource, fmt.Sprintf("%s.%s.remove[%d]", path, dir, k), "remove it", "header %q cannot be removed", n)
 			}
 		}
@@ -435,7 +459,10 @@ func (c *compilation) checkHeaders(vs *virtualService, path string, h *headers, 
 
 // checkHeaderValue refuses control characters and Envoy's %VAR% command
 // operators, which gwc does not evaluate; "%%" is a literal "%".
-func checkHeaderValue(v string) error {
+//
+// unsupported is set for a well-formed %VAR% operator: Istio accepts it
+// and Envoy evaluates it, gwc does not. A lone % is invalid in Istio too.
+func checkHeaderValue(v string) (err error, unsupported bool) {
 	for i := 0; i < len(v); i++ {
 		switch b := v[i]; {
 		case b == '%':
@@ -443,10 +470,13 @@ func checkHeaderValue(v string) error {
 				i++
 				continue
 			}
-			return fmt.Errorf("%q uses an Envoy %%VAR%% command operator, which gwc does not evaluate", v)
+			if !strings.Contains(v[i+1:], "%") {
+				return fmt.Errorf("%q has an un-terminated variable expression", v), false
+			}
+			return fmt.Errorf("%q uses an Envoy %%VAR%% command operator, which gwc does not evaluate", v), true
 		case b < ' ' && b != '\t', b == 0x7f:
-			return fmt.Errorf("%q has a control character", v)
+			return fmt.Errorf("%q has a control character", v), false
 		}
 	}
-	return nil
+	return nil, false
 }

@@ -129,7 +129,7 @@ func (c *compilation) checkExtras(vs *virtualService, i int, rule httpRoute) {
 		}
 		if d := f.Delay; d != nil {
 			if d.FixedDelay == "" {
-				c.errorc(codeValidation, vs.Resource, at(".fault.delay"), "set fixedDelay (exponentialDelay is not supported by Istio)", "delay has no fixedDelay")
+				c.errorc(codeUnsupported, vs.Resource, at(".fault.delay"), "set fixedDelay (istiod does not translate exponentialDelay)", "a delay without fixedDelay")
 			} else {
 				c.checkDuration(vs, at(".fault.delay.fixedDelay"), d.FixedDelay)
 			}

@@ -58,7 +58,13 @@ func Run(paths []string, opts Options) *Result {
 	res := load.Load(append(slices.Clone(paths), opts.Context...), load.Options{Namespace: opts.Namespace})
 	out := &Result{Resources: len(res.Resources)}
 	all := filter(res.Diags, keep)
-	all = append(all, filter(analyze.Resource(append(res.Resources, res.Rejected...)), keep)...)
+	if opts.ResourceOnly {
+		// Every per-resource rule, the compiler's included, each resource
+		// alone: what Istio's admission webhook judges.
+		all = append(all, filter(CheckResources(res.Resources, res.Rejected), keep)...)
+	} else {
+		all = append(all, filter(analyze.Resource(append(res.Resources, res.Rejected...)), keep)...)
+	}
 	out.LoadTime = time.Since(start)
 	if opts.ResourceOnly || all.HasErrors() {
 		out.Diags = sorted(all)

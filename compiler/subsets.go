@@ -10,8 +10,17 @@ import (
 )
 
 // selectSubset keeps the endpoints of cl whose labels include every label
-// of the subset. A subset that selects nothing is an error (Envoy would
-// answer 503 UH; istioctl reports IST0173).
+// of the subset.
+//
+// A subset that selects none of a ServiceEntry's endpoints is a warning
+// and a cluster without endpoints, which the runtime answers with 503 and
+// the response flag UH, counted like any other: istiod builds the subset's
+// cluster with an empty endpoint set and Envoy answers "no healthy
+// upstream" (pilot/pkg/networking/core/cluster_builder.go builds subset
+// clusters whatever their endpoints; istioctl only notes it, IST0173). A
+// rollout relies on it when it defines subset v3 before its pods exist.
+// Without a ServiceEntry gwc cannot see any endpoint's labels, so the
+// subset could never select one: that stays an error.
 func (c *compilation) selectSubset(vs *virtualService, path string, cl *ir.Cluster, dr *destinationRule, sub *subset, se *serviceEntry) bool {
 	cl.Subset = sub.Name
 	if len(sub.Labels) == 0 {
@@ -29,14 +38,19 @@ func (c *compilation) selectSubset(vs *virtualService, path string, cl *ir.Clust
 		return true
 	}
 	k := slices.IndexFunc(dr.Spec.Subsets, func(s subset) bool { return s.Name == sub.Name })
-	where := "no ServiceEntry declares its endpoints, so gwc cannot see their labels"
-	hint := "declare the endpoints with their labels in a ServiceEntry"
 	if se != nil {
-		where = fmt.Sprintf("no endpoint of ServiceEntry %s/%s has the labels %s", se.Namespace, se.Name, strings.Join(want, ","))
-		hint = "fix the subset labels or the endpoint labels"
+		hint := "add endpoints with the labels " + strings.Join(want, ",") + " to the ServiceEntry, or fix the subset labels"
+		c.warnc(codeSubsetNoPods, vs.Resource, path+".subset", hint,
+			"subset %q of DestinationRule %s/%s selects no endpoint: no endpoint of ServiceEntry %s/%s has the labels %s; requests get 503 (no healthy upstream, UH) until it does",
+			sub.Name, dr.Namespace, dr.Name, se.Namespace, se.Name, strings.Join(want, ","))
+		c.warnc(codeSubsetNoPods, dr.Resource, fmt.Sprintf("spec.subsets[%d].labels", k), hint, "subset %q selects no endpoint of host %s", sub.Name, cl.Host)
+		cl.Endpoints = nil
+		return true
 	}
-	c.errorc(codeSubsetNoPods, vs.Resource, path+".subset", hint, "subset %q of DestinationRule %s/%s selects no endpoint: %s (Envoy would answer 503)",
-		sub.Name, dr.Namespace, dr.Name, where)
+	hint := "declare the endpoints with their labels in a ServiceEntry"
+	c.errorc(codeSubsetNoPods, vs.Resource, path+".subset", hint,
+		"subset %q of DestinationRule %s/%s selects no endpoint: no ServiceEntry declares its endpoints, so gwc cannot see their labels (Envoy would answer 503)",
+		sub.Name, dr.Namespace, dr.Name)
 	c.errorc(codeSubsetNoPods, dr.Resource, fmt.Sprintf("spec.subsets[%d].labels", k), hint, "subset %q selects no endpoint of host %s", sub.Name, cl.Host)
 	return false
 }

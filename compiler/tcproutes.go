@@ -2,6 +2,7 @@ package compiler
 
 import (
 	"fmt"
+	"net/netip"
 	"slices"
 	"strings"
 
@@ -178,7 +179,11 @@ func (c *compilation) checkSNIHosts() {
 						h = names.FQDN(h, vs.Namespace)
 						return h == sni || names.Covers(h, sni)
 					}) {
-						c.errorc(codeValidation, vs.Resource, fmt.Sprintf("spec.tls[%d].match[%d].sniHosts[%d]", i, j, k),
+						code := codeValidation
+						if _, err := netip.ParseAddr(sni); err == nil {
+							code = codeUnsupported // Istio's webhook lets an IP through
+						}
+						c.errorc(code, vs.Resource, fmt.Sprintf("spec.tls[%d].match[%d].sniHosts[%d]", i, j, k),
 							"add the name to the VirtualService's hosts, or use one of "+strings.Join(vs.Spec.Hosts, ", "),
 							"SNI host %q is not a compatible subset of any of the VirtualService's hosts", sni)
 					}

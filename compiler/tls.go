@@ -96,7 +96,7 @@ func (c *compilation) serverTLS(gw *gateway, i int, s server) (*ir.ServerTLS, bo
 	named := t.CredentialName != "" || len(t.CredentialNames) > 0
 	switch {
 	case (named || len(t.TLSCertificates) > 0) && files:
-		c.errorc(codeValidation, gw.Resource, path+".serverCertificate", "give either a credential name, tlsCertificates, or serverCertificate and privateKey",
+		c.errorc(codeUnsupported, gw.Resource, path+".serverCertificate", "give either a credential name, tlsCertificates, or serverCertificate and privateKey",
 			"certificate file paths are set together with another certificate source")
 		ok = false
 	case named && t.CACertificates != "":
@@ -125,7 +125,7 @@ func (c *compilation) serverTLS(gw *gateway, i int, s server) (*ir.ServerTLS, bo
 	out.CRL, out.InsecureSkipVerify = t.CACrl, t.InsecureSkipVerify
 	switch {
 	case t.CACrl != "" && named:
-		c.errorc(codeValidation, gw.Resource, path+".caCrl", "put the CRL in the credential as NAME/ca.crl",
+		c.errorc(codeUnsupported, gw.Resource, path+".caCrl", "put the CRL in the credential as NAME/ca.crl",
 			"caCrl cannot be used with a credential name: the CRL comes with the credential")
 		ok = false
 	case t.CACrl != "" && mode == "SIMPLE":

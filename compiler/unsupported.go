@@ -62,7 +62,12 @@ func (c *compilation) checkSupported(r *load.Resource) {
 		if !found {
 			return
 		}
-		c.reportc(unsupportedCode(v.severity), v.severity, r, path, v.hint, "%s", v.message)
+		code := unsupportedCode(v.severity)
+		if r.Kind == "GatewayPlugin" && code == diag.CodeUnsupported {
+			// gwc's own kind: there is no Istio form to speak of.
+			code = codePluginSpec
+		}
+		c.reportc(code, v.severity, r, path, v.hint, "%s", v.message)
 	}
 	// Every rule is under spec (TestUnsupportedUnderSpec), so the walk
 	// reads only the spec's JSON, which the analyzers have already made.

@@ -18,6 +18,8 @@ func (r *reporter) portNames(g *gatewayRes) {
 	names := map[string]int{}
 	for i, s := range g.Spec.Servers {
 		if s.Port.Name == "" {
+			r.report(diag.Error, diag.CodeValidation, res, fmt.Sprintf("spec.servers[%d].port", i), "name the port, e.g. name: http",
+				"port name must be set")
 			continue
 		}
 		f, ok := names[s.Port.Name]
@@ -96,12 +98,13 @@ func (r *reporter) serverTLS(g *gatewayRes) {
 				"tls.httpsRedirect should only be used with http servers")
 		}
 		if credential && (t.ServerCert != "" || t.PrivateKey != "") {
-			r.report(diag.Error, diag.CodeValidation, res, path+".tls", "keep credentialName, or serverCertificate and privateKey, not both",
-				"only one of credentialName, credentialNames, serverCertificate/privateKey or tlsCertificates may be set")
+			// Istio's webhook lets both through; the credential wins there.
+			r.report(diag.Error, diag.CodeUnsupported, res, path+".tls", "keep credentialName, or serverCertificate and privateKey, not both",
+				diag.UnsupportedPrefix+"only one of credentialName, credentialNames, serverCertificate/privateKey or tlsCertificates may be set")
 		}
 		if t.CACrl != "" && credential {
-			r.report(diag.Error, diag.CodeValidation, res, path+".tls.caCrl", "put the CRL in the credential as ca.crl",
-				"caCrl cannot be combined with credentialName")
+			r.report(diag.Error, diag.CodeUnsupported, res, path+".tls.caCrl", "put the CRL in the credential as ca.crl",
+				diag.UnsupportedPrefix+"caCrl cannot be combined with credentialName")
 		}
 		switch mode {
 		case "ISTIO_MUTUAL":

@@ -21,6 +21,7 @@ func (r *reporter) istioRules(res *load.Resource, spec any) {
 	if s == nil {
 		return
 	}
+	r.hostRules(res, s)
 	switch res.Kind {
 	case "Gateway":
 		r.gatewayExtra(res, s)
@@ -49,11 +50,17 @@ func (r *reporter) istioRules(res *load.Resource, spec any) {
 	case "ServiceEntry":
 		r.exportTo(res, s, true)
 		r.serviceEntryExtra(res, s)
+		r.seEndpoints(res, s)
 	}
 }
 
 func (r *reporter) bad(res *load.Resource, path, hint, msg string) {
 	r.report(diag.Error, diag.CodeValidation, res, path, hint, msg)
+}
+
+// unsupported reports a form Istio's webhook accepts and gwc refuses.
+func (r *reporter) unsupported(res *load.Resource, path, hint, msg string) {
+	r.report(diag.Error, diag.CodeUnsupported, res, path, hint, diag.UnsupportedPrefix+msg)
 }
 
 // field is the path of key under path, quoted as walkStrings quotes it.
@@ -86,7 +93,8 @@ func (r *reporter) gatewayExtra(res *load.Resource, s map[string]any) {
 				if err == nil {
 					err = fmt.Errorf("%d bytes, want the 32 of a SHA-256 digest", len(b))
 				}
-				r.bad(res, fmt.Sprintf("%s.tls.verifyCertificateSpki[%d]", path, j), "write the base64 of the SHA-256 digest of the certificate's SubjectPublicKeyInfo",
+				// Istio's webhook does not look; Envoy refuses the listener.
+				r.unsupported(res, fmt.Sprintf("%s.tls.verifyCertificateSpki[%d]", path, j), "write the base64 of the SHA-256 digest of the certificate's SubjectPublicKeyInfo",
 					fmt.Sprintf("failed to decode verifyCertificateSpki %q: %v", spki, err))
 			}
 		}
@@ -95,7 +103,7 @@ func (r *reporter) gatewayExtra(res *load.Resource, s map[string]any) {
 				if err == nil {
 					err = fmt.Errorf("%d bytes, want the 32 of a SHA-256 digest", len(b))
 				}
-				r.bad(res, fmt.Sprintf("%s.tls.verifyCertificateHash[%d]", path, j), "write the SHA-256 digest of the certificate in hex, with or without colons",
+				r.unsupported(res, fmt.Sprintf("%s.tls.verifyCertificateHash[%d]", path, j), "write the SHA-256 digest of the certificate in hex, with or without colons",
 					fmt.Sprintf("failed to decode verifyCertificateHash %q: %v", h, err))
 			}
 		}
@@ -103,8 +111,9 @@ func (r *reporter) gatewayExtra(res *load.Resource, s map[string]any) {
 }
 
 var (
-	// validHeaderName is RFC 7230's token, as Istio's validHeaderNameRegex.
-	validHeaderName = regexp.MustCompile("^[!#$%&'*+\\-.^_`|~A-Za-z0-9]+$")
+	// validHeaderName is Istio's validHeaderNameRegex: RFC 7230's token
+	// and, as its character class reads "+-." as a range, a comma.
+	validHeaderName = regexp.MustCompile("^[!#$%&'*+,\\-.^_`|~A-Za-z0-9]+$")
 	pseudoHeaders   = []string{":method", ":scheme", ":authority", ":path", ":status"}
 	// labelName is the name part of a Kubernetes qualified name, and a
 	// label value when not empty.
@@ -165,8 +174,9 @@ func (r *reporter) labels(res *load.Resource, path string, m map[string]any) {
 			continue
 		}
 		v, _ := m[k].(string)
-		if len(v) > 63 || (v != "" && !labelName.MatchString(v)) {
-			r.bad(res, field(path, k), "a label value is at most 63 letters, digits, '-', '_' or '.', starting and ending alphanumeric",
+		// Istio's labelValueRegexp has no length limit.
+		if v != "" && !labelName.MatchString(v) {
+			r.bad(res, field(path, k), "a label value is letters, digits, '-', '_' or '.', starting and ending alphanumeric",
 				fmt.Sprintf("invalid tag value: %q", v))
 		}
 	}
@@ -205,7 +215,7 @@ func (r *reporter) exportTo(res *load.Resource, s map[string]any, serviceEntry b
 		case e == "~" && !serviceEntry:
 			r.bad(res, path, "use . to keep the resource in its namespace", "exportTo ~ (none) is not allowed for Istio configuration objects")
 			continue
-		case e != "." && e != "*" && e != "~" && !label.MatchString(e):
+		case e != "." && e != "*" && e != "~" && !isIstioLabel(e):
 			r.bad(res, path, "write ., * or a namespace name", "only .,*, or a valid DNS 1123 label is allowed as exportTo entry")
 			continue
 		}
@@ -226,6 +236,7 @@ var durationKeys = map[string]bool{
 	"timeout": true, "perTryTimeout": true, "fixedDelay": true, "connectTimeout": true,
 	"idleTimeout": true, "interval": true, "baseEjectionTime": true, "backoff": true,
 	"maxConnectionDuration": true, "time": true, "duration": true,
+	"maxAge": true, "exponentialDelay": true, "warmupDurationSecs": true,
 }
 
 // durations: Istio's ValidateDuration refuses durations finer than a
@@ -236,7 +247,15 @@ func (r *reporter) durations(res *load.Resource, s map[string]any) {
 			return
 		}
 		d, err := time.ParseDuration(v)
-		if err != nil || d < time.Millisecond || d%time.Millisecond == 0 {
+		if err != nil {
+			return
+		}
+		if d < time.Millisecond {
+			// The CRD's CEL rule, on every duration field but a cookie's ttl.
+			r.bad(res, path, "use 1ms or more", fmt.Sprintf("%s: must be a valid duration greater than 1ms", v))
+			return
+		}
+		if d%time.Millisecond == 0 || label == "maxAge" || label == "exponentialDelay" || label == "warmupDurationSecs" {
 			return
 		}
 		r.bad(res, path, "round to whole milliseconds", fmt.Sprintf("%s: only durations to ms precision are supported", v))

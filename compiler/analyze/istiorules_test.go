@@ -23,11 +23,11 @@ func TestIstioRules(t *testing.T) {
 		sev                         diag.Severity
 	}{
 		{"bad spki", gw + mtl + "verifyCertificateSpki: [\"not base64!\"]}\n",
-			"spec.servers[0].tls.verifyCertificateSpki[0]", "IST0106", "failed to decode verifyCertificateSpki", diag.Error},
+			"spec.servers[0].tls.verifyCertificateSpki[0]", "GWC0401", "failed to decode verifyCertificateSpki", diag.Error},
 		{"bad cert hash", gw + mtl + "verifyCertificateHash: [\"zz:11\"]}\n",
-			"spec.servers[0].tls.verifyCertificateHash[0]", "IST0106", "failed to decode verifyCertificateHash", diag.Error},
+			"spec.servers[0].tls.verifyCertificateHash[0]", "GWC0401", "failed to decode verifyCertificateHash", diag.Error},
 		{"short cert hash", gw + mtl + "verifyCertificateHash: [\"df:9b\"]}\n",
-			"spec.servers[0].tls.verifyCertificateHash[0]", "IST0106", "2 bytes, want the 32 of a SHA-256 digest", diag.Error},
+			"spec.servers[0].tls.verifyCertificateHash[0]", "GWC0401", "2 bytes, want the 32 of a SHA-256 digest", diag.Error},
 		{"duplicate server name", gw + "  - port: {number: 80, name: http, protocol: HTTP}\n    hosts: [a.example.com]\n    name: s\n  - port: {number: 81, name: http2, protocol: HTTP}\n    hosts: [b.example.com]\n    name: s\n",
 			"spec.servers[1].name", "IST0133", "server names must be unique", diag.Warning},
 		{"bad match header", vs + "  http:\n  - match: [{headers: {\"x a\": {exact: b}}}]\n" + rt,
@@ -52,7 +52,7 @@ func TestIstioRules(t *testing.T) {
 			"spec.exportTo[0]", "IST0106", "exportTo ~ (none) is not allowed", diag.Error},
 		{"exportTo public and more", dr + "  exportTo: [\"*\", shop]\n",
 			"spec.exportTo", "IST0106", "cannot have both public (*) and non-public", diag.Error},
-		{"exportTo bad namespace", se + "  hosts: [a.example.com]\n  resolution: DNS\n  exportTo: [Shop]\n",
+		{"exportTo bad namespace", se + "  hosts: [a.example.com]\n  resolution: DNS\n  exportTo: [shop_ns]\n",
 			"spec.exportTo[0]", "IST0106", "only .,*, or a valid DNS 1123 label", diag.Error},
 		{"exportTo none and more", se + "  hosts: [a.example.com]\n  resolution: DNS\n  exportTo: [\"~\", .]\n",
 			"spec.exportTo", "IST0106", "cannot export service entry to no one (~) and someone", diag.Error},

@@ -164,3 +164,42 @@ func (r *reporter) serviceEntryProtocols(resources []*load.Resource) {
 		}
 	}
 }
+
+// seEndpoints: endpoint addresses by resolution (Istio's
+// ValidateServiceEntry and validateWorkloadEntry): none with NONE (the
+// default; the CRD says so), IP addresses or unix sockets with STATIC,
+// IP addresses or FQDNs with DNS.
+func (r *reporter) seEndpoints(res *load.Resource, s map[string]any) {
+	resolution, _ := s["resolution"].(string)
+	if resolution == "" {
+		resolution = "NONE"
+	}
+	endpoints, _ := s["endpoints"].([]any)
+	ports, _ := s["ports"].([]any)
+	if resolution == "NONE" && len(endpoints) > 0 {
+		r.bad(res, "spec.endpoints", "set resolution: STATIC (or DNS), or remove the endpoints", "NONE mode cannot set endpoints")
+		return
+	}
+	for i, ev := range endpoints {
+		e, _ := ev.(map[string]any)
+		path := fmt.Sprintf("spec.endpoints[%d].address", i)
+		addr, _ := e["address"].(string)
+		network, _ := e["network"].(string)
+		switch {
+		case addr == "" && network == "":
+			r.bad(res, fmt.Sprintf("spec.endpoints[%d]", i), "give the endpoint an address", "address is required")
+		case addr == "":
+		case resolution == "STATIC" && strings.HasPrefix(addr, "unix://"):
+			if pm, _ := e["ports"].(map[string]any); len(pm) > 0 {
+				r.bad(res, fmt.Sprintf("spec.endpoints[%d].ports", i), "remove the ports: a unix socket has none", fmt.Sprintf("unix endpoint %s must not include ports", addr))
+			}
+			if len(ports) != 1 {
+				r.bad(res, path, "give the ServiceEntry exactly one port", "exactly 1 service port required for unix endpoints")
+			}
+		case resolution == "STATIC" && !isIP(addr):
+			r.bad(res, path, "use an IP address, or resolution: DNS for host names", fmt.Sprintf("endpoint address %q is not an IP address, as resolution STATIC requires", addr))
+		case (resolution == "DNS" || resolution == "DNS_ROUND_ROBIN") && !isIP(addr) && fqdnProblem(addr) != "":
+			r.bad(res, path, "use an IP address or a fully qualified host name", fmt.Sprintf("endpoint address %q is not a valid FQDN or an IP address", addr))
+		}
+	}
+}

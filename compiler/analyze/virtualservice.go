@@ -3,7 +3,6 @@ package analyze
 import (
 	"fmt"
 	"regexp"
-	"strings"
 
 	"github.com/gwc-dev/gwc/compiler/diag"
 	"github.com/gwc-dev/gwc/compiler/load"
@@ -29,12 +28,8 @@ func (r *reporter) virtualService(res *load.Resource, spec any) {
 		}
 	}
 	mesh := len(gateways) == 0
-	for i, g := range gateways {
-		if g == "mesh" {
-			mesh = true
-		} else if !validGatewayName(g) {
-			bad(fmt.Sprintf("spec.gateways[%d]", i), "write name, namespace/name or mesh", fmt.Sprintf("invalid gateway name %q", g))
-		}
+	for _, g := range gateways {
+		mesh = mesh || g == "mesh"
 	}
 	for i, h := range hosts {
 		if h == "*" && mesh {
@@ -64,6 +59,38 @@ func (r *reporter) virtualService(res *load.Resource, spec any) {
 				}
 			}
 		}
+		if has("delegate") {
+			// A root rule only delegates (Istio's validateHTTPRouteConflict).
+			for _, k := range []string{"route", "redirect"} {
+				if has(k) {
+					bad(path+"."+k, "remove "+k+": the delegate's rules act", fmt.Sprintf("root HTTP route must not specify %s", k))
+				}
+			}
+			if len(hosts) == 0 {
+				bad(path+".delegate", "delegate only from a root VirtualService (one with hosts)", "delegate HTTP route cannot contain delegate")
+			}
+		}
+		if rw, _ := rule["rewrite"].(map[string]any); rw != nil {
+			if rr, ok := rw["uriRegexRewrite"].(map[string]any); ok {
+				if m, _ := rr["match"].(string); m == "" {
+					bad(path+".rewrite.uriRegexRewrite", "give both match and rewrite", "UriRegexRewrite requires both Rewrite and Match fields to be specified")
+				} else if w, _ := rr["rewrite"].(string); w == "" {
+					bad(path+".rewrite.uriRegexRewrite", "give both match and rewrite", "UriRegexRewrite requires both Rewrite and Match fields to be specified")
+				}
+			}
+		}
+		if cors, _ := rule["corsPolicy"].(map[string]any); cors != nil {
+			for _, k := range []string{"allowHeaders", "exposeHeaders"} {
+				for j, name := range strs(cors[k]) {
+					if name == "" {
+						bad(fmt.Sprintf("%s.corsPolicy.%s[%d]", path, k, j), "name a header", "header name cannot be empty")
+					} else if name != "*" && !validHeaderName.MatchString(name) {
+						bad(fmt.Sprintf("%s.corsPolicy.%s[%d]", path, k, j), "header names are RFC 7230 tokens (letters, digits and !#$%&'*+-.^_`|~), or *",
+							fmt.Sprintf("header name %s is not a valid header name", name))
+					}
+				}
+			}
+		}
 		if route, _ := rule["route"].([]any); len(route) > 1 {
 			total := 0.0
 			for _, d := range route {
@@ -78,22 +105,13 @@ func (r *reporter) virtualService(res *load.Resource, spec any) {
 			}
 		}
 	}
+	r.l4Rules(res, s)
 }
 
 var (
 	label     = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$`)
 	subdomain = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`)
 )
-
-// validGatewayName is Istio's validateGatewayNames: namespace/name with
-// both DNS-1123 labels ("." for the namespace of the VirtualService is
-// resolved by istiod), or a DNS-1123 subdomain.
-func validGatewayName(g string) bool {
-	if ns, name, ok := strings.Cut(g, "/"); ok {
-		return (ns == "." || label.MatchString(ns)) && label.MatchString(name)
-	}
-	return len(g) <= 253 && subdomain.MatchString(g)
-}
 
 func strs(v any) []string {
 	l, _ := v.([]any)
@@ -103,4 +121,37 @@ func strs(v any) []string {
 		out = append(out, s)
 	}
 	return out
+}
+
+// l4Rules are Istio's validateTCPRoute and validateTLSRoute: a rule needs
+// a route; several destinations need a positive total weight; a TLS rule
+// needs a match.
+func (r *reporter) l4Rules(res *load.Resource, s map[string]any) {
+	for _, kind := range []string{"tcp", "tls"} {
+		rules, _ := s[kind].([]any)
+		for i, rv := range rules {
+			rule, _ := rv.(map[string]any)
+			path := fmt.Sprintf("spec.%s[%d]", kind, i)
+			if kind == "tls" {
+				if m, _ := rule["match"].([]any); len(m) == 0 {
+					r.bad(res, path, "add match: [{sniHosts: [...]}]", "TLS route must have at least one match condition")
+				}
+			}
+			route, _ := rule["route"].([]any)
+			if len(route) == 0 {
+				// The compiler's words, so that vet shows one finding.
+				r.bad(res, path, "add a route with a destination", "rule has no route")
+				continue
+			}
+			total := 0.0
+			for _, d := range route {
+				dm, _ := d.(map[string]any)
+				w, _ := dm["weight"].(float64)
+				total += w
+			}
+			if len(route) > 1 && total == 0 {
+				r.bad(res, path+".route", "give at least one destination a positive weight", "the weights of the destinations total 0")
+			}
+		}
+	}
 }

@@ -63,8 +63,13 @@ const (
 	// GatewayPlugin match naming no route, or selecting no traffic.
 	CodePluginUnmatched = "GWC0315"
 
-	CodeUnsupported = "GWC0401" // field gwc does not implement yet: rejected
-	CodeIgnored     = "GWC0402" // field gwc accepts and ignores
-	CodeNotApplied  = "GWC0403" // resource validated but not compiled
-	CodeInternal    = "GWC0900" // a gwc bug
+	// Valid in Istio, not supported by gwc: rejected, with what to do
+	// instead (docs/differences.md lists every such form).
+	CodeUnsupported = "GWC0401"
+	// UnsupportedPrefix opens every GWC0401 message, so that a user can
+	// tell a resource Istio would refuse from one gwc cannot serve.
+	UnsupportedPrefix = "valid in Istio, not supported by gwc: "
+	CodeIgnored       = "GWC0402" // field gwc accepts and ignores
+	CodeNotApplied    = "GWC0403" // resource validated but not compiled
+	CodeInternal      = "GWC0900" // a gwc bug
 )

@@ -37,6 +37,9 @@ type Config struct {
 	// credentialsDir is --credentials-dir, set by Run before the engine is
 	// built: where upstream TLS credentialNames are read.
 	credentialsDir string
+	// resolver is how DNS endpoints resolve (--dns-server), set by Run;
+	// nil is the system's.
+	resolver *resolver
 }
 
 // Listener is one bound port.

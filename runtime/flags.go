@@ -28,6 +28,8 @@ type options struct {
 	obs obsOptions
 	// topology is the compiled Topology with the flags' overrides.
 	topology Topology
+	// up holds the upstream flags (upstream_flags.go).
+	up upstreamOptions
 }
 
 // listenFlag collects --listen PORT=ADDR.
@@ -89,6 +91,7 @@ func parseFlags(cfg *Config, args []string, stderr io.Writer) (*options, error) 
 		o.topology = cfg.Topology
 	}
 	registerTopology(fs, &o.topology)
+	o.up.register(fs)
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "Usage: %s [flags]\n\n", fs.Name())
 		fmt.Fprintf(stderr, "Serves the ingress configuration compiled into this binary by gwc, as the Istio ingress gateway would.\n")
@@ -114,6 +117,10 @@ func parseFlags(cfg *Config, args []string, stderr io.Writer) (*options, error) 
 		return nil, err
 	}
 	if err := o.obs.check(); err != nil {
+		fmt.Fprintln(stderr, err)
+		return nil, err
+	}
+	if err := o.up.check(); err != nil {
 		fmt.Fprintln(stderr, err)
 		return nil, err
 	}

@@ -50,7 +50,7 @@ func newEngine(cfg *Config, log *slog.Logger, stop <-chan struct{}) *engine {
 	e.pool = make(bufferPool, 256)
 	e.proxyLog = slog.NewLogLogger(log.Handler(), slog.LevelDebug)
 	for i := range cfg.Clusters {
-		up := newUpstream(&cfg.Clusters[i], stop, log)
+		up := newUpstream(&cfg.Clusters[i], stop, log, cfg.resolver)
 		e.ups = append(e.ups, up)
 		t := e.clusterTransport(&cfg.Clusters[i])
 		if cfg.Clusters[i].HTTP2 {
@@ -60,6 +60,9 @@ func newEngine(cfg *Config, log *slog.Logger, stop <-chan struct{}) *engine {
 			t = e.h2c
 		}
 		e.transports = append(e.transports, t)
+		if up.dns != nil {
+			up.dns.gone = func(addrs []string) { closeIdleTo(t, addrs) }
+		}
 	}
 	return e
 }

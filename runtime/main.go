@@ -63,6 +63,7 @@ func Run(ctx context.Context, cfg *Config, args []string, stderr io.Writer) int 
 	}
 	cfg.credentialsDir = opts.credentialsDir
 	cfg.Topology = opts.topology
+	cfg.resolver = newResolver(opts.up.dnsServers)
 	if err := checkUpstreamTLS(cfg); err != nil {
 		log.Error("cannot start", "err", err)
 		return 1

@@ -448,7 +448,7 @@ func TestAccessLogAfterClose(t *testing.T) {
 func TestEndpointChangesAreLogged(t *testing.T) {
 	stop := make(chan struct{})
 	defer close(stop)
-	up := newUpstream(&Cluster{Name: "outbound|80||svc.example", Resolve: true, Endpoints: []Endpoint{{Address: "svc.example:80"}}}, stop, slog.New(slog.DiscardHandler))
+	up := newUpstream(&Cluster{Name: "outbound|80||svc.example", Resolve: true, Endpoints: []Endpoint{{Address: "svc.example:80"}}}, stop, slog.New(slog.DiscardHandler), nil)
 	up.dns.ttlLookup = nil // only the stub below answers: no query leaves the machine
 	answer := addrs("10.0.0.1")
 	up.dns.lookup = func(context.Context, string, string) ([]netip.Addr, error) { return answer, nil }

@@ -222,7 +222,7 @@ func TestDNSCluster(t *testing.T) {
 func TestDNSKeepsLastGoodAnswer(t *testing.T) {
 	stop := make(chan struct{})
 	defer close(stop)
-	d := newDNSEndpoints([]Endpoint{{Address: "svc.example:8080"}, {Address: "other.example:9090"}}, stop)
+	d := newDNSEndpoints([]Endpoint{{Address: "svc.example:8080"}, {Address: "other.example:9090"}}, stop, systemResolver())
 	d.ttlLookup = nil // only the stub below answers
 	var fail atomic.Bool
 	var calls atomic.Int32

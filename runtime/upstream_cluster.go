@@ -162,7 +162,9 @@ type upstream struct {
 	gen atomic.Uint64
 }
 
-func newUpstream(c *Cluster, stop <-chan struct{}, log *slog.Logger) *upstream {
+// newUpstream returns the state of cluster c; a resolving cluster resolves
+// with r (nil: the system's resolver).
+func newUpstream(c *Cluster, stop <-chan struct{}, log *slog.Logger, r *resolver) *upstream {
 	u := &upstream{cluster: c, log: log, cb: newBreakers(c.Policy), hosts: map[string]*hostState{}}
 	if c.Policy != nil {
 		u.outlier = c.Policy.Outlier
@@ -172,7 +174,10 @@ func newUpstream(c *Cluster, stop <-chan struct{}, log *slog.Logger) *upstream {
 		go u.sweepLoop(stop)
 	}
 	if c.Resolve {
-		u.dns = newDNSEndpoints(c.Endpoints, stop)
+		if r == nil {
+			r = systemResolver()
+		}
+		u.dns = newDNSEndpoints(c.Endpoints, stop, r)
 		return u
 	}
 	in := make([]weightedAddr, 0, len(c.Endpoints))

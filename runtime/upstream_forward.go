@@ -246,13 +246,27 @@ func (f *forwarder) CloseIdleConnections() {
 	f.fallback.CloseIdleConnections()
 }
 
+// forget frees the pools of addrs, endpoints that are gone (a DNS refresh
+// dropped them): their idle connections are closed, and connections in
+// use are closed when their response ends instead of going back. The
+// fallback transport can only close every idle connection it has.
+func (f *forwarder) forget(addrs []string) {
+	for _, a := range addrs {
+		if p, ok := f.pools.LoadAndDelete(a); ok {
+			p.(*idlePool).retire()
+		}
+	}
+	f.fallback.CloseIdleConnections()
+}
+
 // idlePool holds the idle connections to one address, most recently used
 // last: reusing the warmest connection lets the others age out.
 type idlePool struct {
-	f     *forwarder
-	mu    sync.Mutex
-	conns []*fconn
-	timer *time.Timer // closes connections idle past the timeout
+	f       *forwarder
+	mu      sync.Mutex
+	conns   []*fconn
+	timer   *time.Timer // closes connections idle past the timeout
+	retired bool        // forgotten: connections are closed, not kept
 }
 
 func (p *idlePool) get(check bool) *fconn {
@@ -294,7 +308,7 @@ func (p *idlePool) get(check bool) *fconn {
 func (p *idlePool) put(pc *fconn) {
 	pc.idleAt = time.Now()
 	p.mu.Lock()
-	if len(p.conns) >= p.f.maxIdle {
+	if p.retired || len(p.conns) >= p.f.maxIdle {
 		p.mu.Unlock()
 		pc.conn.Close()
 		return
@@ -337,6 +351,18 @@ func (p *idlePool) closeAll() {
 	}
 	clear(p.conns)
 	p.conns = p.conns[:0]
+}
+
+// retire closes the idle connections and keeps none from now on.
+func (p *idlePool) retire() {
+	p.closeAll()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.retired = true
+	if p.timer != nil {
+		p.timer.Stop()
+		p.timer = nil
+	}
 }
 
 // fconn is one upstream connection. Its Read and Write count what passes,

@@ -19,7 +19,7 @@ func testUpstream(t *testing.T, p *ClusterPolicy, weights ...uint32) *upstream {
 	}
 	stop := make(chan struct{})
 	t.Cleanup(func() { close(stop) })
-	return newUpstream(c, stop, slog.New(slog.DiscardHandler))
+	return newUpstream(c, stop, slog.New(slog.DiscardHandler), nil)
 }
 
 // spread picks n times and returns each endpoint's share in percent.

@@ -140,3 +140,18 @@ func checkUpstreamTLS(cfg *Config) error {
 	}
 	return errors.Join(errs...)
 }
+
+// closeIdleTo closes the idle connections a cluster's transport keeps to
+// addrs, endpoints a DNS refresh dropped, so that a name whose addresses
+// rotate does not pile up connections to hosts no longer used. The
+// forwarder frees their pools; an http.Transport (TLS, HTTP/2, a
+// connectionPool of its own) can only close all its idle connections,
+// which costs the endpoints that stayed one new connection each.
+func closeIdleTo(rt http.RoundTripper, addrs []string) {
+	switch t := rt.(type) {
+	case *forwarder:
+		t.forget(addrs)
+	case interface{ CloseIdleConnections() }:
+		t.CloseIdleConnections()
+	}
+}

@@ -5,19 +5,24 @@ import (
 	"errors"
 	"net"
 	"net/netip"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/gwc-dev/gwc/runtime/internal/dns"
 )
 
 // DNS endpoints, as Envoy's STRICT_DNS clusters: every address a name
 // yields is an endpoint; answers are refreshed in the background when their
 // TTL runs out (within bounds), and the last good answer is kept while DNS
-// fails.
+// fails. The TTL comes from runtime/internal/dns, a stub resolver asking
+// resolv.conf's servers; what it leaves (names of the hosts file, names no
+// server knows) the Go resolver answers, with a fixed refresh.
 const (
 	// dnsRefresh is the refresh period of names resolved without a TTL
-	// (hosts file, search domains).
+	// (the hosts file, names the Go resolver found when DNS did not).
 	dnsRefresh = 30 * time.Second
 	// dnsMinRefresh and dnsMaxRefresh bound a TTL: Envoy's
 	// dns_min_refresh_rate and Istio's dnsRefreshRate.
@@ -39,14 +44,52 @@ type dnsTarget struct {
 	weight uint32
 }
 
+// resolver is how DNS endpoints resolve names.
+type resolver struct {
+	// ttl resolves with the records' TTL, or fails with dns.ErrNotAsked
+	// or dns.ErrNotFound to leave the name to lookup; nil leaves every
+	// name to lookup.
+	ttl func(ctx context.Context, host string) ([]netip.Addr, time.Duration, error)
+	// lookup is the Go resolver's LookupNetIP.
+	lookup func(ctx context.Context, network, host string) ([]netip.Addr, error)
+}
+
+const (
+	resolvConf = "/etc/resolv.conf"
+	hostsFile  = "/etc/hosts"
+)
+
+// systemResolver asks the servers of /etc/resolv.conf, read once.
+var systemResolver = sync.OnceValue(func() *resolver {
+	return &resolver{ttl: dns.NewClient(dns.ReadConfig(resolvConf), hostsFile).Lookup, lookup: net.DefaultResolver.LookupNetIP}
+})
+
+// newResolver returns the system resolver, or with servers (--dns-server)
+// one that asks them instead of resolv.conf's nameservers, search and
+// ndots still resolv.conf's. The Go resolver it falls back on asks the
+// first of them.
+func newResolver(servers []netip.AddrPort) *resolver {
+	if len(servers) == 0 {
+		return systemResolver()
+	}
+	cfg := dns.ReadConfig(resolvConf)
+	cfg.Servers = servers
+	var d net.Dialer
+	goResolver := &net.Resolver{PreferGo: true, Dial: func(ctx context.Context, network, _ string) (net.Conn, error) {
+		return d.DialContext(ctx, network, servers[0].String())
+	}}
+	return &resolver{ttl: dns.NewClient(cfg, hostsFile).Lookup, lookup: goResolver.LookupNetIP}
+}
+
 type dnsEndpoints struct {
 	targets []dnsTarget
 	stop    <-chan struct{}
-	// lookup is net.DefaultResolver.LookupNetIP; tests may replace it.
-	lookup func(ctx context.Context, network, host string) ([]netip.Addr, error)
-	// ttlLookup resolves with the records' TTL, or fails with errNoTTL to
-	// leave the name to lookup; nil leaves every name to lookup.
+	// lookup and ttlLookup are the resolver's; tests may replace them.
+	lookup    func(ctx context.Context, network, host string) ([]netip.Addr, error)
 	ttlLookup func(ctx context.Context, host string) ([]netip.Addr, time.Duration, error)
+	// gone, when set, is told the addresses a refresh dropped, so that
+	// their idle upstream connections are closed.
+	gone func(addrs []string)
 	// minRefresh and maxRefresh bound the TTL; failRefresh follows a
 	// failure.
 	minRefresh, maxRefresh, failRefresh time.Duration
@@ -61,8 +104,8 @@ type dnsEndpoints struct {
 	started  bool           // background refresh running
 }
 
-func newDNSEndpoints(eps []Endpoint, stop <-chan struct{}) *dnsEndpoints {
-	d := &dnsEndpoints{stop: stop, lookup: net.DefaultResolver.LookupNetIP, ttlLookup: systemTTLResolver().lookup,
+func newDNSEndpoints(eps []Endpoint, stop <-chan struct{}, r *resolver) *dnsEndpoints {
+	d := &dnsEndpoints{stop: stop, lookup: r.lookup, ttlLookup: r.ttl,
 		minRefresh: dnsMinRefresh, maxRefresh: dnsMaxRefresh, failRefresh: dnsFailureRefresh}
 	for _, ep := range eps {
 		host, port, err := net.SplitHostPort(ep.Address)
@@ -162,7 +205,6 @@ func (d *dnsEndpoints) refresh() time.Duration {
 		}
 	}
 	d.mu.Lock()
-	defer d.mu.Unlock()
 	var addrs []weightedAddr
 	for i, t := range d.targets {
 		if answers[i] != nil {
@@ -173,21 +215,36 @@ func (d *dnsEndpoints) refresh() time.Duration {
 			addrs = append(addrs, weightedAddr{ap.String(), t.weight})
 		}
 	}
+	var gone []string
 	if len(addrs) > 0 {
-		d.set.Store(newEndpointSet(addrs))
+		s := newEndpointSet(addrs)
+		if old := d.set.Swap(s); old != nil {
+			for _, a := range old.addrs {
+				if !slices.Contains(s.addrs, a) {
+					gone = append(gone, a)
+				}
+			}
+		}
+	}
+	d.mu.Unlock()
+	if len(gone) > 0 && d.gone != nil {
+		d.gone(gone)
 	}
 	return next
 }
 
 // resolve looks host up with its TTL when it can; a negative TTL means the
-// answer came without one.
+// answer came without one. A name the TTL client leaves, or that no DNS
+// server knows (NXDOMAIN), goes to the Go resolver, which also reads the
+// hosts file and the system's other sources; a failing server does not,
+// so the last good answer stays.
 func (d *dnsEndpoints) resolve(ctx context.Context, host string) ([]netip.Addr, time.Duration, error) {
 	if ip, err := netip.ParseAddr(host); err == nil {
 		return []netip.Addr{ip}, -1, nil
 	}
 	if d.ttlLookup != nil {
 		ips, ttl, err := d.ttlLookup(ctx, host)
-		if !errors.Is(err, errNoTTL) {
+		if !errors.Is(err, dns.ErrNotAsked) && !errors.Is(err, dns.ErrNotFound) {
 			return ips, ttl, err
 		}
 	}

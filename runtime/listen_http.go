@@ -40,6 +40,8 @@ type engine struct {
 	proxyLog *stdlog.Logger
 	// proxies maps a *Route to its destinations' proxies (proxy_route.go).
 	proxies sync.Map
+	// mirrors bounds the mirrored requests in flight (proxy_mirror.go).
+	mirrors mirrorGate
 }
 
 // newEngine builds the engine for a prepared cfg. DNS refreshes stop when
@@ -47,6 +49,7 @@ type engine struct {
 func newEngine(cfg *Config, log *slog.Logger, stop <-chan struct{}) *engine {
 	e := &engine{cfg: cfg, transport: newTransport(), log: log}
 	e.forward = newForwarder(e.transport)
+	e.mirrors.limit.Store(defaultMaxMirrors)
 	e.pool = make(bufferPool, 256)
 	e.proxyLog = slog.NewLogLogger(log.Handler(), slog.LevelDebug)
 	for i := range cfg.Clusters {

@@ -273,11 +273,15 @@ var (
 		"Endpoints of the cluster.", []string{"cluster_name"}, nil)
 	descMembershipHealthy = prometheus.NewDesc("envoy_cluster_membership_healthy",
 		"Endpoints of the cluster not ejected by outlier detection.", []string{"cluster_name"}, nil)
+	descMirrorDropped = prometheus.NewDesc("gwc_mirror_requests_dropped_total",
+		"Mirror copies to the cluster dropped: reason limit (--max-mirror-requests in flight) or overflow (the cluster's circuit breaker).",
+		[]string{"cluster_name", "reason"}, nil)
 )
 
 func (c clusterCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- descMembershipTotal
 	ch <- descMembershipHealthy
+	ch <- descMirrorDropped
 	for _, d := range breakerDescs {
 		ch <- d
 	}
@@ -293,6 +297,9 @@ func (c clusterCollector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(descMembershipTotal, prometheus.GaugeValue, n, up.cluster.Name)
 		ch <- prometheus.MustNewConstMetric(descMembershipHealthy, prometheus.GaugeValue, float64(up.healthyCount(len(up.current()))), up.cluster.Name)
 		up.cb.collect(ch, up.cluster.Name)
+		for r, name := range mirrorDropNames {
+			ch <- prometheus.MustNewConstMetric(descMirrorDropped, prometheus.CounterValue, float64(up.mirrorDrops[r].Load()), up.cluster.Name, name)
+		}
 	}
 }
 

@@ -3,10 +3,12 @@ package runtime
 import (
 	"bytes"
 	"context"
+	"errors"
 	"io"
 	"net"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"time"
 )
 
@@ -14,6 +16,13 @@ import (
 // request goes to each mirror cluster for its share of requests, fire and
 // forget; its response is dropped, its failure ignored. The copy's
 // authority gets Envoy's "-shadow" suffix.
+//
+// Side work stays bounded: a copy goes through the mirror cluster's
+// circuit breakers like any request to it, and at most
+// --max-mirror-requests copies are in flight in the whole process. A copy
+// past either bound is dropped and counted
+// (gwc_mirror_requests_dropped_total); the request itself never waits for
+// a mirror.
 
 // mirrorBodyLimit bounds the body kept for mirrors (Envoy's buffer limit
 // as Istio sets it); a longer request is not mirrored.
@@ -33,6 +42,32 @@ func shadowHost(host string) string {
 	return host + "-shadow"
 }
 
+// mirrorGate counts the mirrored requests in flight in the process.
+type mirrorGate struct {
+	inflight atomic.Int64
+	limit    atomic.Int64 // --max-mirror-requests
+}
+
+func (g *mirrorGate) take() bool {
+	if g.inflight.Add(1) > g.limit.Load() {
+		g.inflight.Add(-1)
+		return false
+	}
+	return true
+}
+
+func (g *mirrorGate) done() { g.inflight.Add(-1) }
+
+// Why a mirror copy was dropped, the reason label of
+// gwc_mirror_requests_dropped_total.
+const (
+	mirrorDropLimit    = iota // --max-mirror-requests reached
+	mirrorDropOverflow        // the mirror cluster's circuit breaker
+	mirrorDropReasons
+)
+
+var mirrorDropNames = [mirrorDropReasons]string{"limit", "overflow"}
+
 // mirror sends copies of out, the request as it goes upstream, to the
 // route's mirrors. body holds the whole request body (nil for none).
 func (e *engine) mirror(rt *Route, out *http.Request, body []byte) {
@@ -42,6 +77,10 @@ func (e *engine) mirror(rt *Route, out *http.Request, body []byte) {
 			continue
 		}
 		up := e.ups[m.Cluster]
+		if !e.mirrors.take() {
+			up.mirrorDrops[mirrorDropLimit].Add(1)
+			continue
+		}
 		ctx, cancel := context.WithTimeout(context.Background(), mirrorTimeout)
 		req := out.Clone(ctx)
 		req.Host = shadowHost(out.Host)
@@ -53,6 +92,7 @@ func (e *engine) mirror(rt *Route, out *http.Request, body []byte) {
 			req.Body = http.NoBody
 		}
 		go func() {
+			defer e.mirrors.done()
 			defer cancel()
 			set := up.endpoints(ctx)
 			if len(set.addrs) == 0 {
@@ -60,6 +100,9 @@ func (e *engine) mirror(rt *Route, out *http.Request, body []byte) {
 			}
 			req.URL.Scheme = "http"
 			resp, _, err := up.attempt(e.transports[m.Cluster], req, set, nil, up.hashKey(req))
+			if errors.Is(err, errOverloaded) {
+				up.mirrorDrops[mirrorDropOverflow].Add(1)
+			}
 			if err != nil {
 				e.log.Debug("mirror request failed", "cluster", up.cluster.Name, "err", err)
 				return

@@ -150,7 +150,10 @@ type upstream struct {
 
 	cb      *breakers
 	outlier *OutlierDetection
-	tls     bool // originate TLS: requests go out as https
+	// mirrorDrops counts the mirror copies to this cluster dropped, by
+	// reason (proxy_mirror.go).
+	mirrorDrops [mirrorDropReasons]atomic.Uint64
+	tls         bool // originate TLS: requests go out as https
 
 	// cur is the view of the current endpoint set.
 	cur atomic.Pointer[lbView]

@@ -75,4 +75,5 @@ const (
 	codePluginSpec       = diag.CodePluginSpec
 	codePluginUnverified = diag.CodePluginUnverified
 	codePluginUnmatched  = diag.CodePluginUnmatched
+	codeCredentialForm   = diag.CodeCredentialForm
 )

@@ -442,9 +442,15 @@ func (c *compilation) toPolicy(dr *destinationRule, path string, p *trafficPolic
 			if t.InsecureSkipVerify && (t.CACertificates != "" || len(t.SubjectAltNames) > 0) {
 				bad(codeValidation, "tls.insecureSkipVerify", "remove insecureSkipVerify, or the CA and SANs", "insecureSkipVerify cannot be combined with caCertificates or subjectAltNames")
 			}
+			secret := ""
+			if named {
+				secret, _ = credentialSecret(t.CredentialName, dr.Namespace, true, func(hint, format string, args ...any) {
+					bad(codeCredentialForm, "tls.credentialName", hint, format, args...)
+				})
+			}
 			out.TLS = &ir.UpstreamTLS{CACertificates: t.CACertificates, ClientCertificate: t.ClientCertificate,
 				PrivateKey: t.PrivateKey, SNI: t.SNI, SubjectAltNames: t.SubjectAltNames, InsecureSkipVerify: t.InsecureSkipVerify,
-				CredentialName: t.CredentialName, Mutual: mutual}
+				CredentialName: secret, Mutual: mutual}
 		case "ISTIO_MUTUAL":
 			bad(codeUnsupported, "tls.mode", "use SIMPLE or MUTUAL with your own certificates", "ISTIO_MUTUAL needs a mesh identity, which a standalone gateway does not have")
 		}

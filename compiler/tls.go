@@ -92,6 +92,17 @@ func (c *compilation) serverTLS(gw *gateway, i int, s server) (*ir.ServerTLS, bo
 		VerifyCertificateHash: t.VerifyCertificateHash,
 	}
 	ok := true
+	// Credential names become the Secret names the ingress reads.
+	secret := func(field, ref string) string {
+		s, good := credentialSecret(ref, gw.Namespace, false, func(hint, format string, args ...any) {
+			c.errorc(codeCredentialForm, gw.Resource, path+"."+field, hint, format, args...)
+		})
+		ok = ok && good
+		return s
+	}
+	if t.CredentialName != "" {
+		out.CredentialName = secret("credentialName", t.CredentialName)
+	}
 	files := t.ServerCertificate != "" || t.PrivateKey != ""
 	named := t.CredentialName != "" || len(t.CredentialNames) > 0
 	switch {
@@ -120,8 +131,12 @@ func (c *compilation) serverTLS(gw *gateway, i int, s server) (*ir.ServerTLS, bo
 		}
 		out.Certificates = append(out.Certificates, ir.CertificateFiles{Certificate: p.ServerCertificate, Key: p.PrivateKey})
 	}
-	out.CredentialNames = t.CredentialNames
-	out.CACredentialName = t.CACertCredentialName
+	for k, n := range t.CredentialNames {
+		out.CredentialNames = append(out.CredentialNames, secret(fmt.Sprintf("credentialNames[%d]", k), n))
+	}
+	if t.CACertCredentialName != "" {
+		out.CACredentialName = secret("caCertCredentialName", t.CACertCredentialName)
+	}
 	out.CRL, out.InsecureSkipVerify = t.CACrl, t.InsecureSkipVerify
 	switch {
 	case t.CACrl != "" && named:

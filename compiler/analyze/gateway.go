@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/gwc-dev/gwc/compiler/diag"
+	"github.com/gwc-dev/gwc/compiler/names"
 )
 
 // portNames checks Istio's rule that port names are unique within a
@@ -140,7 +141,8 @@ func (r *reporter) serverTLS(g *gatewayRes) {
 
 // credentials checks that every credentialName of a Gateway exists in
 // dir as NAME/tls.crt and NAME/tls.key, as the ingress will read them
-// (istioctl: IST0101 for a missing secret).
+// (istioctl: IST0101 for a missing secret). A reference naming no Secret
+// of the Gateway's namespace is the compiler's finding (GWC0316).
 func (r *reporter) credentials(x *index, dir string) {
 	for _, key := range sortedKeys(x.gateways) {
 		g := x.gateways[key]
@@ -148,7 +150,12 @@ func (r *reporter) credentials(x *index, dir string) {
 			if s.TLS == nil {
 				continue
 			}
-			check := func(path, name string) {
+			check := func(path, ref string) {
+				cr := names.ParseCredential(ref)
+				if cr.Secret == "" || cr.Problem != "" || cr.Namespace != "" && cr.Namespace != g.Namespace {
+					return
+				}
+				name := cr.Secret
 				for _, f := range []string{"tls.crt", "tls.key"} {
 					p := filepath.Join(dir, name, f)
 					if _, err := os.Stat(p); err != nil {

@@ -62,6 +62,10 @@ const (
 	CodePluginUnverified = "GWC0314"
 	// GatewayPlugin match naming no route, or selecting no traffic.
 	CodePluginUnmatched = "GWC0315"
+	// credentialName in a form Istio accepts that names no Secret gwc can
+	// read under --credentials-dir: a credential provider (builtin://,
+	// file-cert:, sds://), another namespace's Secret, or no Secret name.
+	CodeCredentialForm = "GWC0316"
 
 	// Valid in Istio, not supported by gwc: rejected, with what to do
 	// instead (docs/differences.md lists every such form).

@@ -7,6 +7,8 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"io"
+	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -22,12 +24,72 @@ var credentialPoll = time.Second
 
 // credFiles are the files one server's credential is read from: one or
 // more certificate and key pairs (RSA and ECDSA, say; the handshake picks
-// one the client supports), and the client CA, "" when the mode verifies
+// one the client supports), and the client CA, none when the mode verifies
 // no client certificates.
 type credFiles struct {
 	pairs []certKey
-	ca    string
-	crl   string // revoked client certificates, "" for none
+	ca    credFile
+	crl   credFile // revoked client certificates; none when unset
+}
+
+// credFile is one file of a credential. A file a credential name gives is
+// opened through an os.Root confined to --credentials-dir: a name with
+// ".." or a symbolic link leading out of the folder fails to load, so a
+// credential name can only ever reach the Secrets mounted there (the
+// kubelet's own links, NAME/tls.crt -> ..data/tls.crt, stay inside). A
+// path the configuration gives (serverCertificate, caCertificates) is
+// opened as it is.
+type credFile struct {
+	dir  string // --credentials-dir; "" for a path of the configuration
+	name string // relative to dir, or the path; "" for no file
+}
+
+// inDir is the file name of credential cred under dir.
+func inDir(dir, cred, file string) credFile { return credFile{dir, cred + "/" + file} }
+
+func (f credFile) none() bool { return f.name == "" }
+
+// String is the file's path, for messages; not cleaned, so that a name
+// with ".." shows as one.
+func (f credFile) String() string {
+	if f.dir == "" {
+		return f.name
+	}
+	return filepath.Clean(f.dir) + string(filepath.Separator) + filepath.FromSlash(f.name)
+}
+
+func (f credFile) open() (*os.File, error) {
+	if f.dir == "" {
+		return os.Open(f.name)
+	}
+	file, err := os.OpenInRoot(f.dir, f.name)
+	if err != nil {
+		return nil, fmt.Errorf("%w (a credential is read only inside --credentials-dir %s)", err, f.dir)
+	}
+	return file, nil
+}
+
+func (f credFile) read() ([]byte, error) {
+	file, err := f.open()
+	if err != nil {
+		return nil, err
+	}
+	defer file.Close()
+	return io.ReadAll(file)
+}
+
+// exists reports whether the file can be opened; an error other than its
+// absence (a name leading out of --credentials-dir) is returned.
+func (f credFile) exists() (bool, error) {
+	file, err := f.open()
+	switch {
+	case err == nil:
+		file.Close()
+		return true, nil
+	case errors.Is(err, fs.ErrNotExist):
+		return false, nil
+	}
+	return false, fmt.Errorf("reading %s: %w", f, err)
 }
 
 // loaded is a parsed credential.
@@ -37,7 +99,7 @@ type loaded struct {
 	revoked map[string]bool // serial numbers, decimal
 }
 
-type certKey struct{ cert, key string }
+type certKey struct{ cert, key credFile }
 
 // credentialFiles resolves where a server's credential lives: under dir by
 // credential name (a mounted Secret: NAME/tls.crt, NAME/tls.key, and the CA
@@ -51,46 +113,58 @@ func credentialFiles(s *ServerTLS, dir string) (credFiles, error) {
 		names = append([]string{s.CredentialName}, names...)
 	}
 	for _, n := range names {
-		f.pairs = append(f.pairs, certKey{filepath.Join(dir, n, "tls.crt"), filepath.Join(dir, n, "tls.key")})
+		f.pairs = append(f.pairs, certKey{inDir(dir, n, "tls.crt"), inDir(dir, n, "tls.key")})
 	}
 	if s.ServerCertificate != "" {
-		f.pairs = append(f.pairs, certKey{s.ServerCertificate, s.PrivateKey})
+		f.pairs = append(f.pairs, certKey{credFile{name: s.ServerCertificate}, credFile{name: s.PrivateKey}})
 	}
 	for _, p := range s.Certificates {
-		f.pairs = append(f.pairs, certKey{p.Certificate, p.Key})
+		f.pairs = append(f.pairs, certKey{credFile{name: p.Certificate}, credFile{name: p.Key}})
 	}
 	if s.Mode != TLSMutual && s.Mode != TLSOptionalMutual {
 		return f, nil
 	}
-	var candidates []string
+	var candidates []credFile
 	if s.CACredentialName != "" {
-		candidates = append(candidates, filepath.Join(dir, s.CACredentialName, "ca.crt"))
+		candidates = append(candidates, inDir(dir, s.CACredentialName, "ca.crt"))
 	}
 	if s.CACertificates != "" {
-		candidates = append(candidates, s.CACertificates)
+		candidates = append(candidates, credFile{name: s.CACertificates})
 	}
 	if len(names) > 0 {
-		candidates = append(candidates, filepath.Join(dir, names[0], "ca.crt"), filepath.Join(dir, names[0]+"-cacert", "ca.crt"))
+		candidates = append(candidates, inDir(dir, names[0], "ca.crt"), inDir(dir, names[0]+"-cacert", "ca.crt"))
 	}
-	f.crl = s.CRL
-	if f.crl == "" && len(names) > 0 {
+	f.crl = credFile{name: s.CRL}
+	if f.crl.none() && len(names) > 0 {
 		// A Secret may carry its CRL as ca.crl.
-		if crl := filepath.Join(dir, names[0], "ca.crl"); fileExists(crl) {
+		crl := inDir(dir, names[0], "ca.crl")
+		ok, err := crl.exists()
+		if err != nil {
+			return f, err
+		}
+		if ok {
 			f.crl = crl
 		}
 	}
 	for _, ca := range candidates {
-		if fileExists(ca) || len(candidates) == 1 {
+		ok, err := ca.exists()
+		if err != nil {
+			return f, err
+		}
+		if ok || len(candidates) == 1 {
 			f.ca = ca
 			return f, nil
 		}
 	}
-	return f, fmt.Errorf("mode %s needs a client CA: none of %s exists", s.Mode, strings.Join(candidates, ", "))
+	return f, fmt.Errorf("mode %s needs a client CA: none of %s exists", s.Mode, joinFiles(candidates))
 }
 
-func fileExists(name string) bool {
-	_, err := os.Stat(name)
-	return err == nil
+func joinFiles(files []credFile) string {
+	s := make([]string, len(files))
+	for i, f := range files {
+		s[i] = f.String()
+	}
+	return strings.Join(s, ", ")
 }
 
 // credential is a server's certificate, key and client CA, re-read when
@@ -147,7 +221,7 @@ func (c *credential) config() *tls.Config {
 		return c.cfg
 	}
 	c.cfg, c.content, c.bad = c.build(ld), raw, nil
-	c.log.Info("credential reloaded", "server", c.server, "cert", c.files.pairs[0].cert)
+	c.log.Info("credential reloaded", "server", c.server, "file", c.files.files()[0].String())
 	return c.cfg
 }
 
@@ -160,16 +234,26 @@ func (f credFiles) load() ([]byte, *loaded, error) {
 	return raw, ld, err
 }
 
-func (f credFiles) names() []string {
-	var out []string
+// files lists every file of the credential, in the order read frames them.
+func (f credFiles) files() []credFile {
+	var out []credFile
 	for _, p := range f.pairs {
 		out = append(out, p.cert, p.key)
 	}
-	if f.ca != "" {
+	if !f.ca.none() {
 		out = append(out, f.ca)
 	}
-	if f.crl != "" {
+	if !f.crl.none() {
 		out = append(out, f.crl)
+	}
+	return out
+}
+
+// names are the files' paths, for messages.
+func (f credFiles) names() []string {
+	var out []string
+	for _, file := range f.files() {
+		out = append(out, file.String())
 	}
 	return out
 }
@@ -178,10 +262,10 @@ func (f credFiles) names() []string {
 // concatenation identifies the set.
 func (f credFiles) read() ([]byte, error) {
 	var out []byte
-	for _, name := range f.names() {
-		b, err := os.ReadFile(name)
+	for _, file := range f.files() {
+		b, err := file.read()
 		if err != nil {
-			return nil, fmt.Errorf("reading %w", err)
+			return nil, fmt.Errorf("reading %s: %w", file, err)
 		}
 		out = fmt.Appendf(out, "%d:", len(b))
 		out = append(out, b...)
@@ -191,7 +275,7 @@ func (f credFiles) read() ([]byte, error) {
 
 func (f credFiles) parse(raw []byte) (*loaded, error) {
 	parts := splitLengths(raw)
-	if len(parts) != len(f.names()) {
+	if len(parts) != len(f.files()) {
 		return nil, errors.New("credential files changed while being read")
 	}
 	ld := &loaded{}
@@ -203,14 +287,14 @@ func (f credFiles) parse(raw []byte) (*loaded, error) {
 		ld.certs = append(ld.certs, cert)
 	}
 	next := 2 * len(f.pairs)
-	if f.ca != "" {
+	if !f.ca.none() {
 		ld.pool = x509.NewCertPool()
 		if !ld.pool.AppendCertsFromPEM(parts[next]) {
 			return nil, fmt.Errorf("reading CA certificates %s: no PEM certificate found", f.ca)
 		}
 		next++
 	}
-	if f.crl != "" {
+	if !f.crl.none() {
 		der := parts[next]
 		if b, _ := pem.Decode(der); b != nil {
 			der = b.Bytes

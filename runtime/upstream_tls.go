@@ -8,9 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
-	"path/filepath"
 	"slices"
-	"strings"
 	"time"
 )
 
@@ -68,16 +66,20 @@ func upstreamCredFiles(t *UpstreamTLS, dir string) (credFiles, error) {
 	var f credFiles
 	n := t.CredentialName
 	if t.Mutual {
-		f.pairs = []certKey{{filepath.Join(dir, n, "tls.crt"), filepath.Join(dir, n, "tls.key")}}
+		f.pairs = []certKey{{inDir(dir, n, "tls.crt"), inDir(dir, n, "tls.key")}}
 	}
-	candidates := []string{filepath.Join(dir, n, "ca.crt"), filepath.Join(dir, n+"-cacert", "ca.crt")}
+	candidates := []credFile{inDir(dir, n, "ca.crt"), inDir(dir, n+"-cacert", "ca.crt")}
 	for _, ca := range candidates {
-		if fileExists(ca) {
+		ok, err := ca.exists()
+		if err != nil {
+			return f, err
+		}
+		if ok {
 			f.ca = ca
 			return f, nil
 		}
 	}
-	return f, fmt.Errorf("credential %s has no CA: none of %s exists", n, strings.Join(candidates, ", "))
+	return f, fmt.Errorf("credential %s has no CA: none of %s exists", n, joinFiles(candidates))
 }
 
 // newUpstreamCredential loads the credential of a cluster's tls block; its

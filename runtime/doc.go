@@ -38,5 +38,6 @@
 // listen_* (sockets, TLS, the HTTP servers), proxy_* (a routed request),
 // upstream_* (clusters, load balancing, connections to endpoints); leaves
 // with narrow interfaces are under internal/ (http1, the HTTP/1.1 engine;
-// pathnorm, Envoy's path normalisation).
+// pathnorm, Envoy's path normalisation; dns, the stub resolver that gives
+// DNS endpoints their TTL).
 package runtime

@@ -139,3 +139,52 @@ func TestUpstreamCredentialStaysInItsFolder(t *testing.T) {
 		}
 	}
 }
+
+// A rotation that points a mounted Secret out of the folder (its ..data
+// link swapped to a directory elsewhere) is refused: the previous
+// certificate keeps serving and the refusal is logged.
+func TestCredentialRotationOutOfTheFolder(t *testing.T) {
+	old := credentialPoll
+	credentialPoll = 0
+	t.Cleanup(func() { credentialPoll = old })
+	ca := testcerts.NewCA(t, "test CA")
+	base := t.TempDir()
+	dir := filepath.Join(base, "credentials")
+	kube := filepath.Join(dir, "kube")
+	first := ca.Server(t, "a.example.com")
+	testcerts.WriteCredential(t, kube, "..v1", first, nil)
+	os.Symlink("..v1", filepath.Join(kube, "..data"))
+	for _, f := range []string{"tls.crt", "tls.key"} {
+		os.Symlink(filepath.Join("..data", f), filepath.Join(kube, f))
+	}
+	cfg := tlsConfig(t, hostPort(backend(t, "a")))
+	cfg.Listeners[0].TLS[0].CredentialName = "kube"
+	g := startGateway(t, cfg, "--credentials-dir", dir)
+	f := &tlsFixture{ca: ca, dir: dir, g: g, addr: g.addr[443]}
+	served := func() string {
+		t.Helper()
+		conn, err := f.dial(t, "a.example.com")
+		if err != nil {
+			t.Fatalf("handshake: %v", err)
+		}
+		defer conn.Close()
+		return conn.ConnectionState().PeerCertificates[0].SerialNumber.String()
+	}
+	before := served()
+
+	testcerts.WriteCredential(t, base, "elsewhere", ca.Server(t, "a.example.com"), nil)
+	tmp := filepath.Join(kube, "..data_tmp")
+	if err := os.Symlink(filepath.Join(base, "elsewhere"), tmp); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(tmp, filepath.Join(kube, "..data")); err != nil {
+		t.Fatal(err)
+	}
+	if after := served(); after != before {
+		t.Errorf("serial %s after the rotation out of the folder, want the previous %s", after, before)
+	}
+	line := g.logs.waitFor(t, "still serving the previous one")
+	if !strings.Contains(line, "path escapes") {
+		t.Errorf("the refusal does not say why: %s", line)
+	}
+}

@@ -1,8 +1,9 @@
 // Package dnsmasq runs a real DNS server, dnsmasq, on 127.0.0.1 for a
 // test: it answers from a hosts file the test rewrites, with a TTL the test
 // chooses, and is authoritative for the domain "test." (any other name
-// there is NXDOMAIN). dnsmasq is the Debian package of that name; a test
-// that needs it fails, never skips, when it is missing.
+// there is NXDOMAIN). dnsmasq is the Debian package of that name (its
+// executable alone is dnsmasq-base); a test that needs it fails, never
+// skips, when it is missing.
 package dnsmasq
 
 import (
@@ -41,7 +42,7 @@ func Start(t testing.TB, ttlSeconds int, records map[string][]string) *Server {
 	t.Helper()
 	bin := find()
 	if bin == "" {
-		t.Fatal("dnsmasq not found in PATH nor /usr/sbin: install the Debian package dnsmasq (apt-get install dnsmasq; .ci/run installs it)")
+		t.Fatal("dnsmasq not found in PATH nor /usr/sbin: install the Debian package dnsmasq, or dnsmasq-base for the executable alone (apt-get install dnsmasq-base; .ci/run installs it)")
 	}
 	dir := t.TempDir()
 	s := &Server{hosts: filepath.Join(dir, "hosts"), read: make(chan struct{}, 1)}

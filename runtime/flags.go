@@ -81,7 +81,7 @@ func parseFlags(cfg *Config, args []string, stderr io.Writer) (*options, error) 
 		"on SIGTERM or SIGINT, how long in-flight requests may take to finish before connections are closed")
 	fs.StringVar(&o.credentialsDir, "credentials-dir", "/etc/gwc/credentials",
 		"directory of the TLS credentials a Gateway server names by credentialName: NAME/tls.crt, NAME/tls.key and, for mutual TLS, NAME/ca.crt or NAME-cacert/ca.crt "+
-			"(mount each Kubernetes TLS Secret at DIR/NAME); files are re-read when they change")
+			"(mount each Kubernetes TLS Secret at DIR/NAME); files are re-read when they change, and only files inside DIR are read (a name or symbolic link leading out of it is refused)")
 	fs.Var(o.listen, "listen",
 		"`PORT=ADDR`: bind the listener of Gateway port PORT on ADDR instead of :PORT (repeatable). "+
 			"Use it when the pod's port differs from the Gateway port (Istio listens on the Service's targetPort, e.g. 80=:8080), "+

@@ -5,6 +5,8 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -51,12 +53,30 @@ func TestMaxConnections(t *testing.T) {
 }
 
 func TestHeaderReadTimeout(t *testing.T) {
-	g := startGateway(t, oneRoute(t, []Cluster{staticCluster("a", "127.0.0.1:1")}), "--header-read-timeout", "100ms")
-	// Headers that never finish: the server gives up and closes.
-	out, closed := raw(t, g.addr[80], "GET / HTTP/1.1\r\nHost: h\r\nX-Slow: 1\r\n")
-	if !closed {
-		t.Fatalf("connection with unfinished headers still open after 2s: %q", out)
+	log := filepath.Join(t.TempDir(), "access.log")
+	g := startGateway(t, oneRoute(t, []Cluster{staticCluster("a", "127.0.0.1:1")}), "--request-headers-timeout", "100ms", "--access-log", log)
+	// Headers that never finish: the server answers 408, as Envoy's
+	// request_headers_timeout, and closes; the refusal is logged.
+	c, err := net.Dial("tcp", g.addr[80])
+	if err != nil {
+		t.Fatal(err)
 	}
+	defer c.Close()
+	io.WriteString(c, "GET / HTTP/1.1\r\nHost: h\r\nX-Slow: 1\r\n")
+	c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	out, err := io.ReadAll(c)
+	if err != nil || !strings.HasPrefix(string(out), "HTTP/1.1 408 ") {
+		t.Fatalf("unfinished headers: %q (%v), want 408 and close", out, err)
+	}
+	want := `" 408 - request_header_timeout `
+	for range 100 {
+		if data, _ := os.ReadFile(log); strings.Contains(string(data), want) {
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	data, _ := os.ReadFile(log)
+	t.Errorf("access log lacks %q:\n%s", want, data)
 }
 
 func TestMaxHeaderBytes(t *testing.T) {

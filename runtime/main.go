@@ -196,7 +196,7 @@ func (g *gateway) serve(ctx context.Context) int {
 		srv := newHTTPServer(edgeRequest{h: g.obs.wrap(&listenerHandler{l: &g.cfg.Listeners[i], e: g.engine}, ln.Addr().String()), trustedHops: g.cfg.Topology.NumTrustedProxies}, connCtx, g.log)
 		g.opts.obs.applyLimits(srv)
 		local := ln.Addr().String()
-		srv.h1.Rejected = func(c net.Conn, status int, _ string) { g.obs.rejected(c, status, local) }
+		srv.h1.Rejected = func(c net.Conn, status int, details string) { g.obs.rejected(c, status, details, local) }
 		g.servers = append(g.servers, srv)
 		if t := g.terminators[i]; t != nil {
 			var l4 *l4Server

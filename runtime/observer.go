@@ -91,12 +91,16 @@ func (o *observed) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // rejected records a request the HTTP/1.1 engine refused before any
 // handler saw it (Envoy's codec errors): counted and logged with response
 // flag DPE and the engine's reason, as Envoy logs http1.codec_error.
-func (ob *observer) rejected(c net.Conn, status int, local string) {
+func (ob *observer) rejected(c net.Conn, status int, details, local string) {
 	if ob == nil {
 		return
 	}
-	x := &exchange{status: status, wroteHeader: true, flags: flagDPE, cluster: -1, start: time.Now(),
+	x := &exchange{w: noWriter{}, status: status, wroteHeader: true, flags: flagDPE, cluster: -1, start: time.Now(),
 		bytesSent: int64(len(http.StatusText(status)))}
+	if status == http.StatusRequestTimeout {
+		// A timeout, not a protocol error: Envoy sets no flag, only details.
+		x.flags, x.details = 0, details
+	}
 	r := &http.Request{Method: "-", URL: &url.URL{}, Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
 		Header: http.Header{}, RemoteAddr: c.RemoteAddr().String()}
 	ob.metrics.observe(x, r, 0)
@@ -104,6 +108,14 @@ func (ob *observer) rejected(c net.Conn, status int, local string) {
 		ob.access.record(x, r, 0, local)
 	}
 }
+
+// noWriter stands for the writer of a request refused before any
+// handler ran: the engine wrote the reply; there are no headers to log.
+type noWriter struct{}
+
+func (noWriter) Header() http.Header         { return nil }
+func (noWriter) Write(p []byte) (int, error) { return len(p), nil }
+func (noWriter) WriteHeader(int)             {}
 
 // finish records the exchange. It runs deferred so a request whose handler
 // aborted (http.ErrAbortHandler when the client went away mid-stream) is

@@ -258,8 +258,13 @@ func (c *conn) readRequest() bool {
 			return false
 		}
 		if err := c.fill(limit + 4<<10); err != nil {
-			if err == errTooLarge {
+			switch {
+			case err == errTooLarge:
 				c.reject(errTooLarge)
+			case errors.Is(err, os.ErrDeadlineExceeded) && c.w > c.r:
+				// Envoy's request_headers_timeout: a head started and not
+				// finished in time gets 408 before the close.
+				c.reject(errHeaderTimeout)
 			}
 			return false
 		}

@@ -47,6 +47,7 @@ var (
 	// errRequestTimeout is Envoy's request_timeout firing while the body
 	// still comes: 408.
 	errRequestTimeout = &reject{status: 408, reason: "request_overall_timeout"}
+	errHeaderTimeout  = &reject{status: 408, reason: "request_header_timeout"}
 )
 
 // field is one header line of the head: offsets of name and value in it.

@@ -54,7 +54,11 @@ func (c *compilation) findDelegates() {
 					"delegate VirtualService %s/%s not found", ns, d.Name)
 				continue
 			case target == vs:
-				c.errorc(codeValidation, vs.Resource, path, "delegate to another VirtualService", "a VirtualService cannot delegate to itself")
+				// istiod looks delegates up among the VirtualServices without
+				// hosts, so this one is not found (IST0101); a resource alone
+				// passes Istio's webhook.
+				c.errorc(codeNotFound, vs.Resource, path, "delegate to another VirtualService",
+					"delegate VirtualService %s/%s not found: a VirtualService cannot delegate to itself", ns, d.Name)
 				continue
 			}
 			c.delegates[target] = true

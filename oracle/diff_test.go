@@ -155,8 +155,9 @@ func vetResourceOnly(file string) diag.List {
 
 // onlyGWC reports whether every error is one gwc gives a resource Istio
 // accepts: GWC0401 (valid in Istio, not supported by gwc), GWC0309 (a
-// gwc annotation with a value gwc cannot use; Istio ignores annotations)
-// and GWC0304 (one port, two protocols in one Gateway).
+// gwc annotation with a value gwc cannot use; Istio ignores annotations),
+// GWC0304 (one port, two protocols in one Gateway) and GWC0316 (a
+// credentialName form gwc cannot map to a mounted Secret).
 func onlyGWC(ds diag.List) bool {
 	for _, d := range ds {
 		if d.Severity == diag.Error && !gwcOnly[d.Code] {
@@ -166,7 +167,8 @@ func onlyGWC(ds diag.List) bool {
 	return true
 }
 
-var gwcOnly = map[string]bool{diag.CodeUnsupported: true, diag.CodeAnnotation: true, diag.CodePortProtocol: true}
+var gwcOnly = map[string]bool{diag.CodeUnsupported: true, diag.CodeAnnotation: true, diag.CodePortProtocol: true,
+	diag.CodeCredentialForm: true}
 
 func render(ds diag.List) string {
 	var b strings.Builder

@@ -66,6 +66,9 @@ const (
 	// read under --credentials-dir: a credential provider (builtin://,
 	// file-cert:, sds://), another namespace's Secret, or no Secret name.
 	CodeCredentialForm = "GWC0316"
+	// A security.istio.io or telemetry.istio.io resource: gwc does not
+	// enforce it, and building without it would fail open.
+	CodeNotEnforced = "GWC0317"
 
 	// Valid in Istio, not supported by gwc: rejected, with what to do
 	// instead (docs/differences.md lists every such form).

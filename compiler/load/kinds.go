@@ -65,6 +65,14 @@ func (l *loader) document(file string, v cue.Value, depth int) {
 		l.extension(file, pos, v, apiVersion, version, kind, ns, name, id)
 		return
 	}
+	if hint, ok := notEnforced[group]; ok {
+		// A policy that is skipped fails open: an AuthorizationPolicy
+		// with action DENY would deny nothing. Refuse to build instead.
+		l.add(diag.Diagnostic{Pos: pos, Severity: diag.Error, Code: diag.CodeNotEnforced, Resource: id,
+			Message: apiVersion + " " + kind + " is not enforced by gwc: a gateway built without it would not apply it",
+			Hint:    hint})
+		return
+	}
 	if group != istioGroup {
 		l.add(diag.Diagnostic{Pos: pos, Severity: diag.Note, Code: diag.CodeInput,
 			Message: "skipping " + apiVersion + " " + id + ": not an Istio networking resource"})
@@ -154,4 +162,11 @@ func fieldValuePos(v cue.Value, field string, fallback diag.Pos) diag.Pos {
 func empty(v cue.Value) bool {
 	it, err := v.Fields()
 	return err == nil && !it.Next()
+}
+
+// notEnforced are the Istio API groups whose resources gwc does not apply
+// yet, with what to do instead.
+var notEnforced = map[string]string{
+	"security.istio.io":  "enforce it with a GatewayPlugin (docs/plugins.md), or keep it out of the gateway's input; PeerAuthentication sets mutual TLS between sidecars, which a standalone gateway has no identity for",
+	"telemetry.istio.io": "remove it from the gateway's input: gwc reports Istio's standard metrics and access logs by flags (docs/operations.md) and has no tracing yet",
 }

@@ -71,19 +71,7 @@ func TestGolden(t *testing.T) {
 // "gateway.yaml:3:5".
 func compileArchive(t *testing.T, ar *txtar.Archive) (diags, dump string) {
 	t.Helper()
-	dir := t.TempDir()
-	var inputs []string
-	for _, f := range ar.Files {
-		if strings.HasPrefix(f.Name, "want/") {
-			continue
-		}
-		if err := os.WriteFile(filepath.Join(dir, f.Name), f.Data, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		inputs = append(inputs, f.Name)
-	}
-	t.Chdir(dir)
-	res := compiler.Run(inputs, compiler.Options{})
+	res := compiler.Run(writeInputs(t, ar), compiler.Options{})
 	var b strings.Builder
 	for _, d := range res.Diags {
 		// Every diagnostic carries a stable code (docs/validation.md).
@@ -96,4 +84,23 @@ func compileArchive(t *testing.T, ar *txtar.Archive) (diags, dump string) {
 		return b.String(), ""
 	}
 	return b.String(), ir.Dump(res.Config)
+}
+
+// writeInputs writes the archive's inputs (everything but want/) to a new
+// directory, changes into it, and returns their names.
+func writeInputs(t *testing.T, ar *txtar.Archive) []string {
+	t.Helper()
+	dir := t.TempDir()
+	var inputs []string
+	for _, f := range ar.Files {
+		if strings.HasPrefix(f.Name, "want/") {
+			continue
+		}
+		if err := os.WriteFile(filepath.Join(dir, f.Name), f.Data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		inputs = append(inputs, f.Name)
+	}
+	t.Chdir(dir)
+	return inputs
 }

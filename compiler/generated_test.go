@@ -22,7 +22,6 @@ import (
 	"github.com/gwc-dev/gwc/codegen"
 	"github.com/gwc-dev/gwc/compiler"
 	"github.com/gwc-dev/gwc/compiler/ir"
-	"github.com/gwc-dev/gwc/compiler/load"
 )
 
 // The archives of TestGolden that compile also hold want/config.go, the
@@ -82,28 +81,11 @@ func TestGeneratedGolden(t *testing.T) {
 	}
 }
 
-// compileInputs compiles the archive's inputs as compileArchive does; nil
-// when they do not compile.
+// compileInputs runs the pipeline on the archive's inputs as gwc build
+// does; nil when they do not build.
 func compileInputs(t *testing.T, ar *txtar.Archive) *ir.Config {
 	t.Helper()
-	dir := t.TempDir()
-	var inputs []string
-	for _, f := range ar.Files {
-		if strings.HasPrefix(f.Name, "want/") {
-			continue
-		}
-		if err := os.WriteFile(filepath.Join(dir, f.Name), f.Data, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		inputs = append(inputs, f.Name)
-	}
-	t.Chdir(dir)
-	res := load.Load(inputs, load.Options{})
-	if res.Diags.HasErrors() {
-		return nil
-	}
-	cfg, _ := compiler.Compile(res.Resources)
-	return cfg
+	return compiler.Run(writeInputs(t, ar), compiler.Options{}).Config
 }
 
 func generated(t *testing.T, cfg *ir.Config) map[string][]byte {

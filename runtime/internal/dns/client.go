@@ -189,21 +189,30 @@ func newQuery(id uint16, q dnsmessage.Question) ([]byte, error) {
 	return msg, nil
 }
 
-// exchangeUDP sends the query and reads datagrams until one answers it:
-// same ID, a response, the same question. Others (late answers to an
-// earlier query, forgeries) are ignored until the deadline.
-func exchangeUDP(ctx context.Context, srv netip.AddrPort, msg []byte, id uint16, q dnsmessage.Question) (*answer, error) {
+// dial connects to srv with ctx's deadline on the connection, and ctx's
+// end interrupting a read or write in progress; done releases both.
+func dial(ctx context.Context, network string, srv netip.AddrPort) (net.Conn, func(), error) {
 	var d net.Dialer
-	conn, err := d.DialContext(ctx, "udp", srv.String())
+	conn, err := d.DialContext(ctx, network, srv.String())
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	defer conn.Close()
 	if dl, ok := ctx.Deadline(); ok {
 		conn.SetDeadline(dl)
 	}
 	stop := context.AfterFunc(ctx, func() { conn.SetDeadline(time.Now()) })
-	defer stop()
+	return conn, func() { stop(); conn.Close() }, nil
+}
+
+// exchangeUDP sends the query and reads datagrams until one answers it:
+// same ID, a response, the same question. Others (late answers to an
+// earlier query, forgeries) are ignored until the deadline.
+func exchangeUDP(ctx context.Context, srv netip.AddrPort, msg []byte, id uint16, q dnsmessage.Question) (*answer, error) {
+	conn, done, err := dial(ctx, "udp", srv)
+	if err != nil {
+		return nil, err
+	}
+	defer done()
 	if _, err := conn.Write(msg[2:]); err != nil {
 		return nil, err
 	}
@@ -221,17 +230,11 @@ func exchangeUDP(ctx context.Context, srv netip.AddrPort, msg []byte, id uint16,
 
 // exchangeTCP asks again over TCP, for an answer too long for UDP.
 func exchangeTCP(ctx context.Context, srv netip.AddrPort, msg []byte, id uint16, q dnsmessage.Question) (*answer, error) {
-	var d net.Dialer
-	conn, err := d.DialContext(ctx, "tcp", srv.String())
+	conn, done, err := dial(ctx, "tcp", srv)
 	if err != nil {
 		return nil, err
 	}
-	defer conn.Close()
-	if dl, ok := ctx.Deadline(); ok {
-		conn.SetDeadline(dl)
-	}
-	stop := context.AfterFunc(ctx, func() { conn.SetDeadline(time.Now()) })
-	defer stop()
+	defer done()
 	if _, err := conn.Write(msg); err != nil {
 		return nil, err
 	}

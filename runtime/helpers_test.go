@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"regexp"
 	"slices"
 	"strconv"
@@ -273,4 +274,19 @@ func responses(t testing.TB, s string) []*http.Response {
 		resp.Body = io.NopCloser(strings.NewReader(string(b)))
 		out = append(out, resp)
 	}
+}
+
+// waitForFile waits up to 2 s for the file at path (an access log, whose
+// writer flushes when its queue is empty) to contain every one of wants.
+func waitForFile(t testing.TB, path string, wants ...string) {
+	t.Helper()
+	var data []byte
+	for range 100 {
+		data, _ = os.ReadFile(path)
+		if !slices.ContainsFunc(wants, func(w string) bool { return !strings.Contains(string(data), w) }) {
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Errorf("%s lacks one of %q:\n%s", path, wants, data)
 }

@@ -5,7 +5,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -68,15 +67,7 @@ func TestHeaderReadTimeout(t *testing.T) {
 	if err != nil || !strings.HasPrefix(string(out), "HTTP/1.1 408 ") {
 		t.Fatalf("unfinished headers: %q (%v), want 408 and close", out, err)
 	}
-	want := `" 408 - request_header_timeout `
-	for range 100 {
-		if data, _ := os.ReadFile(log); strings.Contains(string(data), want) {
-			return
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	data, _ := os.ReadFile(log)
-	t.Errorf("access log lacks %q:\n%s", want, data)
+	waitForFile(t, log, `" 408 - request_header_timeout `)
 }
 
 func TestMaxHeaderBytes(t *testing.T) {

@@ -414,15 +414,7 @@ func TestUpgradeIsLogged(t *testing.T) {
 	}
 	// The drain does not wait for hijacked connections: wait for the line
 	// (the writer flushes as soon as its queue is empty).
-	want, refused := `"GET / HTTP/1.1" 101 - via_upstream `, `"GET /other HTTP/1.1" 403 - upgrade_failed `
-	var data []byte
-	for range 100 {
-		if data, _ = os.ReadFile(path); strings.Contains(string(data), want) && strings.Contains(string(data), refused) {
-			return
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	t.Errorf("log: %s", data)
+	waitForFile(t, path, `"GET / HTTP/1.1" 101 - via_upstream `, `"GET /other HTTP/1.1" 403 - upgrade_failed `)
 }
 
 // TestAccessLogAfterClose checks a request finishing after the log closed

@@ -6,7 +6,6 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -176,13 +175,5 @@ func TestStreamIdleTimeout(t *testing.T) {
 	if resp.StatusCode != 200 || strings.Count(body, "tick") != 8 {
 		t.Errorf("a stream moving every 100 ms for 800 ms: %d, %d ticks; want 200 and 8", resp.StatusCode, strings.Count(body, "tick"))
 	}
-	want := `"GET /silent HTTP/1.1" 408 SI stream_idle_timeout `
-	for range 100 {
-		if data, _ := os.ReadFile(log); strings.Contains(string(data), want) {
-			return
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	data, _ := os.ReadFile(log)
-	t.Errorf("access log lacks %q:\n%s", want, data)
+	waitForFile(t, log, `"GET /silent HTTP/1.1" 408 SI stream_idle_timeout `)
 }

@@ -336,7 +336,25 @@ func (c *conn) fillRequest(hs string) bool {
 	if cap(c.vals) < len(h.fields) {
 		c.vals = make([]string, 0, max(len(h.fields), 16))
 	}
-	for _, f := range h.fields {
+	// Fields that are not header fields of the request: the Host is
+	// r.Host and the framing fields are r.ContentLength, TransferEncoding
+	// and Trailer, as net/http keeps them; an Upgrade that Connection does
+	// not name is not for this hop (RFC 9110 section 7.8; Envoy removes
+	// it), and an h2c upgrade is not switched (RFC 9113 section 3.1
+	// deprecates it; Envoy removes it and serves the request as HTTP/1.1).
+	h2c := h.upgrade && h.upgrades == 1 && h.h2c
+	seenCL := false
+	for i, f := range h.fields {
+		switch {
+		case i == h.host, f.canon == "Transfer-Encoding", f.canon == "Trailer" && h.chunked,
+			f.canon == "Upgrade" && (!h.upgrade || h2c), f.canon == "Http2-Settings" && h2c:
+			continue
+		case f.canon == "Content-Length":
+			if seenCL {
+				continue // an equal repeat (parseHead refused others)
+			}
+			seenCL = true
+		}
 		name := f.canon
 		if name == "" {
 			name = hs[f.name.off:f.name.end]
@@ -373,34 +391,11 @@ func (c *conn) fillRequest(hs string) bool {
 	if h.host >= 0 {
 		f := h.fields[h.host]
 		r.Host = hs[f.value.off:f.value.end]
-		delete(c.hdr, "Host") // as net/http: the Host is r.Host
 	}
 	if c.url.Host != "" {
 		// RFC 9112 section 3.2.2: with an absolute-form target the Host
 		// header is ignored in favour of the target's authority.
 		r.Host = c.url.Host
-	}
-	// Framing fields live in ContentLength, TransferEncoding and Trailer,
-	// as net/http keeps them.
-	delete(c.hdr, "Transfer-Encoding")
-	if h.trailers >= 0 && h.chunked {
-		delete(c.hdr, "Trailer")
-	}
-	if v := c.hdr["Content-Length"]; len(v) > 1 {
-		c.hdr["Content-Length"] = v[:1]
-	}
-	if h.upgrade {
-		if v := c.hdr["Upgrade"]; len(v) == 1 && equalFoldASCII([]byte(v[0]), "h2c") {
-			// An h2c upgrade is not switched (RFC 9113 section 3.1
-			// deprecates it; Envoy removes the headers and serves the
-			// request as HTTP/1.1).
-			delete(c.hdr, "Upgrade")
-			delete(c.hdr, "Http2-Settings")
-		}
-	} else if _, ok := c.hdr["Upgrade"]; ok {
-		// RFC 9110 section 7.8: an Upgrade that Connection does not name
-		// is not for this hop; Envoy removes it.
-		delete(c.hdr, "Upgrade")
 	}
 	c.body.reset(c, r)
 	switch {

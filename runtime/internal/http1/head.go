@@ -70,6 +70,8 @@ type head struct {
 	chunked  bool
 	close    bool // Connection: close
 	upgrade  bool // Connection lists "upgrade"
+	upgrades int  // Upgrade fields
+	h2c      bool // the (last) Upgrade field is "h2c"
 	expect   int  // index into fields of Expect, -1 if none
 	trailers int  // index into fields of Trailer, -1 if none
 }
@@ -121,6 +123,7 @@ func nextLine(b []byte) (line, rest []byte) {
 func parseHead(b []byte, h *head, maxFields int) error {
 	h.fields = h.fields[:0]
 	h.host, h.clen, h.chunked, h.close, h.upgrade, h.expect, h.trailers = -1, -1, false, false, false, -1, -1
+	h.upgrades, h.h2c = 0, false
 	line, rest := nextLine(b)
 	if err := h.requestLine(line); err != nil {
 		return err
@@ -177,6 +180,9 @@ func parseHead(b []byte, h *head, maxFields int) error {
 		case "Connection":
 			h.close = h.close || hasToken(value, "close")
 			h.upgrade = h.upgrade || hasToken(value, "upgrade")
+		case "Upgrade":
+			h.upgrades++
+			h.h2c = equalFoldASCII(value, "h2c")
 		case "Expect":
 			h.expect = i
 		case "Trailer":

@@ -237,7 +237,7 @@ func (w *response) writeHead(final int64) {
 		}
 	}
 	bw.WriteString(statusLine(w.status))
-	w.writeFields(bw)
+	trailers := w.writeFields(bw)
 	if _, ok := w.hdr["Date"]; !ok {
 		bw.WriteString("Date: ")
 		bw.WriteString(httpDate())
@@ -252,7 +252,7 @@ func (w *response) writeHead(final int64) {
 			bw.WriteString(strconv.FormatInt(final, 10))
 			bw.WriteString("\r\n")
 		}
-	case final >= 0 && !w.hasTrailers():
+	case final >= 0 && !trailers:
 		bw.WriteString("Content-Length: ")
 		bw.WriteString(strconv.FormatInt(final, 10))
 		bw.WriteString("\r\n")
@@ -277,14 +277,16 @@ func (w *response) writeHead(final int64) {
 // writeFields writes the header fields but the framing ones the engine
 // decides, and the trailers, sorted by name. Values with CR or LF are
 // written with spaces instead (no response splitting), as net/http does.
-func (w *response) writeFields(bw *bufio.Writer) {
+// It reports whether the handler declared trailers or set some with
+// http.TrailerPrefix: then the body is chunked so they can follow.
+func (w *response) writeFields(bw *bufio.Writer) (trailers bool) {
 	keys := w.c.keys[:0]
 	for k := range w.hdr {
-		switch k {
-		case "Transfer-Encoding", "Trailer":
+		switch {
+		case k == "Trailer" || strings.HasPrefix(k, http.TrailerPrefix):
+			trailers = true
 			continue
-		}
-		if strings.HasPrefix(k, http.TrailerPrefix) || !validName(k) {
+		case k == "Transfer-Encoding" || !validName(k):
 			continue
 		}
 		keys = append(keys, k)
@@ -307,6 +309,7 @@ func (w *response) writeFields(bw *bufio.Writer) {
 	}
 	clear(keys)
 	w.c.keys = keys[:0]
+	return trailers
 }
 
 func writeValue(bw *bufio.Writer, v string) {
@@ -326,20 +329,6 @@ func validName(k string) bool {
 		}
 	}
 	return true
-}
-
-// hasTrailers reports whether the handler declared trailers or set some
-// with http.TrailerPrefix: then the body is chunked so they can follow.
-func (w *response) hasTrailers() bool {
-	if _, ok := w.hdr["Trailer"]; ok {
-		return true
-	}
-	for k := range w.hdr {
-		if strings.HasPrefix(k, http.TrailerPrefix) {
-			return true
-		}
-	}
-	return false
 }
 
 // writeTrailers writes the declared trailers and those set with

@@ -75,13 +75,13 @@ func (f *fastResponse) read(br *bufio.Reader, req *http.Request) (*http.Response
 			return nil, false
 		}
 		switch {
-		case equalFoldName(l[:colon], "content-length"):
+		case http1.EqualFold(l[:colon], "content-length"):
 			n, err := http1.ParseContentLength(v)
 			if err != nil || hasCL {
 				return nil, false
 			}
 			clen, hasCL = n, true
-		case equalFoldName(l[:colon], "transfer-encoding"), equalFoldName(l[:colon], "trailer"):
+		case http1.EqualFold(l[:colon], "transfer-encoding"), http1.EqualFold(l[:colon], "trailer"):
 			return nil, false
 		}
 	}
@@ -152,21 +152,6 @@ func plainText(b []byte) bool {
 func plainName(b []byte) bool {
 	for _, c := range b {
 		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-') {
-			return false
-		}
-	}
-	return true
-}
-
-func equalFoldName(b []byte, lower string) bool {
-	if len(b) != len(lower) {
-		return false
-	}
-	for i, c := range b {
-		if 'A' <= c && c <= 'Z' {
-			c += 'a' - 'A'
-		}
-		if c != lower[i] {
 			return false
 		}
 	}

@@ -418,7 +418,7 @@ func (c *conn) fillRequest(hs string) bool {
 	}
 	if h.expect >= 0 && r.Body != http.NoBody {
 		f := h.fields[h.expect]
-		if equalFoldASCII([]byte(hs[f.value.off:f.value.end]), "100-continue") {
+		if EqualFold([]byte(hs[f.value.off:f.value.end]), "100-continue") {
 			c.body.continue100 = true
 		}
 	}

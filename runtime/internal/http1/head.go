@@ -173,7 +173,7 @@ func parseHead(b []byte, h *head, maxFields int) error {
 			// coding it does not understand answers 501. gwc understands
 			// exactly one "chunked" and nothing else (no list, no second
 			// field: Envoy's codec does the same).
-			if te || !equalFoldASCII(value, "chunked") {
+			if te || !EqualFold(value, "chunked") {
 				return errNotChunked
 			}
 			te, h.chunked = true, true
@@ -182,7 +182,7 @@ func parseHead(b []byte, h *head, maxFields int) error {
 			h.upgrade = h.upgrade || hasToken(value, "upgrade")
 		case "Upgrade":
 			h.upgrades++
-			h.h2c = equalFoldASCII(value, "h2c")
+			h.h2c = EqualFold(value, "h2c")
 		case "Expect":
 			h.expect = i
 		case "Trailer":
@@ -400,14 +400,16 @@ func hasToken(v []byte, token string) bool {
 		} else {
 			v = nil
 		}
-		if equalFoldASCII(bytes.Trim(el, " \t"), token) {
+		if EqualFold(bytes.Trim(el, " \t"), token) {
 			return true
 		}
 	}
 	return false
 }
 
-func equalFoldASCII(b []byte, s string) bool {
+// EqualFold reports whether b equals s, a lower-case ASCII string,
+// ignoring ASCII case in b.
+func EqualFold(b []byte, s string) bool {
 	if len(b) != len(s) {
 		return false
 	}
@@ -424,7 +426,7 @@ func equalFoldASCII(b []byte, s string) bool {
 }
 
 func hasPrefixFold(b []byte, prefix string) bool {
-	return len(b) >= len(prefix) && equalFoldASCII(b[:len(prefix)], prefix)
+	return len(b) >= len(prefix) && EqualFold(b[:len(prefix)], prefix)
 }
 
 // parseChunkSize parses a chunk-size line (RFC 9112 section 7.1: chunk-size

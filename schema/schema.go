@@ -28,6 +28,14 @@ var Kinds = []string{"Gateway", "VirtualService", "ServiceEntry", "DestinationRu
 // as the definition #<Kind>.
 var ExtensionKinds = []string{"GatewayPlugin"}
 
+// SecurityKinds lists the security.istio.io kinds the schema defines, each
+// as the definition #<Kind>.
+var SecurityKinds = []string{}
+
+// TelemetryKinds lists the telemetry.istio.io kinds the schema defines,
+// each as the definition #<Kind>.
+var TelemetryKinds = []string{}
+
 // Build compiles the schema in ctx and returns the package value; look up
 // definitions with cue.Def, e.g. v.LookupPath(cue.MakePath(cue.Def("Gateway"))).
 // It takes a few milliseconds: call it once per context and keep the value.

@@ -8,19 +8,7 @@ import (
 	"cuelang.org/go/cue"
 
 	"github.com/gwc-dev/gwc/compiler/diag"
-	"github.com/gwc-dev/gwc/schema"
 )
-
-const istioGroup = "networking.istio.io"
-
-// istioVersions are the served versions of the group, newest first.
-var istioVersions = []string{"v1", "v1beta1", "v1alpha3"}
-
-// compiledKinds are the kinds gwc compiles, each with its definition.
-var compiledKinds = schema.Kinds
-
-// unusedKinds are the group's other kinds: valid Istio, no meaning to gwc.
-var unusedKinds = []string{"Sidecar", "EnvoyFilter", "WorkloadEntry", "WorkloadGroup", "ProxyConfig"}
 
 const maxListDepth = 8
 
@@ -61,43 +49,43 @@ func (l *loader) document(file string, v cue.Value, depth int) {
 	}
 	ns, name := l.identity(v)
 	id := (&Resource{Kind: kind, Namespace: ns, Name: name}).ID()
-	if group == extensionsGroup {
-		l.extension(file, pos, v, apiVersion, version, kind, ns, name, id)
+	g, ok := groups[group]
+	if !ok {
+		l.add(diag.Diagnostic{Pos: pos, Severity: diag.Note, Code: diag.CodeInput,
+			Message: "skipping " + apiVersion + " " + id + ": not an Istio networking resource"})
 		return
 	}
-	if hint, ok := notEnforced[group]; ok {
-		// A policy that is skipped fails open: an AuthorizationPolicy
-		// with action DENY would deny nothing. Refuse to build instead.
+	if hint, ok := g.notEnforced[kind]; ok && !slices.Contains(g.kinds, kind) {
+		// Checked before the version: whatever the version, skipping the
+		// resource would fail open.
 		l.add(diag.Diagnostic{Pos: pos, Severity: diag.Error, Code: diag.CodeNotEnforced, Resource: id,
 			Message: apiVersion + " " + kind + " is not enforced by gwc: a gateway built without it would not apply it",
 			Hint:    hint})
 		return
 	}
-	if group != istioGroup {
-		l.add(diag.Diagnostic{Pos: pos, Severity: diag.Note, Code: diag.CodeInput,
-			Message: "skipping " + apiVersion + " " + id + ": not an Istio networking resource"})
-		return
-	}
-	if !slices.Contains(istioVersions, version) {
+	if !slices.Contains(g.versions, version) {
+		hint := "use " + group + "/" + g.versions[0]
+		if len(g.versions) > 1 {
+			hint += "; " + strings.Join(g.versions[1:], " and ") + " are accepted too"
+		}
 		l.errorf(diag.CodeInput, fieldValuePos(v, "apiVersion", pos), id, "apiVersion",
-			"unknown apiVersion "+strconv.Quote(apiVersion),
-			"use "+istioGroup+"/v1; v1beta1 and v1alpha3 are accepted too")
+			"unknown apiVersion "+strconv.Quote(apiVersion), hint)
 		return
 	}
 	switch {
-	case slices.Contains(compiledKinds, kind):
+	case slices.Contains(g.kinds, kind):
 		l.resource(file, pos, v, apiVersion, kind, ns, name)
-	case slices.Contains(unusedKinds, kind):
+	case slices.Contains(g.unused, kind):
 		l.add(diag.Diagnostic{Pos: pos, Severity: diag.Warning, Code: diag.CodeInput, Resource: id,
 			Message: "gwc does not use " + kind + " resources; skipping it",
-			Hint:    "gwc compiles Gateway, VirtualService, ServiceEntry and DestinationRule; remove it from the input to silence this"})
+			Hint:    g.about + "; remove it from the input to silence this"})
 	default:
-		hint := "gwc compiles Gateway, VirtualService, ServiceEntry and DestinationRule"
-		if c, ok := closest(kind, append(slices.Clone(compiledKinds), unusedKinds...)); ok {
+		hint := g.about
+		if c, ok := closest(kind, append(slices.Clone(g.kinds), g.unused...)); ok {
 			hint = "did you mean " + c + "?"
 		}
 		l.errorf(diag.CodeInput, fieldValuePos(v, "kind", pos), id, "kind",
-			"unknown kind "+strconv.Quote(kind)+" in "+istioGroup, hint)
+			"unknown kind "+strconv.Quote(kind)+" in "+group, hint)
 	}
 }
 
@@ -162,11 +150,4 @@ func fieldValuePos(v cue.Value, field string, fallback diag.Pos) diag.Pos {
 func empty(v cue.Value) bool {
 	it, err := v.Fields()
 	return err == nil && !it.Next()
-}
-
-// notEnforced are the Istio API groups whose resources gwc does not apply
-// yet, with what to do instead.
-var notEnforced = map[string]string{
-	"security.istio.io":  "enforce it with a GatewayPlugin (docs/plugins.md), or keep it out of the gateway's input; PeerAuthentication sets mutual TLS between sidecars, which a standalone gateway has no identity for",
-	"telemetry.istio.io": "remove it from the gateway's input: gwc reports Istio's standard metrics and access logs by flags (docs/operations.md) and has no tracing yet",
 }

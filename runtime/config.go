@@ -25,6 +25,8 @@ type Config struct {
 	Clusters  []Cluster
 	// Plugins is nil unless the configuration declares GatewayPlugins.
 	Plugins Plugins
+	// Authn is nil unless the configuration has a RequestAuthentication.
+	Authn Authenticator
 	// Topology is what the gateway trusts of the hops in front of it.
 	Topology Topology
 

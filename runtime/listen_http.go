@@ -91,6 +91,9 @@ func (h *listenerHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		localReply(w, http.StatusForbidden, "", false)
 		return
 	}
+	if !h.admit(w, r) {
+		return
+	}
 	l := h.l
 	tc := requestTLS(r)
 	setClientCert(r, h.e.cfg.Topology.ForwardClientCertDetails)

@@ -185,7 +185,7 @@ func lowerPolicy(p *ir.Policy) (*runtime.ClusterPolicy, error) {
 	out := &runtime.ClusterPolicy{
 		LB: lb,
 		Hash: runtime.HashPolicy{
-			Header: h.Header, Cookie: h.Cookie, CookiePath: h.CookiePath, CookieTTL: h.CookieTTL,
+			Header: h.Header, Cookie: h.Cookie, CookiePath: h.CookiePath, CookieTTL: h.CookieTTL, CookieGenerate: h.CookieGenerate,
 			CookieAttributes: h.CookieAttributes, SourceIP: h.SourceIP, QueryParam: h.QueryParam,
 		},
 		TableSize: p.TableSize,

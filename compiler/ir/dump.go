@@ -145,7 +145,10 @@ func dumpPolicy(p func(int, string, ...any), pol *Policy) {
 	case h.Header != "":
 		lb += " header " + h.Header
 	case h.Cookie != "":
-		lb += fmt.Sprintf(" cookie %s path %q ttl %s", h.Cookie, h.CookiePath, h.CookieTTL)
+		lb += fmt.Sprintf(" cookie %s path %q", h.Cookie, h.CookiePath)
+		if h.CookieGenerate {
+			lb += fmt.Sprintf(" ttl %s", h.CookieTTL)
+		}
 		if len(h.CookieAttributes) > 0 {
 			lb += " attributes " + strings.Join(h.CookieAttributes, ";")
 		}

@@ -284,6 +284,9 @@ type HashPolicy struct {
 	Cookie     string
 	CookiePath string
 	CookieTTL  time.Duration
+	// CookieGenerate says the rule has a ttl, even 0: the gateway then
+	// makes the cookie when a request has none.
+	CookieGenerate bool
 	// CookieAttributes are added to a generated cookie: "Name=value" or
 	// "Name".
 	CookieAttributes []string

@@ -264,12 +264,13 @@ func ms(n int64) time.Duration { return time.Duration(n) * time.Millisecond }
 
 func lowerRoute(r ir.Route) runtime.Route {
 	out := runtime.Route{
-		ID:              r.Origin.String(),
-		RequestHeaders:  lowerOps(r.RequestHeaders),
-		ResponseHeaders: lowerOps(r.ResponseHeaders),
-		Timeout:         ms(r.TimeoutMS),
-		Compression:     r.Compression,
-		MaxRequestBytes: r.MaxRequestBytes,
+		ID:                     r.Origin.String(),
+		RequestHeaders:         lowerOps(r.RequestHeaders),
+		ResponseHeaders:        lowerOps(r.ResponseHeaders),
+		DestinationHeadersLast: r.DestinationHeadersLast,
+		Timeout:                ms(r.TimeoutMS),
+		Compression:            r.Compression,
+		MaxRequestBytes:        r.MaxRequestBytes,
 	}
 	for _, m := range r.Matches {
 		out.Matches = append(out.Matches, lowerMatch(m))

@@ -147,6 +147,16 @@ func lowerOps(ops *headerOps, request bool) (ir.HeaderOps, string) {
 	return out, authority
 }
 
+// mergeRemovals is the sorted union of two sorted removal lists.
+func mergeRemovals(a, b []string) []string {
+	if len(b) == 0 {
+		return a
+	}
+	out := slices.Concat(a, b)
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
 // unescapePercent turns Envoy's "%%" into "%"; checkRule has refused any
 // other "%" (a %VAR% command operator gwc does not evaluate).
 func unescapePercent(v string) string {

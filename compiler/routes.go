@@ -54,6 +54,9 @@ func (c *compilation) routes(l *listener, v *vhost) []route {
 					dests[k].respOps, _ = lowerOps(h.Response, false)
 				}
 			}
+			// Only a lone destination with operations of its own needs
+			// the route to say their order.
+			lone := len(rule.Route) == 1 && len(dests) == 1 && !(dests[0].reqOps.Empty() && dests[0].respOps.Empty())
 			for j, m := range matches {
 				if m.Port != 0 && m.Port != l.key.Port {
 					continue
@@ -75,6 +78,11 @@ func (c *compilation) routes(l *listener, v *vhost) []route {
 					applyActions(&r.Route, rule, &rule.Match[j], l.key.Port)
 				} else {
 					applyActions(&r.Route, rule, nil, l.key.Port)
+				}
+				if lone {
+					r.DestinationHeadersLast = true
+					r.RequestHeaders.Remove = mergeRemovals(r.RequestHeaders.Remove, dests[0].reqOps.Remove)
+					r.ResponseHeaders.Remove = mergeRemovals(r.ResponseHeaders.Remove, dests[0].respOps.Remove)
 				}
 				if isCatchAll(m) {
 					if catchAllFrom != nil && catchAllFrom != vs {

@@ -130,8 +130,11 @@ type Route struct {
 	// Rewrite changes the path and authority before forwarding.
 	Rewrite *Rewrite
 	// RequestHeaders and ResponseHeaders are the route-level header
-	// operations, applied after the destination's.
+	// operations, applied after the destination's, or before them with
+	// DestinationHeadersLast (a rule with one destination, whose
+	// operations istiod appends to the route's).
 	RequestHeaders, ResponseHeaders HeaderOps
+	DestinationHeadersLast          bool
 	// Timeout bounds the whole upstream exchange, retries included; 0 is
 	// none, Istio's default. On expiry the client gets 504.
 	Timeout time.Duration

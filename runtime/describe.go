@@ -71,6 +71,9 @@ func (cfg *Config) DescribeRoute(r *Route) RouteDescription {
 			dests = append(dests, cfg.describeDestination(wc))
 		}
 		add("-> %s", strings.Join(dests, ", "))
+		if wc := r.Clusters[0]; r.DestinationHeadersLast && describeOps("", wc.RequestHeaders)+describeOps("", wc.ResponseHeaders) != "" {
+			add("destination header operations after the route's")
+		}
 	}
 	// Header operations apply to local answers too (redirects, direct
 	// responses), so they are described whatever the route does.

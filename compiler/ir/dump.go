@@ -59,7 +59,11 @@ func Dump(cfg *Config) string {
 					p(3, "match%s", dumpMatch(m))
 				}
 				for _, d := range r.Destinations {
-					p(3, "-> %s weight %d%s%s", cfg.Clusters[d.Cluster].Name, d.Weight, dumpOps(d.RequestHeaders, d.ResponseHeaders), dumpAuthority(d.Authority))
+					ops := dumpOps(d.RequestHeaders, d.ResponseHeaders)
+					if ops != "" && r.DestinationHeadersLast {
+						ops += " (after the route's)"
+					}
+					p(3, "-> %s weight %d%s%s", cfg.Clusters[d.Cluster].Name, d.Weight, ops, dumpAuthority(d.Authority))
 				}
 				for _, line := range dumpActions(r) {
 					p(3, "%s", line)

@@ -168,6 +168,12 @@ type Route struct {
 	Rewrite        *Rewrite
 	// RequestHeaders and ResponseHeaders are the route-level operations.
 	RequestHeaders, ResponseHeaders HeaderOps
+	// DestinationHeadersLast is set for a rule with one destination:
+	// istiod appends its header operations to the route's (route.go,
+	// processDestination), so they apply after the route's, its removals
+	// (moved into the route's) before either's set and add. A weighted
+	// destination's apply first, as Envoy applies a weighted cluster's.
+	DestinationHeadersLast bool
 	// TimeoutMS is the route timeout, 0 for none (Istio's default).
 	TimeoutMS int64
 	Retry     RetryPolicy
@@ -360,6 +366,9 @@ type HeaderOps struct {
 	Add    []Header // sorted by Name
 	Remove []string // sorted
 }
+
+// Empty reports whether o does nothing.
+func (o HeaderOps) Empty() bool { return len(o.Set)+len(o.Add)+len(o.Remove) == 0 }
 
 // Header is one header name (lower case) and value.
 type Header struct {

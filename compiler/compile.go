@@ -117,7 +117,7 @@ func (c *compilation) decode(resources []*load.Resource) {
 	byName := func(a, b *load.Resource) int {
 		return cmp.Or(cmp.Compare(a.Namespace, b.Namespace), cmp.Compare(a.Name, b.Name))
 	}
-	slices.SortFunc(c.vss, func(a, b *virtualService) int { return byName(a.Resource, b.Resource) })
+	slices.SortFunc(c.vss, func(a, b *virtualService) int { return load.CompareCreation(a.Resource, b.Resource) })
 	slices.SortFunc(c.ses, func(a, b *serviceEntry) int { return byName(a.Resource, b.Resource) })
 	slices.SortFunc(c.drs, func(a, b *destinationRule) int { return byName(a.Resource, b.Resource) })
 }

@@ -28,8 +28,8 @@ type pendingDest struct {
 }
 
 // routes builds a vhost's route list in the order the binary tries it,
-// following istiod: VirtualServices in binding order (namespace, then
-// name, since files have no creation time), each rule's matches in order
+// following istiod: VirtualServices in binding order (creationTimestamp,
+// then name, then namespace: load.CompareCreation), each rule's matches in order
 // as separate routes, matches for other ports or gateways dropped, a
 // VirtualService's list ending at its first catch-all, and every catch-all
 // moved after the specific routes (SortVHostRoutes).
@@ -87,7 +87,7 @@ func (c *compilation) routes(l *listener, v *vhost) []route {
 				if isCatchAll(m) {
 					if catchAllFrom != nil && catchAllFrom != vs {
 						c.warnc(codeUnreachable, own.Resource, "spec."+r.Origin.Field, "narrow its match, or give the VirtualServices one owner of the catch-all",
-							"catch-all rule shadowed on %s port %d: VirtualService %s/%s, merged before this one (gwc orders merged VirtualServices by namespace, then name), already matches every request",
+							"catch-all rule shadowed on %s port %d: VirtualService %s/%s, merged before this one (merged in istiod's order: creationTimestamp, then name, then namespace), already matches every request",
 							v.domain, l.key.Port, catchAllFrom.Namespace, catchAllFrom.Name)
 					}
 					if catchAllFrom == nil {

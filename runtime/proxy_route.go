@@ -379,15 +379,21 @@ func (rd *Redirect) location(r *http.Request, path string) string {
 	if rd.Scheme != "" {
 		scheme = rd.Scheme
 	}
+	// istiod leaves out a port that is the scheme's default (ApplyRedirect),
+	// so Envoy keeps the request's port then, as if no port were given.
 	port := ""
-	if rd.Port != 0 && !(scheme == "http" && rd.Port == 80) && !(scheme == "https" && rd.Port == 443) {
-		port = ":" + strconv.Itoa(rd.Port)
+	redirectPort := rd.Port
+	if scheme == "http" && redirectPort == 80 || scheme == "https" && redirectPort == 443 {
+		redirectPort = 0
+	}
+	if redirectPort != 0 {
+		port = ":" + strconv.Itoa(redirectPort)
 	}
 	host := rd.Authority
 	if host == "" {
 		host = r.Host
 		if h, p, err := net.SplitHostPort(host); err == nil {
-			drop := rd.Port != 0 || (scheme != reqScheme && ((reqScheme == "http" && p == "80") || (reqScheme == "https" && p == "443")))
+			drop := redirectPort != 0 || (scheme != reqScheme && ((reqScheme == "http" && p == "80") || (reqScheme == "https" && p == "443")))
 			if drop {
 				host = h
 				if strings.Contains(h, ":") {

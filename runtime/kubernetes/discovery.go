@@ -93,7 +93,7 @@ type typedClient struct {
 }
 
 func (t typedClient) DiscoveryV1() discoveryv1client.DiscoveryV1Interface { return t.d }
-func (t typedClient) CoreV1() corev1client.CoreV1Interface               { return t.c }
+func (t typedClient) CoreV1() corev1client.CoreV1Interface                { return t.c }
 
 func newClient(kubeconfig string) (Client, error) {
 	cfg, err := restConfig(kubeconfig)
@@ -194,7 +194,9 @@ func (d *Discovery) Start(log *slog.Logger, targets []gwcrt.DiscoveryTarget) err
 			podClient := client.CoreV1().Pods(ns.name)
 			ns.pods = cache.NewSharedIndexInformer(pw.listWatch(
 				func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) { return podClient.List(ctx, o) },
-				func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) { return podClient.Watch(ctx, o) }),
+				func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
+					return podClient.Watch(ctx, o)
+				}),
 				&corev1.Pod{}, 0, cache.Indexers{})
 			if _, err := ns.pods.AddEventHandler(cache.ResourceEventHandlerFuncs{
 				AddFunc:    func(obj any) { ns.podsChanged() },

@@ -68,7 +68,7 @@ func (d *Discovery) RegisterFlags(fs *flag.FlagSet) {
 		"`FILE`: the kubeconfig to reach the Kubernetes API with, to run outside a cluster; empty uses the pod's service account (in-cluster configuration)")
 	fs.DurationVar(&d.SyncTimeout, "endpoints-sync-timeout", d.SyncTimeout,
 		"how long the start waits for the first list of the EndpointSlices (and Pods) the routes need before serving; "+
-			"at the bound the ingress serves with the endpoints known so far (services not yet listed answer 503) and the watches keep trying")
+			"at the bound the ingress serves with the endpoints known so far (services not yet listed answer 503 UH) and the watches keep trying")
 }
 
 // restConfig is the configuration to reach the API server with.

@@ -53,6 +53,8 @@ spec:
     route: [{destination: {host: catalog, subset: v2, port: {number: 80}}}]
   - match: [{uri: {prefix: /missing}}]
     route: [{destination: {host: nothere, port: {number: 80}}}]
+  - match: [{uri: {prefix: /h2c}}]
+    route: [{destination: {host: greeter, port: {number: 80}}}]
   - route: [{destination: {host: catalog, port: {number: 80}}}]
 `
 
@@ -143,6 +145,14 @@ func TestKubernetesEndpointsEndToEnd(t *testing.T) {
 	api.Set(kubePod("a", "v1"))
 	api.Set(kubePod("b", "v1"))
 	api.Set(pp.slice("catalog-1", podEP{ip: a, name: "a"}, podEP{ip: b, name: "b"}))
+	// A gRPC-style Service: its port's appProtocol says cleartext HTTP/2.
+	h2Port := h2cBackend(t, "127.0.0.6")
+	api.Set(&discoveryv1.EndpointSlice{
+		ObjectMeta:  metav1.ObjectMeta{Name: "greeter-1", Namespace: "shop", Labels: map[string]string{discoveryv1.LabelServiceName: "greeter"}},
+		AddressType: discoveryv1.AddressTypeIPv4,
+		Ports:       []discoveryv1.EndpointPort{{Name: ptrTo("api"), Port: ptrTo(int32(h2Port)), AppProtocol: ptrTo("kubernetes.io/h2c")}},
+		Endpoints:   []discoveryv1.Endpoint{{Addresses: []string{"127.0.0.6"}, Conditions: discoveryv1.EndpointConditions{Ready: ptrTo(true)}}},
+	})
 	kubeconfig := filepath.Join(t.TempDir(), "kubeconfig")
 	if err := os.WriteFile(kubeconfig, []byte(api.Kubeconfig()), 0o600); err != nil {
 		t.Fatal(err)
@@ -181,6 +191,9 @@ func TestKubernetesEndpointsEndToEnd(t *testing.T) {
 	}
 	if status, _ := get(t, client, base+"/missing", "shop.example.com"); status != 503 {
 		t.Errorf("/missing (no such Service): %d, want 503", status)
+	}
+	if status, body := get(t, client, base+"/h2c", "shop.example.com"); status != 200 || body != "HTTP/2.0" {
+		t.Errorf("/h2c (appProtocol kubernetes.io/h2c): %d %q, want 200 from HTTP/2", status, body)
 	}
 	counts := requestCounts(in.scrape(t))
 	if counts["503 UH"] != 1 || counts["503 NC"] != 1 {
@@ -351,3 +364,20 @@ func clusterEndpoints(t *testing.T, admin, cluster string) []string {
 }
 
 var relisted = regexp.MustCompile(`msg=relisted .*resource=endpointslices namespace=shop`)
+
+// h2cBackend serves cleartext HTTP/2 only (prior knowledge), as a gRPC
+// server does, answering with the protocol the request came in; it
+// returns the port.
+func h2cBackend(t *testing.T, ip string) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", ip+":0")
+	if err != nil {
+		t.Fatalf("listening on %s: %v", ip, err)
+	}
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, r.Proto) })}
+	srv.Protocols = new(http.Protocols)
+	srv.Protocols.SetUnencryptedHTTP2(true)
+	go srv.Serve(ln)
+	t.Cleanup(func() { srv.Close() })
+	return ln.Addr().(*net.TCPAddr).Port
+}

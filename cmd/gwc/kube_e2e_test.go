@@ -323,16 +323,62 @@ func TestKubernetesEndpointsEndToEnd(t *testing.T) {
 	api.Delete(kubePod("c", "v1"))
 	follow("scale down", all, "/", b, d)
 
-	mfs := in.scrape(t)
+	if up := watchesUp(t, in); up != 2 {
+		t.Errorf("gwc_endpoint_watch_up: %d watches up, want 2 (endpointslices and pods in shop)", up)
+	}
+
+	// The API server goes down: the last endpoints keep serving (the
+	// clients above keep sending), a log line and the metric say so, and
+	// the binary does not exit; back up, the watches resume.
+	api.SetDown(true)
+	waitLog(t, in, apiUnreachable)
+	for start := time.Now(); watchesUp(t, in) == 2; {
+		if time.Since(start) > 20*time.Second {
+			t.Fatal("gwc_endpoint_watch_up stays 1 while the API server is down")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if got := answered("/", 20); !slices.Equal(got, []string{b, d}) {
+		t.Errorf("with the API server down, / reached %v, want %v", got, []string{b, d})
+	}
+	api.SetDown(false)
+	waitLog(t, in, apiReachable)
+	api.Set(pp.slice("catalog-2", podEP{ip: d, name: "d"}, podEP{ip: c, name: "c", terminating: true}))
+	api.Set(pp.slice("catalog-1", podEP{ip: a, name: "a", terminating: true}))
+	follow("after the outage", all, "/", d)
+	select {
+	case <-in.exited:
+		t.Fatalf("the ingress exited: %v", in.err)
+	default:
+	}
+}
+
+var (
+	apiUnreachable = regexp.MustCompile(`msg="Kubernetes API unreachable: keeping the last known endpoints and retrying" .*namespace=shop`)
+	apiReachable   = regexp.MustCompile(`msg="Kubernetes API reachable again"`)
+)
+
+// waitLog waits until the ingress has logged a line re matches.
+func waitLog(t *testing.T, in *ingress, re *regexp.Regexp) {
+	t.Helper()
+	for start := time.Now(); !re.MatchString(in.logs()); {
+		if time.Since(start) > 30*time.Second {
+			t.Fatalf("no log line matching %s:\n%s", re, in.logs())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// watchesUp counts the watches gwc_endpoint_watch_up says are up.
+func watchesUp(t *testing.T, in *ingress) int {
+	t.Helper()
 	up := 0
-	for _, m := range mfs["gwc_endpoint_watch_up"].GetMetric() {
+	for _, m := range in.scrape(t)["gwc_endpoint_watch_up"].GetMetric() {
 		if m.GetGauge().GetValue() == 1 {
 			up++
 		}
 	}
-	if up != 2 {
-		t.Errorf("gwc_endpoint_watch_up: %d watches up, want 2 (endpointslices and pods in shop)", up)
-	}
+	return up
 }
 
 // clusterEndpoints returns a cluster's endpoints from the admin /clusters.

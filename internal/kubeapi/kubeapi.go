@@ -13,7 +13,8 @@
 //     RV is older than the history kept (Expire), as the API server
 //     answers once etcd compacted it;
 //   - Expire ends every open watch with an ERROR event carrying a 410
-//     Gone Status and forgets the history, so clients must relist.
+//     Gone Status and forgets the history, so clients must relist;
+//   - SetDown answers every request 503 until it is set up again.
 //
 // Streaming lists (sendInitialEvents) are refused with 400, as by an API
 // server without the feature: clients fall back to list and watch.
@@ -48,6 +49,7 @@ type Server struct {
 	history []event
 	watches map[*watcher]bool
 	lists   map[string]int // resource -> list calls answered
+	down    bool
 }
 
 type key struct{ resource, namespace, name string }
@@ -72,6 +74,8 @@ type watcher struct {
 	sel                 labels.Selector
 	ch                  chan event
 	expired             chan struct{}
+	// cut ends the stream without an event, as a connection that drops.
+	cut chan struct{}
 }
 
 // Start runs a server on 127.0.0.1 until t ends.
@@ -158,6 +162,22 @@ func (s *Server) Expire() {
 	}
 }
 
+// SetDown makes the server unavailable (every request answered 503, open
+// watches cut without an event) or available again, as an API server
+// that is restarting or out of reach.
+func (s *Server) SetDown(down bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.down = down
+	if !down {
+		return
+	}
+	for w := range s.watches {
+		close(w.cut)
+		delete(s.watches, w)
+	}
+}
+
 // Lists returns how many lists of resource ("endpointslices", "pods") the
 // server answered.
 func (s *Server) Lists(resource string) int {
@@ -192,6 +212,13 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		status(w, http.StatusNotFound, "NotFound", "the server could not find the requested resource")
 		return
 	}
+	s.mu.Lock()
+	down := s.down
+	s.mu.Unlock()
+	if down {
+		status(w, http.StatusServiceUnavailable, "ServiceUnavailable", "the server is down")
+		return
+	}
 	if r.Method != http.MethodGet {
 		status(w, http.StatusMethodNotAllowed, "MethodNotAllowed", "only list and watch")
 		return
@@ -207,7 +234,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if q.Get("watch") == "true" || q.Get("watch") == "1" {
-		s.watch(w, r, &watcher{resource: res, namespace: ns, sel: sel, ch: make(chan event, 1024), expired: make(chan struct{})},
+		s.watch(w, r, &watcher{resource: res, namespace: ns, sel: sel, ch: make(chan event, 1024), expired: make(chan struct{}), cut: make(chan struct{})},
 			q.Get("resourceVersion"), q.Get("allowWatchBookmarks") == "true")
 		return
 	}
@@ -292,6 +319,8 @@ func (s *Server) watch(w http.ResponseWriter, r *http.Request, wt *watcher, from
 				"kind": kind, "apiVersion": apiVersion, "metadata": map[string]any{"resourceVersion": rv}}}); err != nil {
 				return
 			}
+		case <-wt.cut:
+			return
 		case <-r.Context().Done():
 			return
 		}

@@ -427,3 +427,40 @@ func h2cBackend(t *testing.T, ip string) int {
 	t.Cleanup(func() { srv.Close() })
 	return ln.Addr().(*net.TCPAddr).Port
 }
+
+// TestKubernetesSyncBound: with the API server down at start, the ingress
+// is not ready until --endpoints-sync-timeout, then serves what it knows
+// (nothing: 503 UH) and follows the endpoints once the server is back.
+func TestKubernetesSyncBound(t *testing.T) {
+	pp := startPods(t, "127.0.0.2")
+	api := kubeapi.Start(t)
+	api.SetDown(true)
+	kubeconfig := filepath.Join(t.TempDir(), "kubeconfig")
+	if err := os.WriteFile(kubeconfig, []byte(api.Kubeconfig()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	bin := buildIngressWith(t, []string{"--endpoints", "kubernetes"}, map[string]string{"gateway.yaml": shopGateway, "routes.yaml": kubeRoutes})
+	in := startIngressWith(t, bin, []string{"--kubeconfig", kubeconfig, "--endpoints-sync-timeout", "1s"}, 80)
+	for _, re := range []*regexp.Regexp{apiUnreachable, regexp.MustCompile(`msg="endpoint discovery not synced at the bound`)} {
+		if !re.MatchString(in.logs()) {
+			t.Errorf("no log line matching %s before ready:\n%s", re, in.logs())
+		}
+	}
+	client := &http.Client{Timeout: 10 * time.Second}
+	if status, body := get(t, client, in.url(80)+"/", "shop.example.com"); status != 503 || body != "no healthy upstream" {
+		t.Errorf("before the first list: %d %q, want 503 no healthy upstream", status, body)
+	}
+	api.Set(kubePod("a", "v1"))
+	api.Set(pp.slice("catalog-1", podEP{ip: "127.0.0.2", name: "a"}))
+	api.SetDown(false)
+	for start := time.Now(); ; {
+		status, body := get(t, client, in.url(80)+"/", "shop.example.com")
+		if status == 200 && body == "127.0.0.2" {
+			break
+		}
+		if time.Since(start) > 60*time.Second {
+			t.Fatalf("after the API server came back: %d %q", status, body)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}

@@ -7,9 +7,11 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -462,5 +464,24 @@ func TestKubernetesSyncBound(t *testing.T) {
 			t.Fatalf("after the API server came back: %d %q", status, body)
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// TestKubernetesClientOnlyWithFlag: the same configuration built with
+// and without --endpoints kubernetes; only the first links client-go.
+func TestKubernetesClientOnlyWithFlag(t *testing.T) {
+	files := map[string]string{"gateway.yaml": shopGateway, "vs.yaml": shopRoute("catalog")}
+	modules := func(bin string) string {
+		out, err := exec.Command("go", "version", "-m", bin).CombinedOutput()
+		if err != nil {
+			t.Fatalf("go version -m: %v\n%s", err, out)
+		}
+		return string(out)
+	}
+	if m := modules(buildIngress(t, files)); strings.Contains(m, "k8s.io/") {
+		t.Errorf("a binary built without --endpoints kubernetes links Kubernetes modules:\n%s", m)
+	}
+	if m := modules(buildIngressWith(t, []string{"--endpoints", "kubernetes"}, files)); !strings.Contains(m, "\tk8s.io/client-go\t") {
+		t.Errorf("a binary built with --endpoints kubernetes does not link client-go:\n%s", m)
 	}
 }

@@ -63,6 +63,9 @@ func lower(cfg *ir.Config) (*runtime.Config, *notes, error) {
 		if c.Origin != nil {
 			note[0] = strconv.Itoa(i) + ": endpoints from ServiceEntry " + c.Origin.String()
 		}
+		if s := c.Service; s != nil {
+			note[0] = strconv.Itoa(i) + ": endpoints from the EndpointSlices of Service " + s.Namespace + "/" + s.Name
+		}
 		if c.Policy != nil {
 			note = append(note, "policy from DestinationRule "+c.Policy.Origin.String())
 		}
@@ -72,6 +75,9 @@ func lower(cfg *ir.Config) (*runtime.Config, *notes, error) {
 		NumTrustedProxies:        cfg.Topology.NumTrustedProxies,
 		ForwardClientCertDetails: cfg.Topology.ForwardClientCertDetails,
 		ProxyProtocol:            cfg.Topology.ProxyProtocol,
+	}
+	if d := runtimeDiscovery(cfg); d != nil {
+		out.Discovery = d
 	}
 	if c := runtimePlugins(cfg); c != nil {
 		out.Plugins = c
@@ -155,6 +161,9 @@ func lowerL4(r ir.L4Route) runtime.L4Route {
 
 func lowerCluster(c ir.Cluster) (runtime.Cluster, error) {
 	rc := runtime.Cluster{Name: c.Name, Resolve: c.Resolve, HTTP2: c.HTTP2}
+	if s := c.Service; s != nil {
+		rc.Service = &runtime.ServiceRef{Namespace: s.Namespace, Name: s.Name, Port: s.Port, Labels: s.Labels}
+	}
 	for _, e := range c.Endpoints {
 		rc.Endpoints = append(rc.Endpoints, runtime.Endpoint{Address: net.JoinHostPort(e.Host, strconv.Itoa(e.Port)), Weight: uint32(e.Weight)})
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/gwc-dev/gwc/codegen/mph"
 	"github.com/gwc-dev/gwc/runtime"
 	"github.com/gwc-dev/gwc/runtime/hosttable"
+	"github.com/gwc-dev/gwc/runtime/kubernetes"
 	"github.com/gwc-dev/gwc/runtime/plugin/host"
 )
 
@@ -38,9 +39,10 @@ const (
 	runtimePath   = "github.com/gwc-dev/gwc/runtime"
 	hosttablePath = "github.com/gwc-dev/gwc/runtime/hosttable"
 	hostPath      = "github.com/gwc-dev/gwc/runtime/plugin/host"
+	kubePath      = "github.com/gwc-dev/gwc/runtime/kubernetes"
 )
 
-var qualifiers = map[string]string{runtimePath: "gwcrt", hosttablePath: "hosttable", hostPath: "host"}
+var qualifiers = map[string]string{runtimePath: "gwcrt", hosttablePath: "hosttable", hostPath: "host", kubePath: "kubernetes"}
 
 // enumNames names the constants of the runtime's enumerations, by value.
 var enumNames = map[reflect.Type][]string{
@@ -179,9 +181,14 @@ func (p *printer) duration(d time.Duration) string {
 	return strconv.FormatInt(int64(d), 10) + " * time.Nanosecond"
 }
 
-// iface writes the one interface of the configuration: the plugin chain,
-// as the call that builds it.
+// iface writes the interfaces of the configuration: the plugin chain and
+// the endpoint discovery, as the calls that build them.
 func (p *printer) iface(v reflect.Value) {
+	if _, ok := v.Interface().(*kubernetes.Discovery); ok {
+		p.imports[kubePath] = true
+		p.write("kubernetes.New()")
+		return
+	}
 	c, ok := v.Interface().(*host.Chain)
 	if !ok {
 		p.fail("no literal for %T", v.Interface())

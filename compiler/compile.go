@@ -34,14 +34,24 @@ type compilation struct {
 	// a VirtualService by "namespace/name".
 	delegates map[*virtualService]bool
 	byName    map[string]*virtualService
+
+	// kubernetes says destinations without a ServiceEntry take their
+	// endpoints from the Kubernetes API (upstream.go).
+	kubernetes bool
 }
 
 // Compile lowers resources into the IR. The IR is nil when there are errors.
 func Compile(resources []*load.Resource) (*ir.Config, diag.List) {
+	return compile(resources, "")
+}
+
+// compile is Compile with endpoints, Options.Endpoints.
+func compile(resources []*load.Resource, endpoints string) (*ir.Config, diag.List) {
 	c := &compilation{
-		gateways:  map[string]*gateway{},
-		listeners: map[listenerKey]*listener{},
-		clusters:  map[string]*ir.Cluster{},
+		gateways:   map[string]*gateway{},
+		listeners:  map[listenerKey]*listener{},
+		clusters:   map[string]*ir.Cluster{},
+		kubernetes: endpoints == EndpointsKubernetes,
 	}
 	c.decode(resources)
 	c.collectDestinationRules()
@@ -54,6 +64,9 @@ func Compile(resources []*load.Resource) (*ir.Config, diag.List) {
 	cfg.Plugins = c.lowerPlugins(cfg)
 	cfg.Workload = c.workload(cfg)
 	cfg.Topology = c.topology(cfg)
+	if c.kubernetes {
+		cfg.Endpoints = EndpointsKubernetes
+	}
 	c.warnMergedDestinationRules()
 	c.warnUnusedDestinationRules()
 	c.diags.Sort()

@@ -27,6 +27,9 @@ type Options struct {
 	// CredentialsDir, when set, has the analyzers check that every
 	// Gateway credentialName exists under it.
 	CredentialsDir string
+	// Endpoints is where destinations without a ServiceEntry get their
+	// endpoints: "" (DNS) or EndpointsKubernetes.
+	Endpoints string
 }
 
 // Result is what one Run produced.
@@ -71,7 +74,7 @@ func Run(paths []string, opts Options) *Result {
 		return out
 	}
 	start = time.Now()
-	cfg, ds := Compile(res.Resources)
+	cfg, ds := compile(res.Resources, opts.Endpoints)
 	all = append(all, filter(ds, keep)...)
 	all = append(all, filter(analyze.Cross(res.Resources, analyze.Options{CredentialsDir: opts.CredentialsDir}), keep)...)
 	out.CompileTime = time.Since(start)

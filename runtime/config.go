@@ -42,6 +42,11 @@ type Config struct {
 	// resolver is how DNS endpoints resolve (--dns-server), set by Run;
 	// nil is the system's.
 	resolver *resolver
+
+	// Discovery learns the endpoints of the clusters that name a Service;
+	// nil unless the binary was built with --endpoints kubernetes
+	// (upstream_discovery.go).
+	Discovery Discovery
 }
 
 // Listener is one bound port.
@@ -251,6 +256,12 @@ type Cluster struct {
 	// knowledge: a service port with protocol HTTP2, GRPC or GRPC-WEB, as
 	// gRPC needs.
 	HTTP2 bool
+	// Service, when set, says Config.Discovery provides the endpoints at
+	// run time; Endpoints is then empty.
+	Service *ServiceRef
+
+	// discovered is the feed discovery updates, set by startDiscovery.
+	discovered *discoveredEndpoints
 }
 
 // Endpoint is one upstream address.

@@ -25,6 +25,10 @@
 //     x-envoy-attempt-count, server, x-envoy-upstream-service-time),
 //     weighted clusters, Istio's load balancers (LEAST_REQUEST by default),
 //     DNS endpoints kept fresh, and Istio's default retry policy;
+//   - endpoint sets that change at run time (upstream_discovery.go): DNS
+//     answers and, in a binary built with --endpoints kubernetes, the
+//     EndpointSlices that package runtime/kubernetes watches, both swapped
+//     in whole through one mechanism;
 //   - the status port (readiness), an admin port (config dump, clusters) and
 //     a graceful drain on SIGTERM.
 //   - observability (exchange.go, observer.go): Istio's standard metrics at

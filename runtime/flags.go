@@ -92,6 +92,9 @@ func parseFlags(cfg *Config, args []string, stderr io.Writer) (*options, error) 
 	}
 	registerTopology(fs, &o.topology)
 	o.up.register(fs)
+	if cfg != nil && cfg.Discovery != nil {
+		cfg.Discovery.RegisterFlags(fs)
+	}
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "Usage: %s [flags]\n\n", fs.Name())
 		fmt.Fprintf(stderr, "Serves the ingress configuration compiled into this binary by gwc, as the Istio ingress gateway would.\n")

@@ -90,9 +90,18 @@ func Run(ctx context.Context, cfg *Config, args []string, stderr io.Writer) int 
 		log.Error("cannot start", "err", err)
 		return 1
 	}
+	// Readiness waits for endpoint discovery's first sync, bounded.
+	if err := startDiscovery(ctx, cfg, log); err != nil {
+		log.Error("cannot start", "err", err)
+		return 1
+	}
+	if cfg.Discovery != nil {
+		defer cfg.Discovery.Stop()
+	}
 	stop := make(chan struct{})
 	defer close(stop)
 	g.engine = newEngine(cfg, log, stop)
+	g.engine.attachDiscovery()
 	g.engine.streamIdle = opts.obs.streamIdleTimeout
 	g.engine.mirrors.limit.Store(int64(opts.up.maxMirrors))
 	g.obs.attach(g.engine)

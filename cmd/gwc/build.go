@@ -14,15 +14,19 @@ import (
 )
 
 func runBuild(args []string, stdout, stderr io.Writer) int {
-	fs := newFlagSet("build", "[-o PATH] [--emit-source DIR] [--namespace NS] [--dump-ir] [--platform LIST] [--image FILE.tar] [--image-layout DIR] [--push REF] [--base REF|FILE.tar] [--manifests DIR] [--dockerfile] PATH...")
+	fs := newFlagSet("build", "[-o PATH] [--emit-source DIR] [--namespace NS] [--dump-ir] [--platform LIST] [--image FILE.tar] [--image-layout DIR] [--push REF] [--base REF|FILE.tar] [--manifests DIR] [--dockerfile] [--endpoints dns|kubernetes] PATH...")
 	out := fs.String("o", "ingress", "write the ingress binary to `PATH`")
 	emit := fs.String("emit-source", "", "also write the generated Go module to `DIR` (kept after the build)")
 	ns := fs.String("namespace", "default", "namespace of resources that set none, as kubectl's --namespace")
 	dumpIR := fs.Bool("dump-ir", false, "print the compiled IR (listeners, virtual hosts, routes, clusters) on stdout and stop")
+	endpoints := addEndpointsFlag(fs)
 	sf := addShipFlags(fs)
 	paths, code, ok := parseFlags(fs, args, stderr)
 	if !ok {
 		return code
+	}
+	if !endpoints.valid(stderr, "build") {
+		return 2
 	}
 	if len(paths) == 0 {
 		fmt.Fprintln(stderr, "gwc build: no input: name files or directories of resources, e.g. gwc build ./examples/coolstore")
@@ -40,7 +44,7 @@ func runBuild(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "gwc build: %v\n", err)
 		return 1
 	}
-	cfg, diags := compile(paths, *ns, stderr)
+	cfg, diags := compileFor(paths, *ns, endpoints.source(), stderr)
 	printDiags(stderr, diags)
 	if cfg == nil {
 		fmt.Fprintln(stderr, "gwc build: errors in the input; nothing was written")

@@ -32,20 +32,27 @@ import (
 // the binary's path.
 func buildIngress(t *testing.T, files map[string]string) string {
 	t.Helper()
+	return buildIngressWith(t, nil, files)
+}
+
+// buildIngressWith is buildIngress with more gwc build flags.
+func buildIngressWith(t *testing.T, flags []string, files map[string]string) string {
+	t.Helper()
 	dir := t.TempDir()
 	for name, data := range files {
 		if err := os.WriteFile(filepath.Join(dir, name), []byte(data), 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}
-	return buildPaths(t, dir)
+	return buildPaths(t, append(flags, dir)...)
 }
 
-func buildPaths(t *testing.T, paths ...string) string {
+// buildPaths builds args (paths, after any gwc build flags).
+func buildPaths(t *testing.T, args ...string) string {
 	t.Helper()
 	bin := filepath.Join(t.TempDir(), "ingress")
 	var stdout, stderr bytes.Buffer
-	if code := run(append([]string{"build", "-o", bin}, paths...), nil, &stdout, &stderr); code != 0 {
+	if code := run(append([]string{"build", "-o", bin}, args...), nil, &stdout, &stderr); code != 0 {
 		t.Fatalf("gwc build exited %d:\n%s", code, stderr.String())
 	}
 	return bin

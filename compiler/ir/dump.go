@@ -18,6 +18,9 @@ func Dump(cfg *Config) string {
 		b.WriteByte('\n')
 	}
 	p(0, "digest %s", cfg.Digest)
+	if cfg.Endpoints != "" {
+		p(0, "endpoints %s", cfg.Endpoints)
+	}
 	for _, s := range cfg.Sources {
 		p(0, "source %s", s)
 	}
@@ -82,6 +85,9 @@ func Dump(cfg *Config) string {
 		if c.Resolve {
 			kind = "dns"
 		}
+		if c.Service != nil {
+			kind = "kubernetes"
+		}
 		p(0, "cluster %s %s", c.Name, kind)
 		if c.Origin != nil {
 			p(1, "from %s", c.Origin)
@@ -91,6 +97,13 @@ func Dump(cfg *Config) string {
 		}
 		if c.HTTP2 {
 			p(1, "protocol h2c")
+		}
+		if s := c.Service; s != nil {
+			extra := ""
+			if len(s.Labels) > 0 {
+				extra = " labels " + strings.Join(s.Labels, ",")
+			}
+			p(1, "kubernetes service %s/%s port %d%s", s.Namespace, s.Name, s.Port, extra)
 		}
 		for _, e := range c.Endpoints {
 			extra := ""

@@ -26,6 +26,10 @@ type Config struct {
 	// Topology is the Gateways' gatewayTopology; the zero value when none
 	// sets one.
 	Topology Topology
+	// Endpoints is where destinations without a ServiceEntry get their
+	// endpoints: "" for DNS, "kubernetes" for the Kubernetes API's
+	// EndpointSlices (gwc build --endpoints kubernetes).
+	Endpoints string
 }
 
 // Topology is Istio's ProxyConfig.gatewayTopology as a Gateway's
@@ -254,6 +258,20 @@ type Cluster struct {
 	// HTTP2 says the upstream speaks cleartext HTTP/2 (its service port
 	// has protocol HTTP2, GRPC or GRPC-WEB).
 	HTTP2 bool
+	// Service, set in a build with Endpoints "kubernetes", names the
+	// Kubernetes Service whose EndpointSlices give the endpoints at run
+	// time; Endpoints is then empty.
+	Service *Service
+}
+
+// Service is a Kubernetes Service a cluster takes its endpoints from.
+type Service struct {
+	Namespace, Name string
+	// Port is the Service port.
+	Port int
+	// Labels are the subset's "key=value" labels, sorted: the endpoints
+	// whose pods have them all.
+	Labels []string
 }
 
 // Endpoint is one upstream address.

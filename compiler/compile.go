@@ -26,6 +26,7 @@ type compilation struct {
 	ses      []*serviceEntry     // sorted by namespace, name
 	drs      []*destinationRule  // sorted by namespace, name
 	plugins  []*gatewayPlugin    // in input order; plugins.go orders them
+	mesh     *MeshConfig         // nil without --mesh-config
 
 	listeners map[listenerKey]*listener
 	clusters  map[string]*ir.Cluster
@@ -36,9 +37,11 @@ type compilation struct {
 	byName    map[string]*virtualService
 }
 
-// Compile lowers resources into the IR. The IR is nil when there are errors.
-func Compile(resources []*load.Resource) (*ir.Config, diag.List) {
+// Compile lowers resources into the IR; mesh is the mesh config, nil for
+// none. The IR is nil when there are errors.
+func Compile(resources []*load.Resource, mesh *MeshConfig) (*ir.Config, diag.List) {
 	c := &compilation{
+		mesh:      mesh,
 		gateways:  map[string]*gateway{},
 		listeners: map[listenerKey]*listener{},
 		clusters:  map[string]*ir.Cluster{},

@@ -20,13 +20,14 @@ import (
 
 // compilation holds the state of one Compile call.
 type compilation struct {
-	diags    diag.List
-	gateways map[string]*gateway // by "namespace/name"
-	vss      []*virtualService   // sorted by namespace, name
-	ses      []*serviceEntry     // sorted by namespace, name
-	drs      []*destinationRule  // sorted by namespace, name
-	plugins  []*gatewayPlugin    // in input order; plugins.go orders them
-	mesh     *MeshConfig         // nil without --mesh-config
+	diags       diag.List
+	gateways    map[string]*gateway // by "namespace/name"
+	vss         []*virtualService   // sorted by namespace, name
+	ses         []*serviceEntry     // sorted by namespace, name
+	drs         []*destinationRule  // sorted by namespace, name
+	plugins     []*gatewayPlugin    // in input order; plugins.go orders them
+	telemetries []*telemetry        // sorted by namespace, name
+	mesh        *MeshConfig         // nil without --mesh-config
 
 	listeners map[listenerKey]*listener
 	clusters  map[string]*ir.Cluster
@@ -56,6 +57,7 @@ func Compile(resources []*load.Resource, mesh *MeshConfig) (*ir.Config, diag.Lis
 	cfg := c.lower(resources)
 	cfg.Plugins = c.lowerPlugins(cfg)
 	cfg.Workload = c.workload(cfg)
+	cfg.Tracing = c.lowerTracing(cfg)
 	cfg.Topology = c.topology(cfg)
 	c.warnMergedDestinationRules()
 	c.warnUnusedDestinationRules()
@@ -107,6 +109,11 @@ func (c *compilation) decode(resources []*load.Resource) {
 			if err = r.Value.LookupPath(specPath).Decode(&gp.Spec); err == nil {
 				c.plugins = append(c.plugins, gp)
 			}
+		case "Telemetry":
+			t := &telemetry{Resource: r}
+			if err = decodeSpec(r, &t.Spec); err == nil {
+				c.telemetries = append(c.telemetries, t)
+			}
 		case "DestinationRule":
 			dr := &destinationRule{Resource: r}
 			if err = decodeSpec(r, &dr.Spec); err == nil {
@@ -123,4 +130,5 @@ func (c *compilation) decode(resources []*load.Resource) {
 	slices.SortFunc(c.vss, func(a, b *virtualService) int { return byName(a.Resource, b.Resource) })
 	slices.SortFunc(c.ses, func(a, b *serviceEntry) int { return byName(a.Resource, b.Resource) })
 	slices.SortFunc(c.drs, func(a, b *destinationRule) int { return byName(a.Resource, b.Resource) })
+	slices.SortFunc(c.telemetries, func(a, b *telemetry) int { return byName(a.Resource, b.Resource) })
 }

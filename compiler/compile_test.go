@@ -4,6 +4,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -71,7 +72,15 @@ func TestGolden(t *testing.T) {
 // "gateway.yaml:3:5".
 func compileArchive(t *testing.T, ar *txtar.Archive) (diags, dump string) {
 	t.Helper()
-	res := compiler.Run(writeInputs(t, ar), compiler.Options{})
+	var opts compiler.Options
+	inputs := writeInputs(t, ar)
+	// An archive's meshconfig.yaml is the mesh config (--mesh-config),
+	// not an input.
+	if i := slices.Index(inputs, "meshconfig.yaml"); i >= 0 {
+		opts.MeshConfig = inputs[i]
+		inputs = slices.Delete(inputs, i, i+1)
+	}
+	res := compiler.Run(inputs, opts)
 	var b strings.Builder
 	for _, d := range res.Diags {
 		// Every diagnostic carries a stable code (docs/validation.md).

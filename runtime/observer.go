@@ -6,7 +6,6 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"strconv"
 	"sync"
 	"time"
 )
@@ -65,8 +64,8 @@ func (ob *observer) wrap(h http.Handler, local string) http.Handler {
 		return h
 	}
 	o := &observed{h: h, ob: ob, local: local}
-	if _, port, err := net.SplitHostPort(local); err == nil {
-		o.port, _ = strconv.Atoi(port)
+	if lh, ok := h.(*listenerHandler); ok {
+		o.port = lh.l.Port
 	}
 	return o
 }
@@ -75,7 +74,7 @@ type observed struct {
 	h     http.Handler
 	ob    *observer
 	local string
-	port  int // the listener's, for span names
+	port  int // the Gateway port, for span names
 }
 
 // exchangePool recycles the exchanges of requests without a body: nothing
@@ -90,9 +89,9 @@ func (o *observed) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		x.body.rc = r.Body
 		r.Body = &x.body
 	}
-	if o.ob.access != nil {
-		// The log shows the request id the upstream sees; the proxy keeps
-		// one that is already there.
+	if o.ob.access != nil || o.ob.tracer != nil {
+		// The log and the span show the request id the upstream sees; the
+		// proxy keeps one that is already there.
 		if _, ok := r.Header["X-Request-Id"]; !ok {
 			r.Header["X-Request-Id"] = []string{newRequestID()}
 		}
@@ -100,7 +99,7 @@ func (o *observed) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	var sp Span
 	if o.ob.tracer != nil {
-		sp = o.ob.beginSpan(r, o.port)
+		sp = o.ob.tracer.Begin(r, o.port)
 	}
 	defer o.finish(x, r, sp)
 	o.h.ServeHTTP(x, r)
@@ -160,15 +159,6 @@ func (o *observed) finish(x *exchange, r *http.Request, sp Span) {
 		x.reset()
 		exchangePool.Put(x)
 	}
-}
-
-// beginSpan starts r's span; the request id it carries as guid:x-request-id
-// is the one the upstream sees, made here when the client sent none.
-func (ob *observer) beginSpan(r *http.Request, port int) Span {
-	if _, ok := r.Header["X-Request-Id"]; !ok {
-		r.Header["X-Request-Id"] = []string{newRequestID()}
-	}
-	return ob.tracer.Begin(r, port)
 }
 
 // endSpan ends sp with what the exchange learnt.

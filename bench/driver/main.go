@@ -51,7 +51,7 @@ func cmdRun(args []string) error {
 	fs.IntVar(&o.Conns, "conns", 64, "wrk connections")
 	fs.StringVar(&o.ProxyCPUs, "proxy-cpus", "1", "taskset CPU list of the target (empty: no pinning)")
 	fs.StringVar(&o.LoadCPUs, "load-cpus", "0", "taskset CPU list of wrk and the backend (empty: no pinning)")
-	scen := fs.String("scenarios", "single,hosts,routes,close,big,https", "comma-separated `scenarios`")
+	scen := fs.String("scenarios", "single,hosts,routes,close,big,https,tracing", "comma-separated `scenarios`")
 	targets := fs.String("targets", "gwc,nginx,haproxy,caddy,direct", "comma-separated `targets`")
 	fs.Parse(args)
 	o.Targets = strings.Split(*targets, ",")
@@ -72,6 +72,11 @@ func cmdRun(args []string) error {
 		return err
 	}
 
+	if containsString(o.Scenarios, "tracing") {
+		if _, err := startSink(fmt.Sprintf("127.0.0.1:%d", o.Ports.OTLP)); err != nil {
+			return err
+		}
+	}
 	var order []scenario
 	results := map[string]map[string][]sample{}
 	for _, s := range scenarios() {
@@ -92,7 +97,7 @@ func cmdRun(args []string) error {
 		fmt.Printf("- %s: %s\n", s.Name, s.Title)
 	}
 	fmt.Println()
-	printTable(os.Stdout, order, o.Targets, results)
+	printTable(os.Stdout, order, append(o.Targets, traceTargetNames[1:]...), results)
 	return nil
 }
 

@@ -108,12 +108,14 @@ func startTargets(o runOptions, s scenario, dir string) (map[string]*proc, error
 			return procs, err
 		}
 	}
-	for _, t := range o.Targets {
+	for _, t := range scenarioTargets(o.Targets, s) {
 		var pr *proc
 		var err error
 		switch t {
 		case "direct":
 			continue
+		case "gwc-trace1", "gwc-trace100":
+			pr, err = startTraced(o, dir, t, targetPort(p, t))
 		case "gwc":
 			bin := filepath.Join(dir, "ingress")
 			if out, berr := exec.Command(o.GWC, "build", "-o", bin, filepath.Join(dir, "istio")).CombinedOutput(); berr != nil {
@@ -155,6 +157,10 @@ func targetPort(p ports, t string) int {
 		return p.HAProxy
 	case "caddy":
 		return p.Caddy
+	case "gwc-trace1":
+		return p.GWCTrace1
+	case "gwc-trace100":
+		return p.GWCTrace100
 	}
 	return p.Backend
 }
@@ -212,6 +218,9 @@ func runScenario(o runOptions, s scenario) (map[string][]sample, error) {
 // cleartext HTTP (the backend has no certificate), so a TLS scenario leaves
 // it out.
 func scenarioTargets(targets []string, s scenario) []string {
+	if s.Targets != nil {
+		return s.Targets
+	}
 	if !s.TLS {
 		return targets
 	}

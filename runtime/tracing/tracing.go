@@ -8,7 +8,6 @@ import (
 	"os"
 	"strconv"
 	"sync"
-	"time"
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
@@ -226,11 +225,31 @@ func (t *Tracer) Begin(r *http.Request, port int) gwcrt.Span {
 	if in.parent.IsValid() {
 		ctx = trace.ContextWithRemoteSpanContext(ctx, in.parent)
 	}
+	// Attributes are made only for a span that is recorded: at 1%, the
+	// other 99 requests pay for the ids and the headers alone.
+	_, sp := t.tracer.Start(ctx, noRouteOperation, trace.WithSpanKind(trace.SpanKindServer))
+	sc := sp.SpanContext()
+	if zipkin {
+		injectB3(h, sc, in.parent.SpanID())
+	} else {
+		injectW3C(h, sc)
+	}
+	if !sp.IsRecording() {
+		return nil
+	}
+	sp.SetAttributes(t.requestAttributes(r)...)
+	return &span{sp: sp, t: t, port: port}
+}
+
+// requestAttributes are the tags Envoy sets from the request, with the
+// gateway's own and the custom tags.
+func (t *Tracer) requestAttributes(r *http.Request) []attribute.KeyValue {
+	h := r.Header
 	scheme := "http"
 	if r.TLS != nil {
 		scheme = "https"
 	}
-	attrs := make([]attribute.KeyValue, 0, len(t.static)+len(t.headers)+8)
+	attrs := make([]attribute.KeyValue, 0, len(t.static)+len(t.headers)+6)
 	attrs = append(attrs, t.static...)
 	attrs = append(attrs,
 		attribute.String("http.method", r.Method),
@@ -249,18 +268,7 @@ func (t *Tracer) Begin(r *http.Request, port int) gwcrt.Span {
 			attrs = append(attrs, attribute.String(tag.Name, tag.Default))
 		}
 	}
-	_, sp := t.tracer.Start(ctx, noRouteOperation, trace.WithSpanKind(trace.SpanKindServer),
-		trace.WithAttributes(attrs...), trace.WithTimestamp(time.Now()))
-	sc := sp.SpanContext()
-	if zipkin {
-		injectB3(h, sc, in.parent.SpanID())
-	} else {
-		injectW3C(h, sc)
-	}
-	if !sp.IsRecording() {
-		return nil
-	}
-	return &span{sp: sp, t: t, port: port}
+	return attrs
 }
 
 type span struct {

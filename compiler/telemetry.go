@@ -232,6 +232,7 @@ func (c *compilation) lowerTracing(cfg *ir.Config) *ir.Tracing {
 		}
 	}
 	tr.Provider, tr.Kind, tr.Service, tr.Port = provider.Name, provider.Kind, provider.Service, provider.Port
+	c.warnProviderFields(provider)
 	if provider.Kind == "opentelemetry" {
 		var otel struct {
 			HTTP *struct {
@@ -255,6 +256,40 @@ func (c *compilation) lowerTracing(cfg *ir.Config) *ir.Tracing {
 	}
 	tr.Operations = traceOperations(cfg)
 	return &tr
+}
+
+// providerFields are the fields of each tracing provider kind gwc uses;
+// the others are reported, never dropped silently.
+var providerFields = map[string][]string{
+	"opentelemetry": {"service", "port", "http"},
+	"zipkin":        {"service", "port"},
+}
+
+// warnProviderFields warns about the provider's fields gwc does not use.
+func (c *compilation) warnProviderFields(p *ExtensionProvider) {
+	var fields map[string]any
+	if p.Decode(&fields) != nil {
+		return
+	}
+	for _, k := range slices.Sorted(maps.Keys(fields)) {
+		switch {
+		case p.Kind == "zipkin" && (k == "service" || k == "port"):
+			c.warnc(diag.CodeMeshConfig, c.mesh, p.Field(k), "send the spans to a collector that accepts OTLP (Jaeger and Zipkin-compatible collectors do): set OTEL_EXPORTER_OTLP_ENDPOINT on the binary",
+				"the zipkin provider's %s is not used: gwc exports by OTLP, not in Zipkin's format, so the endpoint comes from OTEL_EXPORTER_OTLP_ENDPOINT", k)
+		case p.Kind == "opentelemetry" && k == "http":
+			if h, ok := fields[k].(map[string]any); ok {
+				for _, hk := range slices.Sorted(maps.Keys(h)) {
+					if hk != "path" {
+						c.warnc(diag.CodeMeshConfig, c.mesh, p.Field("http."+hk), "set it with OTEL_EXPORTER_OTLP_HEADERS or OTEL_EXPORTER_OTLP_TIMEOUT on the binary",
+							"http.%s of the opentelemetry provider is not used", hk)
+					}
+				}
+			}
+		case !slices.Contains(providerFields[p.Kind], k):
+			c.warnc(diag.CodeMeshConfig, c.mesh, p.Field(k), "remove it, or set the exporter with the OTEL_EXPORTER_OTLP_* variables",
+				"%s of the %s provider is not used by gwc", k, p.Kind)
+		}
+	}
 }
 
 // serverTracing returns the tracing entry of t that applies to the

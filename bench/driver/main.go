@@ -44,6 +44,7 @@ func cmdRun(args []string) error {
 	o := runOptions{Ports: defaultPorts}
 	fs.StringVar(&o.Dir, "dir", "bench/out", "work `directory`")
 	fs.StringVar(&o.GWC, "gwc", "bin/gwc", "gwc `binary`")
+	fs.StringVar(&o.GWCBase, "gwc-base", "", "another gwc `binary` whose build the tracing scenario also measures (gwc-base)")
 	fs.StringVar(&o.Backend, "backend", "bench/out/backend", "backend `binary`")
 	fs.StringVar(&o.WrkScript, "wrk-script", "bench/wrk.lua", "wrk Lua `script`")
 	fs.IntVar(&o.Rounds, "rounds", 3, "rounds per scenario (every target once per round)")
@@ -79,9 +80,13 @@ func cmdRun(args []string) error {
 	}
 	var order []scenario
 	results := map[string]map[string][]sample{}
+
 	for _, s := range scenarios() {
 		if !containsString(o.Scenarios, s.Name) {
 			continue
+		}
+		if s.Name == "tracing" && o.GWCBase != "" {
+			s.Targets = append([]string{"gwc-base"}, s.Targets...)
 		}
 		fmt.Fprintf(os.Stderr, "scenario %s: %s\n", s.Name, s.Title)
 		res, err := runScenario(o, s)
@@ -97,7 +102,7 @@ func cmdRun(args []string) error {
 		fmt.Printf("- %s: %s\n", s.Name, s.Title)
 	}
 	fmt.Println()
-	printTable(os.Stdout, order, append(o.Targets, traceTargetNames[1:]...), results)
+	printTable(os.Stdout, order, append(o.Targets, "gwc-base", "gwc-trace1", "gwc-trace100"), results)
 	return nil
 }
 

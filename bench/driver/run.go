@@ -14,8 +14,12 @@ import (
 
 // runOptions are the settings of a side-by-side run.
 type runOptions struct {
-	Dir       string // work directory: generated configs, logs, binaries
-	GWC       string // the gwc binary
+	Dir string // work directory: generated configs, logs, binaries
+	GWC string // the gwc binary
+	// GWCBase, when set, is another gwc binary whose build of the same
+	// resources the tracing scenario measures too ("gwc-base"): e.g. a
+	// gwc from before tracing existed, against "gwc" with tracing off.
+	GWCBase   string
 	Backend   string // the backend binary
 	WrkScript string
 	Rounds    int
@@ -116,6 +120,8 @@ func startTargets(o runOptions, s scenario, dir string) (map[string]*proc, error
 			continue
 		case "gwc-trace1", "gwc-trace100":
 			pr, err = startTraced(o, dir, t, targetPort(p, t))
+		case "gwc-base":
+			pr, err = startBase(o, dir, targetPort(p, t))
 		case "gwc":
 			bin := filepath.Join(dir, "ingress")
 			if out, berr := exec.Command(o.GWC, "build", "-o", bin, filepath.Join(dir, "istio")).CombinedOutput(); berr != nil {
@@ -161,6 +167,8 @@ func targetPort(p ports, t string) int {
 		return p.GWCTrace1
 	case "gwc-trace100":
 		return p.GWCTrace100
+	case "gwc-base":
+		return p.GWCBase
 	}
 	return p.Backend
 }

@@ -39,7 +39,7 @@ func scenarios() []scenario {
 		Requests: [][2]string{{"bench.example.com", "/big/file"}}})
 	s = append(s, scenario{Name: "https", Title: "one host, keep-alive, 100 B, HTTPS (ECDSA P-256 certificate)", Exact: single, Requests: one, TLS: true})
 	s = append(s, scenario{Name: "tracing", Title: "one host, keep-alive, 100 B, gwc without tracing and with tracing at 1% and 100% (OTLP/gRPC to a sink)",
-		Exact: single, Requests: one, Targets: traceTargetNames})
+		Exact: single, Requests: one, Targets: []string{"gwc", "gwc-trace1", "gwc-trace100"}})
 	return s
 }
 

@@ -21,8 +21,16 @@ import (
 // traceTargets are the traced gwc targets and their sampling percentages.
 var traceTargets = map[string]string{"gwc-trace1": "1", "gwc-trace100": "100"}
 
-// traceTargetNames are the tracing scenario's targets, in table order.
-var traceTargetNames = []string{"gwc", "gwc-trace1", "gwc-trace100"}
+// startBase builds dir's Istio resources with the -gwc-base gwc and starts
+// the binary on port.
+func startBase(o runOptions, dir string, port int) (*proc, error) {
+	bin := filepath.Join(dir, "ingress-base")
+	if out, err := exec.Command(o.GWCBase, "build", "-o", bin, filepath.Join(dir, "istio")).CombinedOutput(); err != nil {
+		return nil, fmt.Errorf("gwc-base build: %v\n%s", err, out)
+	}
+	return start("gwc-base", dir, o.ProxyCPUs, []string{"GOMAXPROCS=1"}, bin, fmt.Sprintf("--listen=80=127.0.0.1:%d", port),
+		"--status-addr=127.0.0.1:0", "--admin-addr=127.0.0.1:0")
+}
 
 // otlpSink is the collector's OTLP trace service, counting what it gets.
 type otlpSink struct {

@@ -54,8 +54,8 @@ func newExporter(ctx context.Context, s *Spec) (sdktrace.SpanExporter, string, e
 			return nil, "", fmt.Errorf("%s=%q: want grpc or http/protobuf (http/json is not supported)", n, v)
 		}
 	}
-	_, endpoint := env("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_EXPORTER_OTLP_ENDPOINT")
-	where := "the endpoint of OTEL_EXPORTER_OTLP_*ENDPOINT"
+	n, endpoint := env("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_EXPORTER_OTLP_ENDPOINT")
+	where := endpoint + " (" + n + ")"
 	if endpoint == "" {
 		where = "the SDK's default endpoint (no OTEL_EXPORTER_OTLP_ENDPOINT and no provider endpoint)"
 		if s.Endpoint != "" {

@@ -66,7 +66,7 @@ const (
 	// read under --credentials-dir: a credential provider (builtin://,
 	// file-cert:, sds://), another namespace's Secret, or no Secret name.
 	CodeCredentialForm = "GWC0316"
-	// A security.istio.io or telemetry.istio.io resource: gwc does not
+	// A security.istio.io resource (telemetry.istio.io until tracing): gwc does not
 	// enforce it, and building without it would fail open.
 	CodeNotEnforced = "GWC0317"
 	// The --mesh-config file: unreadable, or an extension provider gwc

@@ -12,6 +12,7 @@ import (
 	"github.com/gwc-dev/gwc/runtime/hosttable"
 	"github.com/gwc-dev/gwc/runtime/kubernetes"
 	"github.com/gwc-dev/gwc/runtime/plugin/host"
+	"github.com/gwc-dev/gwc/runtime/tracing"
 )
 
 // The printer writes the lowered runtime.Config as the Go expression
@@ -40,9 +41,10 @@ const (
 	hosttablePath = "github.com/gwc-dev/gwc/runtime/hosttable"
 	hostPath      = "github.com/gwc-dev/gwc/runtime/plugin/host"
 	kubePath      = "github.com/gwc-dev/gwc/runtime/kubernetes"
+	tracingPath   = "github.com/gwc-dev/gwc/runtime/tracing"
 )
 
-var qualifiers = map[string]string{runtimePath: "gwcrt", hosttablePath: "hosttable", hostPath: "host", kubePath: "kubernetes"}
+var qualifiers = map[string]string{runtimePath: "gwcrt", hosttablePath: "hosttable", hostPath: "host", kubePath: "kubernetes", tracingPath: "tracing"}
 
 // enumNames names the constants of the runtime's enumerations, by value.
 var enumNames = map[reflect.Type][]string{
@@ -181,12 +183,19 @@ func (p *printer) duration(d time.Duration) string {
 	return strconv.FormatInt(int64(d), 10) + " * time.Nanosecond"
 }
 
-// iface writes the interfaces of the configuration: the plugin chain and
-// the endpoint discovery, as the calls that build them.
+// iface writes the interfaces of the configuration: the plugin chain, the
+// endpoint discovery and the tracer, as the calls that build them.
 func (p *printer) iface(v reflect.Value) {
 	if _, ok := v.Interface().(*kubernetes.Discovery); ok {
 		p.imports[kubePath] = true
 		p.write("kubernetes.New()")
+		return
+	}
+	if t, ok := v.Interface().(*tracing.Tracer); ok {
+		p.imports[tracingPath] = true
+		p.write("tracing.New(")
+		p.value(reflect.ValueOf(t.Spec()), false)
+		p.write(")")
 		return
 	}
 	c, ok := v.Interface().(*host.Chain)

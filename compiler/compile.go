@@ -20,12 +20,14 @@ import (
 
 // compilation holds the state of one Compile call.
 type compilation struct {
-	diags    diag.List
-	gateways map[string]*gateway // by "namespace/name"
-	vss      []*virtualService   // sorted by namespace, name
-	ses      []*serviceEntry     // sorted by namespace, name
-	drs      []*destinationRule  // sorted by namespace, name
-	plugins  []*gatewayPlugin    // in input order; plugins.go orders them
+	diags       diag.List
+	gateways    map[string]*gateway // by "namespace/name"
+	vss         []*virtualService   // sorted by namespace, name
+	ses         []*serviceEntry     // sorted by namespace, name
+	drs         []*destinationRule  // sorted by namespace, name
+	plugins     []*gatewayPlugin    // in input order; plugins.go orders them
+	telemetries []*telemetry        // sorted by namespace, name
+	mesh        *MeshConfig         // nil without --mesh-config
 
 	listeners map[listenerKey]*listener
 	clusters  map[string]*ir.Cluster
@@ -40,14 +42,16 @@ type compilation struct {
 	kubernetes bool
 }
 
-// Compile lowers resources into the IR. The IR is nil when there are errors.
-func Compile(resources []*load.Resource) (*ir.Config, diag.List) {
-	return compile(resources, "")
+// Compile lowers resources into the IR; mesh is the mesh config, nil for
+// none. The IR is nil when there are errors.
+func Compile(resources []*load.Resource, mesh *MeshConfig) (*ir.Config, diag.List) {
+	return compile(resources, mesh, "")
 }
 
 // compile is Compile with endpoints, Options.Endpoints.
-func compile(resources []*load.Resource, endpoints string) (*ir.Config, diag.List) {
+func compile(resources []*load.Resource, mesh *MeshConfig, endpoints string) (*ir.Config, diag.List) {
 	c := &compilation{
+		mesh:       mesh,
 		gateways:   map[string]*gateway{},
 		listeners:  map[listenerKey]*listener{},
 		clusters:   map[string]*ir.Cluster{},
@@ -63,6 +67,7 @@ func compile(resources []*load.Resource, endpoints string) (*ir.Config, diag.Lis
 	cfg := c.lower(resources)
 	cfg.Plugins = c.lowerPlugins(cfg)
 	cfg.Workload = c.workload(cfg)
+	cfg.Tracing = c.lowerTracing(cfg)
 	cfg.Topology = c.topology(cfg)
 	if c.kubernetes {
 		cfg.Endpoints = EndpointsKubernetes
@@ -117,6 +122,11 @@ func (c *compilation) decode(resources []*load.Resource) {
 			if err = r.Value.LookupPath(specPath).Decode(&gp.Spec); err == nil {
 				c.plugins = append(c.plugins, gp)
 			}
+		case "Telemetry":
+			t := &telemetry{Resource: r}
+			if err = decodeSpec(r, &t.Spec); err == nil {
+				c.telemetries = append(c.telemetries, t)
+			}
 		case "DestinationRule":
 			dr := &destinationRule{Resource: r}
 			if err = decodeSpec(r, &dr.Spec); err == nil {
@@ -133,4 +143,5 @@ func (c *compilation) decode(resources []*load.Resource) {
 	slices.SortFunc(c.vss, func(a, b *virtualService) int { return load.CompareCreation(a.Resource, b.Resource) })
 	slices.SortFunc(c.ses, func(a, b *serviceEntry) int { return byName(a.Resource, b.Resource) })
 	slices.SortFunc(c.drs, func(a, b *destinationRule) int { return byName(a.Resource, b.Resource) })
+	slices.SortFunc(c.telemetries, func(a, b *telemetry) int { return byName(a.Resource, b.Resource) })
 }

@@ -126,6 +126,7 @@ func newMetrics(cfg *Config, workload, namespace string) *metrics {
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	registerPluginMetrics(m.reg, cfg)
 	registerDiscoveryMetrics(m.reg, cfg)
+	registerTracingMetrics(m.reg, cfg)
 
 	m.dests = append(m.dests, newDestSeries("", workload, namespace))
 	for i := range cfg.Clusters {

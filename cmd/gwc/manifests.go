@@ -29,7 +29,7 @@ func runManifests(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "gwc manifests: no input: name files or directories of resources, e.g. gwc manifests ./examples/coolstore")
 		return 2
 	}
-	cfg, diags := compileFor(paths, *ns, endpoints.source(), stderr)
+	cfg, diags := compileWith(paths, compiler.Options{Namespace: *ns, Endpoints: endpoints.source()}, stderr)
 	printDiags(stderr, diags)
 	if cfg == nil {
 		fmt.Fprintln(stderr, "gwc manifests: errors in the input; nothing was written")

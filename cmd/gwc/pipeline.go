@@ -20,13 +20,12 @@ func step(w io.Writer, name string, took time.Duration, what string) {
 // IR, printing its progress lines to progress. The IR is nil when any
 // diagnostic is an error.
 func compile(paths []string, namespace string, progress io.Writer) (*ir.Config, diag.List) {
-	return compileFor(paths, namespace, "", progress)
+	return compileWith(paths, compiler.Options{Namespace: namespace}, progress)
 }
 
-// compileFor is compile with the endpoints source of --endpoints ("" for
-// DNS).
-func compileFor(paths []string, namespace, endpoints string, progress io.Writer) (*ir.Config, diag.List) {
-	res := compiler.Run(paths, compiler.Options{Namespace: namespace, Endpoints: endpoints})
+// compileWith is compile with all of the pipeline's options.
+func compileWith(paths []string, opts compiler.Options, progress io.Writer) (*ir.Config, diag.List) {
+	res := compiler.Run(paths, opts)
 	step(progress, "load+validate", res.LoadTime, plural(res.Resources, "resource"))
 	cfg := res.Config
 	if cfg == nil {

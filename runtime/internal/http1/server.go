@@ -51,6 +51,12 @@ type Server struct {
 	MaxHeaderBytes int
 	MaxHeaderCount int
 	Log            *slog.Logger
+	// IdleGrace is how long Shutdown leaves a keep-alive connection that
+	// has just turned idle before closing it. A client sends its next
+	// request at once; closing under it would lose that request (RFC 9112
+	// section 9.3.1's race), while within the grace the request is served
+	// with "Connection: close". Zero closes idle connections at once.
+	IdleGrace time.Duration
 
 	mu        sync.Mutex
 	listeners map[net.Listener]struct{}
@@ -214,7 +220,7 @@ func (s *Server) closeIdle() bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for c := range s.conns {
-		if c.state.CompareAndSwap(stateIdle, stateClosed) ||
+		if time.Since(time.Unix(0, c.idleSince.Load())) >= s.IdleGrace && c.state.CompareAndSwap(stateIdle, stateClosed) ||
 			time.Since(c.start) > newConnGrace && c.state.CompareAndSwap(stateNew, stateClosed) {
 			c.rwc.Close()
 		}

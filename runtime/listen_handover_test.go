@@ -1,0 +1,277 @@
+//go:build unix
+
+package runtime
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// runFailing runs a gateway expected not to start and returns its exit
+// status and log.
+func runFailing(t *testing.T, cfg *Config, args ...string) (int, string) {
+	t.Helper()
+	logs := newLogSink()
+	done := make(chan int, 1)
+	go func() { done <- Run(context.Background(), cfg, args, logs) }()
+	select {
+	case code := <-done:
+		return code, logs.String()
+	case <-time.After(20 * time.Second):
+		t.Fatalf("Run did not return:\n%s", logs.String())
+		return -1, ""
+	}
+}
+
+// exited waits for a gateway's Run to return by itself.
+func (g *testGateway) exited(t *testing.T) int {
+	t.Helper()
+	select {
+	case code := <-g.done:
+		g.done <- code // for the cleanup
+		return code
+	case <-time.After(15 * time.Second):
+		t.Fatalf("Run did not return:\n%s", g.logs.String())
+		return -1
+	}
+}
+
+func backendOf(t *testing.T, g *testGateway) string {
+	t.Helper()
+	_, body := g.do(t, client(), 80, "GET", "h", "/", nil)
+	return seenBy(t, body).Backend
+}
+
+// A takeover moves every socket (listener, status, admin, the handover
+// socket itself) to the new process, which serves on the same addresses;
+// the old one drains and returns 0; the new one hands over again.
+func TestHandoverMovesEverySocket(t *testing.T) {
+	a, b, c := backend(t, "A"), backend(t, "B"), backend(t, "C")
+	sock := filepath.Join(t.TempDir(), "ingress.sock")
+	old := startGateway(t, oneRoute(t, []Cluster{staticCluster("a", hostPort(a))}), "--handover-socket", sock)
+	if got := backendOf(t, old); got != "A" {
+		t.Fatalf("before the handover: backend %q, want A", got)
+	}
+	if fi, err := os.Stat(sock); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("handover socket: %v, %v; want mode 0600", fi, err)
+	}
+	cfgB := oneRoute(t, []Cluster{staticCluster("b", hostPort(b))})
+	cfgB.Digest = "digest-b"
+	next := startGateway(t, cfgB, "--takeover", sock)
+	if code := old.exited(t); code != 0 {
+		t.Errorf("old process returned %d after the handover, want 0", code)
+	}
+	if next.addr[80] != old.addr[80] || next.status != old.status || next.admin != old.admin {
+		t.Errorf("new process bound %v %s %s, want the old one's %v %s %s", next.addr, next.status, next.admin, old.addr, old.status, old.admin)
+	}
+	for _, want := range []string{`msg="handing over"`, "new_digest=digest-b", `msg="draining after a handover"`} {
+		if !strings.Contains(old.logs.String(), want) {
+			t.Errorf("old process log lacks %q:\n%s", want, old.logs.String())
+		}
+	}
+	for _, want := range []string{`msg="taking over"`, "digest=digest-b", `msg="took over; the old ingress drains"`, "from=handover"} {
+		if !strings.Contains(next.logs.String(), want) {
+			t.Errorf("new process log lacks %q:\n%s", want, next.logs.String())
+		}
+	}
+	if got := backendOf(t, next); got != "B" {
+		t.Errorf("after the handover: backend %q, want B", got)
+	}
+	if code := readyStatus(t, next.status); code != 200 {
+		t.Errorf("status after the handover: %d, want 200", code)
+	}
+	resp, err := client().Get("http://" + next.admin + "/server_info")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var info map[string]any
+	json.NewDecoder(resp.Body).Decode(&info)
+	resp.Body.Close()
+	if info["digest"] != "digest-b" {
+		t.Errorf("/server_info digest %v, want digest-b", info["digest"])
+	}
+	if _, err := os.Stat(sock); err != nil {
+		t.Fatalf("handover socket gone after the handover: %v", err)
+	}
+
+	// The new process serves the next handover on the same path.
+	last := startGateway(t, oneRoute(t, []Cluster{staticCluster("c", hostPort(c))}), "--takeover", sock)
+	if code := next.exited(t); code != 0 {
+		t.Errorf("second handover: old process returned %d, want 0", code)
+	}
+	if got := backendOf(t, last); got != "C" {
+		t.Errorf("after the second handover: backend %q, want C", got)
+	}
+	if m := scrapeAdmin(t, last.admin); !strings.Contains(m, `gwc_handovers_total{result="ok",role="taken_over"} 1`) {
+		t.Errorf("handover metric missing:\n%s", m)
+	}
+	if last.stop(t) != 0 {
+		t.Error("last process did not exit 0")
+	}
+	if _, err := os.Stat(sock); !os.IsNotExist(err) {
+		t.Errorf("handover socket left after the last process stopped: %v", err)
+	}
+}
+
+func scrapeAdmin(t *testing.T, admin string) string {
+	t.Helper()
+	resp, err := client().Get("http://" + admin + "/stats")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var b strings.Builder
+	sc := bufio.NewScanner(resp.Body)
+	for sc.Scan() {
+		b.WriteString(sc.Text() + "\n")
+	}
+	return b.String()
+}
+
+// A new process whose ports differ binds the new ones itself; one that
+// cannot start leaves the old one serving, untouched, and able to hand
+// over later.
+func TestHandoverFailureLeavesOldServing(t *testing.T) {
+	a, b := backend(t, "A"), backend(t, "B")
+	sock := filepath.Join(t.TempDir(), "ingress.sock")
+	old := startGateway(t, oneRoute(t, []Cluster{staticCluster("a", hostPort(a))}), "--handover-socket", sock)
+
+	// Port 81 is new and its address is taken: the new process fails.
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	two := func(backend string) *Config {
+		cfg := oneRoute(t, []Cluster{staticCluster("b", backend)})
+		l81 := cfg.Listeners[0]
+		l81.Port = 81
+		cfg.Listeners = append(cfg.Listeners, l81)
+		return cfg
+	}
+	args := []string{"--takeover", sock, "--status-addr", "127.0.0.1:0", "--admin-addr", "127.0.0.1:0",
+		"--listen", "80=127.0.0.1:0", "--listen", "81=" + busy.Addr().String()}
+	code, logs := runFailing(t, two(hostPort(b)), args...)
+	if code != 1 || !strings.Contains(logs, "binding listener for port 81") {
+		t.Errorf("new process with a busy port: exit %d, want 1 naming port 81:\n%s", code, logs)
+	}
+	old.logs.waitFor(t, `msg="handover aborted: the new ingress failed; still serving"`)
+	if got := backendOf(t, old); got != "A" {
+		t.Errorf("old process after the failed handover: backend %q, want A", got)
+	}
+	if code := readyStatus(t, old.status); code != 200 {
+		t.Errorf("old process after the failed handover: ready %d, want 200", code)
+	}
+
+	// The same ports, one new: port 81 is bound by the new process.
+	next := startGateway(t, two(hostPort(b)), "--takeover", sock)
+	if old.exited(t) != 0 {
+		t.Error("old process did not exit 0")
+	}
+	if next.addr[80] != old.addr[80] || next.addr[81] == "" {
+		t.Errorf("new process: ports %v, want 80 on %s and 81 bound", next.addr, old.addr[80])
+	}
+	for _, p := range []int{80, 81} {
+		_, body := next.do(t, client(), p, "GET", "h", "/", nil)
+		if got := seenBy(t, body).Backend; got != "B" {
+			t.Errorf("port %d after the handover: backend %q, want B", p, got)
+		}
+	}
+}
+
+// Bad input: no socket, a file that is not one, a process that is not a
+// gwc ingress, an incompatible protocol, a second ingress on a live socket.
+func TestHandoverBadInput(t *testing.T) {
+	dir := t.TempDir()
+	a := backend(t, "A")
+	cfg := func() *Config { return oneRoute(t, []Cluster{staticCluster("a", hostPort(a))}) }
+	args := func(extra ...string) []string {
+		return append([]string{"--status-addr", "127.0.0.1:0", "--admin-addr", "", "--listen", "80=127.0.0.1:0"}, extra...)
+	}
+	plain := filepath.Join(dir, "plain")
+	os.WriteFile(plain, nil, 0o600)
+	// A Unix socket served by something else: it answers a line of its own.
+	other := filepath.Join(dir, "other.sock")
+	ln, err := net.Listen("unix", other)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	// An ingress of a future release: protocol 99.
+	future := filepath.Join(dir, "future.sock")
+	fln, err := net.Listen("unix", future)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fln.Close()
+	answer := func(ln net.Listener, reply string) {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			bufio.NewReader(c).ReadString('\n')
+			c.Write([]byte(reply))
+			c.Close()
+		}
+	}
+	go answer(ln, "HTTP/1.0 400 Bad Request\r\n\r\n")
+	go answer(fln, `{"protocol":99,"version":"v9","pid":1}`+"\n")
+
+	for _, c := range []struct {
+		path, want string
+	}{
+		{filepath.Join(dir, "missing.sock"), "no such socket; is the running ingress started with --handover-socket"},
+		{plain, "no process listens there"},
+		{other, "does not speak gwc's handover protocol"},
+		{future, "speaks handover protocol 99, this binary 1"},
+	} {
+		code, logs := runFailing(t, cfg(), args("--takeover", c.path)...)
+		if code != 1 || !strings.Contains(logs, c.want) {
+			t.Errorf("--takeover %s: exit %d, want 1 with %q:\n%s", filepath.Base(c.path), code, c.want, logs)
+		}
+	}
+
+	sock := filepath.Join(dir, "ingress.sock")
+	old := startGateway(t, cfg(), "--handover-socket", sock)
+	code, logs := runFailing(t, cfg(), args("--handover-socket", sock)...)
+	if code != 1 || !strings.Contains(logs, "another ingress serves handovers there; start this one with --takeover") {
+		t.Errorf("a second ingress on a live handover socket: exit %d:\n%s", code, logs)
+	}
+	// A successor of an incompatible protocol is refused; the old one
+	// goes on.
+	c, err := net.Dial("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Write([]byte(`{"protocol":2,"pid":7}` + "\n"))
+	line, _ := bufio.NewReader(c).ReadString('\n')
+	c.Close()
+	if !strings.Contains(line, `"error":"handover protocol 2, this ingress speaks 1"`) {
+		t.Errorf("old process's answer to protocol 2: %q", line)
+	}
+	if got := backendOf(t, old); got != "A" || readyStatus(t, old.status) != 200 {
+		t.Errorf("old process after refusing: backend %q", got)
+	}
+	if old.stop(t) != 0 {
+		t.Error("old process did not exit 0")
+	}
+	// A socket file left by an exited process is replaced.
+	stale, err := net.Listen("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stale.(*net.UnixListener).SetUnlinkOnClose(false)
+	stale.Close()
+	fresh := startGateway(t, cfg(), "--handover-socket", sock)
+	if !strings.Contains(fresh.logs.String(), "replacing a stale handover socket") {
+		t.Errorf("stale socket not replaced:\n%s", fresh.logs.String())
+	}
+}

@@ -82,7 +82,14 @@ func startIngressWith(t *testing.T, bin string, flags []string, gatewayPorts ...
 	for _, p := range gatewayPorts {
 		args = append(args, "--listen", fmt.Sprintf("%d=127.0.0.1:0", p))
 	}
-	in := &ingress{cmd: exec.Command(bin, args...), ports: map[int]string{}, exited: make(chan struct{})}
+	return runIngress(t, exec.Command(bin, args...))
+}
+
+// runIngress starts cmd, an ingress binary with its flags (or a command
+// that executes one), and waits until it says it is ready.
+func runIngress(t *testing.T, cmd *exec.Cmd) *ingress {
+	t.Helper()
+	in := &ingress{cmd: cmd, ports: map[int]string{}, exited: make(chan struct{})}
 	stderr, err := in.cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)

@@ -94,8 +94,8 @@ func TestHandoverMovesEverySocket(t *testing.T) {
 	var info map[string]any
 	json.NewDecoder(resp.Body).Decode(&info)
 	resp.Body.Close()
-	if info["digest"] != "digest-b" {
-		t.Errorf("/server_info digest %v, want digest-b", info["digest"])
+	if h, _ := info["handover"].(map[string]any); info["digest"] != "digest-b" || h["socket"] != sock || h["protocol"] != float64(handoverProtocol) {
+		t.Errorf("/server_info: digest %v, handover %v; want digest-b and the socket", info["digest"], info["handover"])
 	}
 	if _, err := os.Stat(sock); err != nil {
 		t.Fatalf("handover socket gone after the handover: %v", err)

@@ -10,6 +10,8 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -108,6 +110,8 @@ type takeover struct {
 	conn *net.UnixConn
 	old  handoverMsg
 	rd   *fdReader
+	// taken names the sockets this process serves, for the old one.
+	taken []handoverSocket
 }
 
 // takeOver connects to the ingress serving handovers on path and receives
@@ -188,7 +192,7 @@ func takeoverDialError(path string, err error) error {
 func (t *takeover) ready(g *gateway) {
 	defer t.conn.Close()
 	t.conn.SetDeadline(time.Now().Add(handoverTimeout))
-	err := writeMsg(t.conn, handoverMsg{Ready: true})
+	err := writeMsg(t.conn, handoverMsg{Ready: true, Sockets: t.taken})
 	var ack handoverMsg
 	if err == nil {
 		var line []byte
@@ -224,6 +228,9 @@ type handoverServer struct {
 	// given is closed when a successor is ready: this process drains.
 	given chan struct{}
 	once  sync.Once
+	// successorServes is set, before given is closed, when the successor
+	// took the handover socket (it serves the next handover on path).
+	successorServes bool
 }
 
 // listenHandover binds the handover socket at path, or takes the one the
@@ -324,7 +331,16 @@ func (h *handoverServer) handle(c *net.UnixConn) {
 	}
 	fds := make([]int, len(files))
 	for i, f := range files {
-		fds[i] = int(f.Fd())
+		// Not f.Fd(): it would turn the socket, shared with this
+		// process's listener, to blocking mode.
+		rc, err := f.SyscallConn()
+		if err == nil {
+			err = rc.Control(func(fd uintptr) { fds[i] = int(fd) })
+		}
+		if err != nil {
+			refuse(err.Error())
+			return
+		}
 	}
 	m := g.handoverSelf()
 	m.Sockets = socks
@@ -354,7 +370,22 @@ func (h *handoverServer) handle(c *net.UnixConn) {
 		return
 	}
 	g.obs.metrics.handovers.WithLabelValues("handed_over", "ok").Inc()
-	h.once.Do(func() { close(h.given) })
+	took := func(name string) bool {
+		return slices.ContainsFunc(res.Sockets, func(s handoverSocket) bool { return s.Name == name })
+	}
+	var closing []string
+	for _, s := range socks {
+		if !took(s.Name) {
+			closing = append(closing, s.Name)
+		}
+	}
+	if len(closing) > 0 {
+		g.log.Info("the new ingress does not serve some sockets; they close after the drain", "sockets", strings.Join(closing, ","))
+	}
+	h.once.Do(func() {
+		h.successorServes = took("handover")
+		close(h.given)
+	})
 	c.SetDeadline(time.Now().Add(handoverTimeout))
 	writeMsg(c, handoverMsg{Draining: true})
 }

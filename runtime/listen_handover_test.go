@@ -275,3 +275,64 @@ func TestHandoverBadInput(t *testing.T) {
 		t.Errorf("stale socket not replaced:\n%s", fresh.logs.String())
 	}
 }
+
+// A port the new configuration no longer has is closed by the old process
+// after its drain; a new process serving handovers elsewhere leaves the old
+// path to be removed.
+func TestHandoverRemovedPort(t *testing.T) {
+	a, b := backend(t, "A"), backend(t, "B")
+	dir := t.TempDir()
+	sock, sock2 := filepath.Join(dir, "one.sock"), filepath.Join(dir, "two.sock")
+	cfgA := oneRoute(t, []Cluster{staticCluster("a", hostPort(a))})
+	l81 := cfgA.Listeners[0]
+	l81.Port = 81
+	cfgA.Listeners = append(cfgA.Listeners, l81)
+	old := startGateway(t, cfgA, "--handover-socket", sock)
+	next := startGateway(t, oneRoute(t, []Cluster{staticCluster("b", hostPort(b))}), "--takeover", sock, "--handover-socket", sock2)
+	if old.exited(t) != 0 {
+		t.Error("old process did not exit 0")
+	}
+	old.logs.waitFor(t, `msg="the new ingress does not serve some sockets; they close after the drain" sockets=http-81,handover`)
+	if c, err := net.Dial("tcp", old.addr[81]); err == nil {
+		c.Close()
+		t.Errorf("port 81, which the new configuration lacks, still accepts after the drain")
+	}
+	if got := backendOf(t, next); got != "B" {
+		t.Errorf("port 80 after the handover: %q, want B", got)
+	}
+	if _, err := os.Stat(sock); !os.IsNotExist(err) {
+		t.Errorf("the old handover socket is left: %v", err)
+	}
+	if _, err := os.Stat(sock2); err != nil {
+		t.Errorf("the new handover socket: %v", err)
+	}
+}
+
+// A successor that receives the sockets and goes away before it is ready
+// (killed, say) leaves the old process serving on them.
+func TestHandoverSuccessorGoesAway(t *testing.T) {
+	a := backend(t, "A")
+	sock := filepath.Join(t.TempDir(), "ingress.sock")
+	old := startGateway(t, oneRoute(t, []Cluster{staticCluster("a", hostPort(a))}), "--handover-socket", sock)
+	c, err := net.Dial("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Write([]byte(`{"protocol":1,"pid":99}` + "\n"))
+	rd := &fdReader{c: c.(*net.UnixConn)}
+	line, fds, err := rd.read()
+	if err != nil || len(fds) != 4 || !strings.Contains(string(line), `"name":"http-80"`) {
+		t.Fatalf("handover answer: %q, %d descriptors, %v; want 4 sockets", line, len(fds), err)
+	}
+	for _, fd := range fds {
+		os.NewFile(uintptr(fd), "").Close()
+	}
+	c.Close()
+	old.logs.waitFor(t, `msg="handover aborted: the new ingress went away before it was ready; still serving"`)
+	if got := backendOf(t, old); got != "A" || readyStatus(t, old.status) != 200 {
+		t.Errorf("old process after its successor went away: backend %q", got)
+	}
+	if m := scrapeAdmin(t, old.admin); !strings.Contains(m, `gwc_handovers_total{result="aborted",role="handed_over"} 1`) {
+		t.Errorf("aborted handover not counted:\n%s", m)
+	}
+}

@@ -204,6 +204,13 @@ func (g *gateway) bind() (err error) {
 		opened = append(opened, ln)
 		g.handover = &handoverServer{g: g, path: path, ln: ln, given: make(chan struct{})}
 	}
+	if g.takeover != nil {
+		for _, s := range in.socks {
+			if s.taken {
+				g.takeover.taken = append(g.takeover.taken, handoverSocket{Name: s.name, Addr: s.addr})
+			}
+		}
+	}
 	for _, s := range in.left() {
 		// Taking over, the old process closes these after its drain.
 		g.log.Info("inherited socket not served by this configuration", "name", s.name, "addr", s.ln.Addr().String(), "from", in.from)
@@ -322,7 +329,7 @@ func (g *gateway) serve(ctx context.Context) int {
 		g.handedOver = true
 	}
 	if g.handover != nil {
-		g.handover.close(g.handedOver)
+		g.handover.close(g.handedOver && g.handover.successorServes)
 	}
 	g.drain()
 	return code

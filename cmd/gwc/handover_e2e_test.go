@@ -4,15 +4,19 @@ import (
 	"bufio"
 	"context"
 	"crypto/tls"
+	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"net/http/httptrace"
+	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -406,4 +410,44 @@ func TestHandoverEndToEnd(t *testing.T) {
 	t.Logf("handover: new process ready after %v, old process exited %v after the new one started (in-flight request of 1s included)", ready.Round(time.Millisecond), took.Round(time.Millisecond))
 	t.Logf("requests: %v (after the switch: %v); longest wait for a first byte %v (%s); HTTP/2 replays after GOAWAY %d",
 		l.ok, l.after, l.maxWait.Round(time.Millisecond), l.maxKind, l.replays)
+}
+
+// TestTakeoverPermissionDenied: a user other than the running ingress's
+// cannot take its sockets (the handover socket is mode 0600); the new
+// binary says so and exits 1, the old one serves on.
+func TestTakeoverPermissionDenied(t *testing.T) {
+	_, web := backend(t, "web", 0)
+	bin := buildIngress(t, map[string]string{
+		"gateway.yaml": shopGateway,
+		"se.yaml":      staticEntry("web", "web.shop.svc.cluster.local", web),
+		"vs.yaml":      shopRoute("web"),
+	})
+	dir := t.TempDir()
+	sock := filepath.Join(dir, "ingress.sock")
+	old := startIngressWith(t, bin, []string{"--handover-socket", sock}, 80)
+	cmd := exec.Command(bin, "--takeover", sock, "--listen", "80=127.0.0.1:0", "--status-addr", "", "--admin-addr", "")
+	if os.Geteuid() == 0 {
+		// Root passes any mode: the new binary runs as nobody, and may
+		// reach the socket and its own file.
+		for _, d := range []string{dir, filepath.Dir(dir), filepath.Dir(bin), filepath.Dir(filepath.Dir(bin))} {
+			if err := os.Chmod(d, 0o755); err != nil {
+				t.Fatal(err)
+			}
+		}
+		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
+	} else {
+		// The same user: take the permission away for the test.
+		if err := os.Chmod(sock, 0); err != nil {
+			t.Fatal(err)
+		}
+		defer os.Chmod(sock, 0o600)
+	}
+	out, err := cmd.CombinedOutput()
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) || exit.ExitCode() != 1 || !strings.Contains(string(out), "permission denied; the socket is mode 0600") {
+		t.Errorf("takeover without permission: %v\n%s", err, out)
+	}
+	if status, body := get(t, &http.Client{}, old.url(80)+"/", "shop.example.com"); status != 200 || !strings.HasPrefix(body, "web ") {
+		t.Errorf("the old binary after the refused takeover: %d %q", status, body)
+	}
 }

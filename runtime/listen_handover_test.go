@@ -6,6 +6,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"net"
 	"os"
 	"path/filepath"
@@ -334,5 +335,98 @@ func TestHandoverSuccessorGoesAway(t *testing.T) {
 	}
 	if m := scrapeAdmin(t, old.admin); !strings.Contains(m, `gwc_handovers_total{result="aborted",role="handed_over"} 1`) {
 		t.Errorf("aborted handover not counted:\n%s", m)
+	}
+}
+
+// The readiness conditions gate serving: a fresh start answers 503 until
+// they hold; a takeover leaves the old process serving (and answering its
+// probes) until they hold, and untouched when one fails.
+func TestReadinessConditions(t *testing.T) {
+	a, b := backend(t, "A"), backend(t, "B")
+	sock := filepath.Join(t.TempDir(), "ingress.sock")
+	args := []string{"--listen", "80=127.0.0.1:0", "--status-addr", "127.0.0.1:0", "--admin-addr", "", "--drain-timeout", "10s"}
+	release := make(chan struct{})
+	waitRelease := func(ctx context.Context) error {
+		select {
+		case <-release:
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	start := func(cfg *Config, cond func(context.Context) error, extra ...string) (*logSink, chan int, context.CancelFunc) {
+		logs := newLogSink()
+		done := make(chan int, 1)
+		ctx, cancel := context.WithCancel(context.Background())
+		go func() {
+			done <- run(ctx, cfg, append(append([]string{}, args...), extra...), logs, []func(context.Context) error{cond})
+		}()
+		t.Cleanup(func() {
+			cancel()
+			select {
+			case <-done:
+			case <-time.After(15 * time.Second):
+				t.Error("run did not return")
+			}
+		})
+		return logs, done, cancel
+	}
+
+	// A fresh start: 503 until the condition holds.
+	logs, odone, _ := start(oneRoute(t, []Cluster{staticCluster("a", hostPort(a))}), waitRelease, "--handover-socket", sock)
+	status := logAddr(t, logs.waitFor(t, `msg="status server bound"`))
+	if code := readyStatus(t, status); code != 503 {
+		t.Errorf("before the condition holds: ready %d, want 503", code)
+	}
+	if strings.Contains(logs.String(), "msg=ready") {
+		t.Errorf("ready before the condition holds:\n%s", logs.String())
+	}
+	close(release)
+	logs.waitFor(t, "msg=ready")
+	addr := logAddr(t, logs.waitFor(t, `msg="listener bound"`))
+	old := &testGateway{addr: map[int]string{80: addr}, status: status, logs: logs}
+
+	// A takeover whose condition fails: the old process never stops.
+	failing := func(context.Context) error { return errors.New("the endpoints never synced") }
+	nlogs, ndone, _ := start(oneRoute(t, []Cluster{staticCluster("b", hostPort(b))}), failing, "--takeover", sock)
+	if code := <-ndone; code != 1 || !strings.Contains(nlogs.String(), "the endpoints never synced") {
+		t.Errorf("a failing condition: exit %d, want 1:\n%s", code, nlogs.String())
+	}
+	ndone <- 1
+	logs.waitFor(t, "not ready: the endpoints never synced")
+	if got := backendOf(t, old); got != "A" || readyStatus(t, status) != 200 {
+		t.Errorf("old process after the failed takeover: backend %q", got)
+	}
+
+	// A takeover waiting on its condition: the old process serves.
+	hold := make(chan struct{})
+	holding := func(ctx context.Context) error {
+		select {
+		case <-hold:
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	nlogs, _, _ = start(oneRoute(t, []Cluster{staticCluster("b", hostPort(b))}), holding, "--takeover", sock)
+	nlogs.waitFor(t, `msg="taking over"`)
+	for range 20 {
+		if got := backendOf(t, old); got != "A" || readyStatus(t, status) != 200 {
+			t.Fatalf("while the new process is not ready: backend %q", got)
+		}
+	}
+	close(hold)
+	nlogs.waitFor(t, `msg="took over; the old ingress drains"`)
+	select {
+	case code := <-odone:
+		odone <- code
+		if code != 0 {
+			t.Errorf("old process returned %d, want 0", code)
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatal("the old process did not return after the handover")
+	}
+	if got := backendOf(t, old); got != "B" {
+		t.Errorf("after the new process became ready: backend %q, want B", got)
 	}
 }

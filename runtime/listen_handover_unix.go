@@ -201,34 +201,9 @@ func (h *handoverServer) handle(c *net.UnixConn) {
 		return
 	}
 	defer h.busy.Store(false)
-	socks, files, err := g.socketFiles(h.ln)
-	defer func() {
-		for _, f := range files {
-			f.Close()
-		}
-	}()
+	socks, err := g.sendSockets(c, h.ln)
 	if err != nil {
-		refuse(err.Error())
-		return
-	}
-	fds := make([]int, len(files))
-	for i, f := range files {
-		// Not f.Fd(): it would turn the socket, shared with this
-		// process's listener, to blocking mode.
-		rc, err := f.SyscallConn()
-		if err == nil {
-			err = rc.Control(func(fd uintptr) { fds[i] = int(fd) })
-		}
-		if err != nil {
-			refuse(err.Error())
-			return
-		}
-	}
-	m := g.handoverSelf()
-	m.Sockets = socks
-	data, _ := json.Marshal(m)
-	if _, _, err := c.WriteMsgUnix(append(data, '\n'), syscall.UnixRights(fds...), nil); err != nil {
-		g.log.Warn("handover: sending the sockets", "new_pid", hello.PID, "err", err)
+		refuse(err.Error()) // the connection may be gone, the log says why
 		return
 	}
 	g.log.Info("handing over", "new_pid", hello.PID, "new_version", hello.Version, "new_digest", hello.Digest,
@@ -332,4 +307,38 @@ func parseRights(oob []byte) ([]int, error) {
 		fds = append(fds, got...)
 	}
 	return fds, nil
+}
+
+// sendSockets sends this process's description and its listening sockets
+// on c. The duplicates it sends are closed before it returns, so that a
+// socket nobody else took closes with this process's listener.
+func (g *gateway) sendSockets(c *net.UnixConn, handover *net.UnixListener) ([]handoverSocket, error) {
+	socks, files, err := g.socketFiles(handover)
+	defer func() {
+		for _, f := range files {
+			f.Close()
+		}
+	}()
+	if err != nil {
+		return nil, err
+	}
+	fds := make([]int, len(files))
+	for i, f := range files {
+		// Not f.Fd(): it would turn the socket, shared with this
+		// process's listener, to blocking mode.
+		rc, err := f.SyscallConn()
+		if err == nil {
+			err = rc.Control(func(fd uintptr) { fds[i] = int(fd) })
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	m := g.handoverSelf()
+	m.Sockets = socks
+	data, _ := json.Marshal(m)
+	if _, _, err := c.WriteMsgUnix(append(data, '\n'), syscall.UnixRights(fds...), nil); err != nil {
+		return nil, fmt.Errorf("sending the sockets: %w", err)
+	}
+	return socks, nil
 }

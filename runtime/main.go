@@ -45,6 +45,12 @@ func Main(cfg *Config, args []string) int {
 // "status server bound", "admin server bound", each with the real address
 // when port 0 was asked) and then "ready".
 func Run(ctx context.Context, cfg *Config, args []string, stderr io.Writer) int {
+	return run(ctx, cfg, args, stderr, nil)
+}
+
+// run is Run with readiness conditions beyond the runtime's own (see
+// gateway.readyWhen).
+func run(ctx context.Context, cfg *Config, args []string, stderr io.Writer, readyWhen []func(context.Context) error) int {
 	opts, err := parseFlags(cfg, args, stderr)
 	if errors.Is(err, flag.ErrHelp) {
 		return 0
@@ -76,7 +82,7 @@ func Run(ctx context.Context, cfg *Config, args []string, stderr io.Writer) int 
 		}
 		defer cfg.Plugins.Stop() // after the drain: the last request is done
 	}
-	g := &gateway{cfg: cfg, opts: opts, log: log}
+	g := &gateway{cfg: cfg, opts: opts, log: log, readyWhen: readyWhen}
 	if err := g.loadCredentials(); err != nil {
 		log.Error("cannot start", "err", err)
 		return 1

@@ -26,8 +26,10 @@ import (
 //	old -> new  the same about itself, "sockets":[{"name","addr"}...], and
 //	            the sockets' file descriptors in the same message (SCM_RIGHTS)
 //	            -- or {"error":...} when it refuses
-//	new -> old  {"ready":true} once it serves, or {"error":...}, or it closes
-//	old -> new  {"draining":true}; the old process drains and exits 0
+//	new -> old  {"ready":true,"sockets":[the ones it took]} once it serves,
+//	            or {"error":...}, or it closes
+//	old -> new  {"draining":true}; the old process drains and exits 0, and
+//	            closes for good the sockets the new one did not take
 //
 // Until "ready" the old process changes nothing: a new binary that fails
 // (a bad credential, a port it cannot bind, readiness never reached) just
@@ -93,7 +95,7 @@ func (o *handoverOptions) socketPath() string {
 	return o.takeover
 }
 
-// self describes this process in the exchange.
+// handoverSelf describes this process in the exchange.
 func (g *gateway) handoverSelf() handoverMsg {
 	return handoverMsg{Protocol: handoverProtocol, Version: runtimeVersion(), Digest: g.cfg.Digest, PID: os.Getpid()}
 }

@@ -11,9 +11,11 @@ import (
 // after the listeners have drained.
 const statusShutdown = time.Second
 
-// drainIdleGrace is how long a drain leaves a keep-alive connection that
-// has just answered a request: a busy client's next request arrives within
-// it and is served with "Connection: close", rather than racing the close.
+// drainIdleGrace is how long a drain after a handover leaves a keep-alive
+// connection that has just answered a request: a busy client's next
+// request arrives within it and is served with "Connection: close",
+// rather than racing the close. After SIGTERM the clients have been told
+// to go elsewhere (readiness is 503), and idle connections close at once.
 const drainIdleGrace = time.Second
 
 // drain stops the gateway gracefully: readiness turns 503 at once, the
@@ -41,6 +43,9 @@ func (g *gateway) drain() {
 		forced bool
 	)
 	for _, srv := range g.servers {
+		if g.handedOver {
+			srv.h1.IdleGrace = drainIdleGrace
+		}
 		wg.Go(func() {
 			if err := srv.shutdown(ctx); err != nil {
 				mu.Lock()

@@ -187,7 +187,6 @@ func newHTTPServer(h http.Handler, connCtx func(context.Context, net.Conn) conte
 		MaxHeaderBytes: 60 << 10,
 		MaxHeaderCount: maxRequestHeaders,
 		Log:            log,
-		IdleGrace:      drainIdleGrace,
 	}
 	return s
 }

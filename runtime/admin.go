@@ -265,6 +265,10 @@ func (g *gateway) serveServerInfo(w http.ResponseWriter, _ *http.Request) {
 		"go_version":     runtime.Version(),
 		"gwc_runtime":    runtimeVersion(),
 	}
+	if g.handover != nil {
+		// What a successor started with --takeover needs to know.
+		info["handover"] = map[string]any{"socket": g.handover.path, "protocol": handoverProtocol}
+	}
 	writeJSON(w, info)
 }
 

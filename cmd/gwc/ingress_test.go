@@ -103,10 +103,18 @@ func startIngressEnv(t *testing.T, bin string, env, flags []string, gatewayPorts
 	for _, p := range gatewayPorts {
 		args = append(args, "--listen", fmt.Sprintf("%d=127.0.0.1:0", p))
 	}
-	in := &ingress{cmd: exec.Command(bin, args...), ports: map[int]string{}, exited: make(chan struct{})}
+	cmd := exec.Command(bin, args...)
 	if env != nil {
-		in.cmd.Env = append(os.Environ(), env...)
+		cmd.Env = append(os.Environ(), env...)
 	}
+	return runIngress(t, cmd)
+}
+
+// runIngress starts cmd, an ingress binary with its flags (or a command
+// that executes one), and waits until it says it is ready.
+func runIngress(t *testing.T, cmd *exec.Cmd) *ingress {
+	t.Helper()
+	in := &ingress{cmd: cmd, ports: map[int]string{}, exited: make(chan struct{})}
 	stderr, err := in.cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)

@@ -76,6 +76,10 @@ func Run(ctx context.Context, cfg *Config, args []string, stderr io.Writer) int 
 		}
 		defer cfg.Plugins.Stop() // after the drain: the last request is done
 	}
+	if a, ok := cfg.Authn.(AuthnStarter); ok {
+		a.Start(log)
+		defer a.Stop()
+	}
 	g := &gateway{cfg: cfg, opts: opts, log: log}
 	if err := g.loadCredentials(); err != nil {
 		log.Error("cannot start", "err", err)

@@ -207,7 +207,7 @@ func TestLocationsAndOutputs(t *testing.T) {
 	})
 	t.Run("query parameter, removed upstream", func(t *testing.T) {
 		a := New(Spec{Rules: []Rule{defaultRule(keys)}})
-		r := request("/p?a=1&access_token="+tok+"&b=2")
+		r := request("/p?a=1&access_token=" + tok + "&b=2")
 		id, err := a.Authenticate(r)
 		if err != nil || id == nil {
 			t.Fatalf("got %v, %v", id, err)

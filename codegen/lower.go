@@ -79,6 +79,9 @@ func lower(cfg *ir.Config) (*runtime.Config, *notes, error) {
 			n.plugins = append(n.plugins, []string{p.Origin.String()})
 		}
 	}
+	if a := runtimeAuthn(cfg); a != nil {
+		out.Authn = a
+	}
 	return out, n, nil
 }
 

@@ -10,6 +10,7 @@ import (
 	"github.com/gwc-dev/gwc/codegen/mph"
 	"github.com/gwc-dev/gwc/runtime"
 	"github.com/gwc-dev/gwc/runtime/hosttable"
+	"github.com/gwc-dev/gwc/runtime/jwt"
 	"github.com/gwc-dev/gwc/runtime/plugin/host"
 )
 
@@ -38,9 +39,10 @@ const (
 	runtimePath   = "github.com/gwc-dev/gwc/runtime"
 	hosttablePath = "github.com/gwc-dev/gwc/runtime/hosttable"
 	hostPath      = "github.com/gwc-dev/gwc/runtime/plugin/host"
+	jwtPath       = "github.com/gwc-dev/gwc/runtime/jwt"
 )
 
-var qualifiers = map[string]string{runtimePath: "gwcrt", hosttablePath: "hosttable", hostPath: "host"}
+var qualifiers = map[string]string{runtimePath: "gwcrt", hosttablePath: "hosttable", hostPath: "host", jwtPath: "jwt"}
 
 // enumNames names the constants of the runtime's enumerations, by value.
 var enumNames = map[reflect.Type][]string{
@@ -179,9 +181,16 @@ func (p *printer) duration(d time.Duration) string {
 	return strconv.FormatInt(int64(d), 10) + " * time.Nanosecond"
 }
 
-// iface writes the one interface of the configuration: the plugin chain,
-// as the call that builds it.
+// iface writes the interfaces of the configuration as the calls that build
+// them: the plugin chain, the JWT authenticator.
 func (p *printer) iface(v reflect.Value) {
+	if a, ok := v.Interface().(*jwt.Authenticator); ok {
+		p.imports[jwtPath] = true
+		p.write("jwt.New(")
+		p.value(reflect.ValueOf(a.Spec()), false)
+		p.write(")")
+		return
+	}
 	c, ok := v.Interface().(*host.Chain)
 	if !ok {
 		p.fail("no literal for %T", v.Interface())
@@ -342,6 +351,7 @@ var (
 	serverTLSType = reflect.TypeFor[runtime.ServerTLS]()
 	clusterType   = reflect.TypeFor[runtime.Cluster]()
 	specType      = reflect.TypeFor[host.Spec]()
+	jwtRuleType   = reflect.TypeFor[jwt.Rule]()
 	configType    = reflect.TypeFor[runtime.Config]()
 	weightedType  = reflect.TypeFor[runtime.WeightedCluster]()
 	mirrorType    = reflect.TypeFor[runtime.Mirror]()
@@ -363,6 +373,8 @@ func (p *printer) elementNote(e reflect.Value, i int) []string {
 		return at(p.notes.clusters, i)
 	case specType:
 		return at(p.notes.plugins, i)
+	case jwtRuleType:
+		return []string{e.FieldByName("ID").String()}
 	}
 	return nil
 }

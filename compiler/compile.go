@@ -26,6 +26,9 @@ type compilation struct {
 	ses      []*serviceEntry     // sorted by namespace, name
 	drs      []*destinationRule  // sorted by namespace, name
 	plugins  []*gatewayPlugin    // in input order; plugins.go orders them
+	// requestAuthns are the RequestAuthentications, all applied to the
+	// gateway; requestauthn.go orders their rules.
+	requestAuthns []*requestAuthentication
 
 	listeners map[listenerKey]*listener
 	clusters  map[string]*ir.Cluster
@@ -52,6 +55,8 @@ func Compile(resources []*load.Resource) (*ir.Config, diag.List) {
 	c.checkAnnotations()
 	cfg := c.lower(resources)
 	cfg.Plugins = c.lowerPlugins(cfg)
+	cfg.JWTRules = c.lowerJWTRules()
+	c.warnClaimRoutes()
 	cfg.Workload = c.workload(cfg)
 	cfg.Topology = c.topology(cfg)
 	c.warnMergedDestinationRules()
@@ -103,6 +108,11 @@ func (c *compilation) decode(resources []*load.Resource) {
 			gp := &gatewayPlugin{Resource: r}
 			if err = r.Value.LookupPath(specPath).Decode(&gp.Spec); err == nil {
 				c.plugins = append(c.plugins, gp)
+			}
+		case "RequestAuthentication":
+			ra := &requestAuthentication{Resource: r}
+			if err = decodeSpec(r, &ra.Spec); err == nil {
+				c.requestAuthns = append(c.requestAuthns, ra)
 			}
 		case "DestinationRule":
 			dr := &destinationRule{Resource: r}

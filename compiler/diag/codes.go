@@ -69,6 +69,13 @@ const (
 	// A security.istio.io or telemetry.istio.io resource: gwc does not
 	// enforce it, and building without it would fail open.
 	CodeNotEnforced = "GWC0317"
+	// A VirtualService match on a JWT claim (@request.auth.claims) while
+	// no RequestAuthentication applies to the gateway: the claim is never
+	// set, so the match never holds.
+	CodeClaimNeverSet = "GWC0325"
+	// A RequestAuthentication jwksUri over plain http: Istio accepts it,
+	// but anyone on the path can replace the keys.
+	CodeInsecureJWKS = "GWC0326"
 
 	// Valid in Istio, not supported by gwc: rejected, with what to do
 	// instead (docs/differences.md lists every such form).

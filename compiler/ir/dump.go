@@ -103,6 +103,7 @@ func Dump(cfg *Config) string {
 		}
 	}
 	dumpPlugins(p, cfg.Plugins)
+	dumpJWTRules(p, cfg.JWTRules)
 	return b.String()
 }
 

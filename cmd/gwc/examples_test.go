@@ -206,4 +206,16 @@ func TestSecurityJWTExample(t *testing.T) {
 	if status, _, body := send("Authorization", "Bearer "+u[0]+"."+a[1]+"."+u[2]); status != 401 || body != "Jwt verification fails" {
 		t.Errorf("altered token: %d %q, want 401 Jwt verification fails", status, body)
 	}
+	// explain decodes the token, says it did not verify it, and follows
+	// the claim route.
+	var stdout, stderr bytes.Buffer
+	if code := run([]string{"explain", "-H", "authorization: Bearer " + token("admin.jwt"), "../../examples/security-jwt",
+		"GET http://jwt.example.com/headers"}, nil, &stdout, &stderr); code != 0 {
+		t.Fatalf("gwc explain exited %d:\n%s", code, stderr.String())
+	}
+	for _, want := range []string{"NOT verified", "principal testing@secure.example.com/bob", "MATCHES header @request.auth.claims.group exact \"admin\""} {
+		if !strings.Contains(stdout.String(), want) {
+			t.Errorf("gwc explain lacks %q:\n%s", want, stdout.String())
+		}
+	}
 }

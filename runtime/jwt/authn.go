@@ -296,3 +296,31 @@ func Claim(claims map[string]any, name string) (any, bool) {
 	}
 	return cur, true
 }
+
+// Decode finds the first token r carries at a rule's locations and reads
+// its claims WITHOUT verifying anything: for `gwc explain`, which has no
+// keys to check it with and must say so. It returns the identity the token
+// would prove if valid, and the rule whose location held it.
+func (a *Authenticator) Decode(r *http.Request) (*runtime.Identity, *Rule, bool) {
+	var query url.Values
+	for i := range a.spec.Rules {
+		rule := &a.spec.Rules[i]
+		for _, f := range extract(r, rule, &query) {
+			parts := strings.Split(f.raw, ".")
+			if len(parts) != 3 {
+				continue
+			}
+			pb, ok := decodeSegment(parts[1])
+			if !ok {
+				continue
+			}
+			t, bad := parseClaims(pb)
+			if bad != "" {
+				continue
+			}
+			normalize(t.claims, rule.SpaceDelimitedClaims)
+			return &runtime.Identity{Principal: t.iss + "/" + t.sub, Audiences: t.aud, Presenter: t.azp, Claims: t.claims}, rule, true
+		}
+	}
+	return nil, nil, false
+}

@@ -20,11 +20,12 @@ func runtimeAuthn(cfg *ir.Config) *jwt.Authenticator {
 	for _, r := range cfg.JWTRules {
 		rule := jwt.Rule{
 			ID: r.Origin.String(), Issuer: r.Issuer, Audiences: r.Audiences, JWKS: r.JWKS, JWKSURI: r.JWKSURI,
-			Timeout: r.Timeout, FromParams: r.FromParams, FromCookies: r.FromCookies,
+			DiscoveryURI: r.DiscoveryURI,
+			Timeout:      r.Timeout, FromParams: r.FromParams, FromCookies: r.FromCookies,
 			OutputPayloadToHeader: r.OutputPayloadToHeader, ForwardOriginalToken: r.ForwardOriginalToken,
 			SpaceDelimitedClaims: r.SpaceDelimitedClaims,
 		}
-		if r.JWKSURI == "" {
+		if r.JWKSURI == "" && r.DiscoveryURI == "" {
 			rule.Timeout = 0
 		}
 		for _, h := range r.FromHeaders {

@@ -141,10 +141,21 @@ func (c *compilation) jwtRule(ra *requestAuthentication, i int) (ir.JWTRule, boo
 			ok = false
 		}
 	default:
-		c.errorc(codeUnsupported, res, field,
-			"set jwksUri to the issuer's key set (its OpenID configuration's jwks_uri), or jwks to the keys",
-			"jwtRules without jwksUri or jwks: gwc does not discover the key set from the issuer")
-		ok = false
+		// istiod discovers the key set from the issuer
+		// (jwks_resolver.go resolveJwksURIUsingOpenID).
+		u, err := url.Parse(s.Issuer)
+		if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
+			// istiod would fail to discover keys and refuse every token.
+			c.errorc(codeUnsupported, res, field, "set jwksUri to the issuer's key set, or jwks to the keys",
+				"no jwksUri or jwks, and issuer %q is not an http or https URL to discover the key set from: every token would be refused", s.Issuer)
+			ok = false
+			break
+		}
+		if u.Scheme == "http" && !loopbackHost(u.Hostname()) {
+			c.warnc(diag.CodeInsecureJWKS, res, field+".issuer", "serve the issuer over https, or set jwksUri to an https URL",
+				"the key set is discovered from %q over plain http: anyone on the path can replace the keys and sign tokens", s.Issuer)
+		}
+		r.DiscoveryURI = strings.TrimSuffix(s.Issuer, "/") + "/.well-known/openid-configuration"
 	}
 	return r, ok
 }

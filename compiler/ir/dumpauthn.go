@@ -17,6 +17,8 @@ func dumpJWTRules(p func(int, string, ...any), rules []JWTRule) {
 			p(1, "jwks inline (%d bytes)", len(r.JWKS))
 		case r.JWKSURI != "":
 			p(1, "jwksUri %s timeout %s", r.JWKSURI, r.Timeout)
+		case r.DiscoveryURI != "":
+			p(1, "jwks from OpenID discovery %s timeout %s", r.DiscoveryURI, r.Timeout)
 		}
 		var at []string
 		for _, h := range r.FromHeaders {

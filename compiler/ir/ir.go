@@ -498,7 +498,10 @@ type JWTRule struct {
 	// when JWKS is empty, each fetch bounded by Timeout.
 	JWKS    string
 	JWKSURI string
-	Timeout time.Duration
+	// DiscoveryURI, when neither is set, is the issuer's OpenID
+	// configuration, whose jwks_uri is fetched (istiod's discovery).
+	DiscoveryURI string
+	Timeout      time.Duration
 	// FromHeaders, FromParams and FromCookies are the token locations.
 	FromHeaders []JWTHeader
 	FromParams  []string

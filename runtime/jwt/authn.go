@@ -52,14 +52,14 @@ func New(s Spec) *Authenticator {
 			// Checked at compile time; a set that fails here leaves the
 			// rule without keys, so its tokens are refused.
 			ks, _ = parseKeySet([]byte(r.JWKS))
-		} else if r.JWKSURI != "" {
-			if rm = byURI[r.JWKSURI]; rm == nil {
+		} else if uri := r.JWKSURI + r.DiscoveryURI; uri != "" {
+			if rm = byURI[uri]; rm == nil {
 				timeout := r.Timeout
 				if timeout <= 0 {
 					timeout = 5 * time.Second // Istio's default jwtRules timeout
 				}
-				rm = &remote{uri: r.JWKSURI, timeout: timeout}
-				byURI[r.JWKSURI] = rm
+				rm = &remote{uri: uri, discover: r.JWKSURI == "", timeout: timeout}
+				byURI[uri] = rm
 				a.fetch.remotes = append(a.fetch.remotes, rm)
 			}
 		}

@@ -374,3 +374,27 @@ func drain(c chan struct{}) {
 		}
 	}
 }
+
+// TestOpenIDDiscovery finds the key set through the issuer's OpenID
+// configuration, as istiod does for a rule without jwks or jwksUri.
+func TestOpenIDDiscovery(t *testing.T) {
+	s := newSigner(t, jose.ES384, "d")
+	mux := http.NewServeMux()
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	mux.HandleFunc("/.well-known/openid-configuration", func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, `{"issuer": "`+srv.URL+`", "jwks_uri": "`+srv.URL+`/keys"}`)
+	})
+	mux.HandleFunc("/keys", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, jwks(t, s)) })
+	rule := defaultRule("")
+	rule.Issuer = srv.URL
+	rule.DiscoveryURI = srv.URL + "/.well-known/openid-configuration"
+	a := New(Spec{Rules: []Rule{rule}})
+	a.Start(slog.New(slog.NewTextHandler(io.Discard, nil)))
+	defer a.Stop()
+	c := claimsFor("erin")
+	c["iss"] = srv.URL
+	if id, err := a.Authenticate(request("/", "Authorization", "Bearer "+s.sign(t, c))); err != nil || id == nil {
+		t.Errorf("token of the discovered key set: %v, %v", id, err)
+	}
+}

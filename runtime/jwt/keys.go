@@ -11,6 +11,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -72,33 +73,38 @@ func parseKeySet(data []byte) (*keySet, error) {
 // remote is a jwksUri and the last key set fetched from it; nil until a
 // fetch succeeded, and then kept when a later fetch fails.
 type remote struct {
-	uri     string
-	timeout time.Duration
-	keys    atomic.Pointer[keySet]
+	uri string
+	// discover says uri is an OpenID configuration naming the key set's
+	// URI (jwks_uri), looked up at each fetch as istiod does.
+	discover bool
+	timeout  time.Duration
+	keys     atomic.Pointer[keySet]
 }
 
 // fetch gets the key set once.
 func (rm *remote) fetch(ctx context.Context, client *http.Client) error {
 	ctx, cancel := context.WithTimeout(ctx, rm.timeout)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, rm.uri, nil)
+	uri := rm.uri
+	if rm.discover {
+		body, err := get(ctx, client, uri)
+		if err != nil {
+			return fmt.Errorf("OpenID configuration: %w", err)
+		}
+		var conf struct {
+			JWKSURI string `json:"jwks_uri"`
+		}
+		if err := json.Unmarshal(body, &conf); err != nil || conf.JWKSURI == "" {
+			return errors.New("OpenID configuration has no jwks_uri")
+		}
+		if u, err := url.Parse(conf.JWKSURI); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+			return fmt.Errorf("OpenID configuration's jwks_uri %q is not an http or https URL", conf.JWKSURI)
+		}
+		uri = conf.JWKSURI
+	}
+	body, err := get(ctx, client, uri)
 	if err != nil {
 		return err
-	}
-	resp, err := client.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("status %d", resp.StatusCode)
-	}
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxJWKSBytes+1))
-	if err != nil {
-		return err
-	}
-	if len(body) > maxJWKSBytes {
-		return fmt.Errorf("key set larger than %d bytes", maxJWKSBytes)
 	}
 	ks, err := parseKeySet(body)
 	if err != nil {
@@ -106,6 +112,30 @@ func (rm *remote) fetch(ctx context.Context, client *http.Client) error {
 	}
 	rm.keys.Store(ks)
 	return nil
+}
+
+// get reads a document of at most maxJWKSBytes answered with 200.
+func get(ctx context.Context, client *http.Client, uri string) ([]byte, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, uri, nil)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("status %d", resp.StatusCode)
+	}
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxJWKSBytes+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(body) > maxJWKSBytes {
+		return nil, fmt.Errorf("larger than %d bytes", maxJWKSBytes)
+	}
+	return body, nil
 }
 
 // fetcher refreshes the remote key sets of an Authenticator.

@@ -31,7 +31,10 @@ type Rule struct {
 	JWKS string
 	// JWKSURI is fetched when JWKS is empty; Timeout bounds each fetch.
 	JWKSURI string
-	Timeout time.Duration
+	// DiscoveryURI, when JWKS and JWKSURI are empty, is the issuer's
+	// OpenID configuration: its jwks_uri is fetched, as istiod does.
+	DiscoveryURI string
+	Timeout      time.Duration
 	// FromHeaders, FromParams and FromCookies are where tokens are looked
 	// for: "Authorization: Bearer" and access_token when the rule names
 	// none (the compiler writes those defaults out).

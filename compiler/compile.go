@@ -27,7 +27,8 @@ type compilation struct {
 	drs      []*destinationRule  // sorted by namespace, name
 	plugins  []*gatewayPlugin    // in input order; plugins.go orders them
 	// requestAuthns are the RequestAuthentications, all applied to the
-	// gateway; requestauthn.go orders their rules.
+	// gateway, sorted by namespace, name; requestauthn.go orders their
+	// rules.
 	requestAuthns []*requestAuthentication
 
 	listeners map[listenerKey]*listener
@@ -130,4 +131,5 @@ func (c *compilation) decode(resources []*load.Resource) {
 	slices.SortFunc(c.vss, func(a, b *virtualService) int { return byName(a.Resource, b.Resource) })
 	slices.SortFunc(c.ses, func(a, b *serviceEntry) int { return byName(a.Resource, b.Resource) })
 	slices.SortFunc(c.drs, func(a, b *destinationRule) int { return byName(a.Resource, b.Resource) })
+	slices.SortFunc(c.requestAuthns, func(a, b *requestAuthentication) int { return byName(a.Resource, b.Resource) })
 }

@@ -15,10 +15,10 @@ import (
 // Authenticator is runtime.Authenticator for a Spec.
 type Authenticator struct {
 	spec Spec
-	// keys[i] holds rule i's key set: its inline set, or the remote one
-	// its jwksUri shares with rules of the same URI.
+	// inline[i] is rule i's inline key set; remotes[i] the remote one,
+	// shared by the rules of the same URI; one of them is nil.
 	inline  []*keySet
-	remotes []*remote // by rule; nil for an inline set
+	remotes []*remote
 	fetch   fetcher
 	// sanitize are the headers the rules write, removed from every
 	// request first so a client cannot pass them off (Envoy's

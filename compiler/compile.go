@@ -59,6 +59,7 @@ func Compile(resources []*load.Resource) (*ir.Config, diag.List) {
 	cfg.JWTRules = c.lowerJWTRules()
 	c.warnClaimRoutes()
 	cfg.Workload = c.workload(cfg)
+	c.warnPolicyTargets(cfg.Workload)
 	cfg.Topology = c.topology(cfg)
 	c.warnMergedDestinationRules()
 	c.warnUnusedDestinationRules()

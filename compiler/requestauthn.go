@@ -33,7 +33,12 @@ type requestAuthentication struct {
 }
 
 type requestAuthnSpec struct {
-	JWTRules []jwtRule `json:"jwtRules"`
+	Selector *struct {
+		MatchLabels map[string]string `json:"matchLabels"`
+	} `json:"selector"`
+	TargetRef  any       `json:"targetRef"`
+	TargetRefs []any     `json:"targetRefs"`
+	JWTRules   []jwtRule `json:"jwtRules"`
 }
 
 type jwtRule struct {
@@ -275,4 +280,35 @@ func headerMatchName(name string) string {
 		return n
 	}
 	return strings.ToLower(name)
+}
+
+// warnPolicyTargets reports a RequestAuthentication that, in a cluster,
+// would not select this gateway's pods: gwc applies it to the gateway it
+// builds all the same, where Istio would not.
+func (c *compilation) warnPolicyTargets(w ir.Workload) {
+	for _, ra := range c.requestAuthns {
+		s := &ra.Spec
+		if s.Selector != nil {
+			var missing []string
+			for _, k := range sortedKeys(s.Selector.MatchLabels) {
+				v := s.Selector.MatchLabels[k]
+				if !slices.ContainsFunc(w.Selector, func(l ir.Label) bool { return l.Key == k && l.Value == v }) {
+					missing = append(missing, k+"="+v)
+				}
+			}
+			if len(missing) > 0 {
+				c.warnc(codeIgnored, ra, "spec.selector", "select the gateway's labels (its Gateways' selector), or leave the policy out of this gateway's input",
+					"selector is ignored: gwc applies the policy to the gateway it builds, whose pods do not have %s, so Istio would not apply it there",
+					strings.Join(missing, ", "))
+			}
+		}
+		if s.TargetRef != nil || len(s.TargetRefs) > 0 {
+			field := "spec.targetRefs"
+			if s.TargetRef != nil {
+				field = "spec.targetRef"
+			}
+			c.warnc(codeIgnored, ra, field, "use selector with the gateway's labels, or remove it",
+				"%s is ignored: gwc applies the policy to the gateway it builds from Istio Gateways, whatever it names", field[len("spec."):])
+		}
+	}
 }

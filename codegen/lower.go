@@ -88,6 +88,9 @@ func lower(cfg *ir.Config) (*runtime.Config, *notes, error) {
 	if t := runtimeTracing(cfg); t != nil {
 		out.Tracing = t
 	}
+	if a := runtimeAuthn(cfg); a != nil {
+		out.Authn = a
+	}
 	return out, n, nil
 }
 

@@ -10,6 +10,7 @@ import (
 	"github.com/gwc-dev/gwc/codegen/mph"
 	"github.com/gwc-dev/gwc/runtime"
 	"github.com/gwc-dev/gwc/runtime/hosttable"
+	"github.com/gwc-dev/gwc/runtime/jwt"
 	"github.com/gwc-dev/gwc/runtime/kubernetes"
 	"github.com/gwc-dev/gwc/runtime/plugin/host"
 	"github.com/gwc-dev/gwc/runtime/tracing"
@@ -42,9 +43,10 @@ const (
 	hostPath      = "github.com/gwc-dev/gwc/runtime/plugin/host"
 	kubePath      = "github.com/gwc-dev/gwc/runtime/kubernetes"
 	tracingPath   = "github.com/gwc-dev/gwc/runtime/tracing"
+	jwtPath       = "github.com/gwc-dev/gwc/runtime/jwt"
 )
 
-var qualifiers = map[string]string{runtimePath: "gwcrt", hosttablePath: "hosttable", hostPath: "host", kubePath: "kubernetes", tracingPath: "tracing"}
+var qualifiers = map[string]string{runtimePath: "gwcrt", hosttablePath: "hosttable", hostPath: "host", kubePath: "kubernetes", tracingPath: "tracing", jwtPath: "jwt"}
 
 // enumNames names the constants of the runtime's enumerations, by value.
 var enumNames = map[reflect.Type][]string{
@@ -183,8 +185,9 @@ func (p *printer) duration(d time.Duration) string {
 	return strconv.FormatInt(int64(d), 10) + " * time.Nanosecond"
 }
 
-// iface writes the interfaces of the configuration: the plugin chain, the
-// endpoint discovery and the tracer, as the calls that build them.
+// iface writes the interfaces of the configuration as the calls that build
+// them: the plugin chain, the endpoint discovery, the tracer and the JWT
+// authenticator.
 func (p *printer) iface(v reflect.Value) {
 	if _, ok := v.Interface().(*kubernetes.Discovery); ok {
 		p.imports[kubePath] = true
@@ -195,6 +198,13 @@ func (p *printer) iface(v reflect.Value) {
 		p.imports[tracingPath] = true
 		p.write("tracing.New(")
 		p.value(reflect.ValueOf(t.Spec()), false)
+		p.write(")")
+		return
+	}
+	if a, ok := v.Interface().(*jwt.Authenticator); ok {
+		p.imports[jwtPath] = true
+		p.write("jwt.New(")
+		p.value(reflect.ValueOf(a.Spec()), false)
 		p.write(")")
 		return
 	}
@@ -358,6 +368,7 @@ var (
 	serverTLSType = reflect.TypeFor[runtime.ServerTLS]()
 	clusterType   = reflect.TypeFor[runtime.Cluster]()
 	specType      = reflect.TypeFor[host.Spec]()
+	jwtRuleType   = reflect.TypeFor[jwt.Rule]()
 	configType    = reflect.TypeFor[runtime.Config]()
 	weightedType  = reflect.TypeFor[runtime.WeightedCluster]()
 	mirrorType    = reflect.TypeFor[runtime.Mirror]()
@@ -379,6 +390,8 @@ func (p *printer) elementNote(e reflect.Value, i int) []string {
 		return at(p.notes.clusters, i)
 	case specType:
 		return at(p.notes.plugins, i)
+	case jwtRuleType:
+		return []string{e.FieldByName("ID").String()}
 	}
 	return nil
 }

@@ -28,6 +28,10 @@ type compilation struct {
 	plugins     []*gatewayPlugin    // in input order; plugins.go orders them
 	telemetries []*telemetry        // sorted by namespace, name
 	mesh        *MeshConfig         // nil without --mesh-config
+	// requestAuthns are the RequestAuthentications, all applied to the
+	// gateway, sorted by namespace, name; requestauthn.go orders their
+	// rules.
+	requestAuthns []*requestAuthentication
 
 	listeners map[listenerKey]*listener
 	clusters  map[string]*ir.Cluster
@@ -66,8 +70,11 @@ func compile(resources []*load.Resource, mesh *MeshConfig, endpoints string) (*i
 	c.checkAnnotations()
 	cfg := c.lower(resources)
 	cfg.Plugins = c.lowerPlugins(cfg)
+	cfg.JWTRules = c.lowerJWTRules()
+	c.warnClaimRoutes()
 	cfg.Workload = c.workload(cfg)
 	cfg.Tracing = c.lowerTracing(cfg)
+	c.warnPolicyTargets(cfg.Workload)
 	cfg.Topology = c.topology(cfg)
 	if c.kubernetes {
 		cfg.Endpoints = EndpointsKubernetes
@@ -127,6 +134,11 @@ func (c *compilation) decode(resources []*load.Resource) {
 			if err = decodeSpec(r, &t.Spec); err == nil {
 				c.telemetries = append(c.telemetries, t)
 			}
+		case "RequestAuthentication":
+			ra := &requestAuthentication{Resource: r}
+			if err = decodeSpec(r, &ra.Spec); err == nil {
+				c.requestAuthns = append(c.requestAuthns, ra)
+			}
 		case "DestinationRule":
 			dr := &destinationRule{Resource: r}
 			if err = decodeSpec(r, &dr.Spec); err == nil {
@@ -144,4 +156,5 @@ func (c *compilation) decode(resources []*load.Resource) {
 	slices.SortFunc(c.ses, func(a, b *serviceEntry) int { return byName(a.Resource, b.Resource) })
 	slices.SortFunc(c.drs, func(a, b *destinationRule) int { return byName(a.Resource, b.Resource) })
 	slices.SortFunc(c.telemetries, func(a, b *telemetry) int { return byName(a.Resource, b.Resource) })
+	slices.SortFunc(c.requestAuthns, func(a, b *requestAuthentication) int { return byName(a.Resource, b.Resource) })
 }

@@ -135,13 +135,13 @@ func lowerMatch(m httpMatch) ir.Match {
 	}
 	for _, name := range sortedKeys(m.Headers) {
 		sm := m.Headers[name]
-		out.Headers = append(out.Headers, ir.HeaderMatch{Name: strings.ToLower(name), Match: lowerString(&sm)})
+		out.Headers = append(out.Headers, ir.HeaderMatch{Name: headerMatchName(name), Match: lowerString(&sm)})
 	}
 	slices.SortStableFunc(out.Headers, func(a, b ir.HeaderMatch) int { return strings.Compare(a.Name, b.Name) })
 	out.Name, out.IgnoreURICase = m.Name, m.IgnoreURICase
 	for _, name := range sortedKeys(m.WithoutHeaders) {
 		sm := m.WithoutHeaders[name]
-		out.WithoutHeaders = append(out.WithoutHeaders, ir.HeaderMatch{Name: strings.ToLower(name), Match: lowerString(&sm)})
+		out.WithoutHeaders = append(out.WithoutHeaders, ir.HeaderMatch{Name: headerMatchName(name), Match: lowerString(&sm)})
 	}
 	for _, name := range sortedKeys(m.QueryParams) {
 		sm := m.QueryParams[name]

@@ -89,6 +89,10 @@ func run(ctx context.Context, cfg *Config, args []string, stderr io.Writer, read
 		}
 		defer flushTraces(cfg.Tracing, log) // after the drain: the last span is ended
 	}
+	if a, ok := cfg.Authn.(AuthnStarter); ok {
+		a.Start(log)
+		defer a.Stop()
+	}
 	g := &gateway{cfg: cfg, opts: opts, log: log, readyWhen: readyWhen}
 	if err := g.loadCredentials(); err != nil {
 		log.Error("cannot start", "err", err)

@@ -173,6 +173,7 @@ func explain(w io.Writer, irc *ir.Config, rc *runtime.Config, req *http.Request)
 			fmt.Fprintf(w, "location  %s\n", location)
 			continue
 		}
+		req := explainJWT(w, rc, req)
 		chosen := vh.Select(req)
 		for ri := range vh.Routes {
 			rt := &vh.Routes[ri]

@@ -5,12 +5,14 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -216,6 +218,11 @@ func backend(t *testing.T, name string, delay time.Duration) (host string, port 
 		w.Header().Set("X-Backend", name)
 		fmt.Fprintf(w, "%s %s %s xff=%s xfp=%s rid=%t", name, r.Method, r.URL.RequestURI(),
 			r.Header.Get("X-Forwarded-For"), r.Header.Get("X-Forwarded-Proto"), r.Header.Get("X-Request-Id") != "")
+		// Then every header the backend received, "Name: value" each on
+		// its own line, sorted.
+		for _, k := range slices.Sorted(maps.Keys(r.Header)) {
+			fmt.Fprintf(w, "\n%s: %s", k, strings.Join(r.Header[k], ","))
+		}
 	})}
 	go srv.Serve(ln)
 	t.Cleanup(func() { srv.Close() })

@@ -121,6 +121,7 @@ func Dump(cfg *Config) string {
 	}
 	dumpPlugins(p, cfg.Plugins)
 	dumpTracing(p, cfg.Tracing)
+	dumpJWTRules(p, cfg.JWTRules)
 	return b.String()
 }
 

@@ -32,6 +32,9 @@ type Config struct {
 	Endpoints string
 	// Tracing is nil unless a Telemetry resource enables tracing.
 	Tracing *Tracing
+	// JWTRules are the jwtRules of the RequestAuthentications applied to
+	// the gateway, sorted by issuer as istiod orders them; none without.
+	JWTRules []JWTRule
 }
 
 // Topology is Istio's ProxyConfig.gatewayTopology as a Gateway's
@@ -563,3 +566,37 @@ type TraceOperation struct {
 	Route     string
 	Operation string
 }
+
+// JWTRule is one RequestAuthentication jwtRules entry, Istio's defaults
+// filled in: a rule without a token location reads "Authorization: Bearer"
+// and the access_token query parameter.
+type JWTRule struct {
+	Origin Origin
+	// Issuer is "" when any issuer is accepted (a rule with jwksUri only).
+	Issuer    string
+	Audiences []string
+	// JWKS is the inline key set, checked; JWKSURI is fetched at run time
+	// when JWKS is empty, each fetch bounded by Timeout.
+	JWKS    string
+	JWKSURI string
+	// DiscoveryURI, when neither is set, is the issuer's OpenID
+	// configuration, whose jwks_uri is fetched (istiod's discovery).
+	DiscoveryURI string
+	Timeout      time.Duration
+	// FromHeaders, FromParams and FromCookies are the token locations.
+	FromHeaders []JWTHeader
+	FromParams  []string
+	FromCookies []string
+	// OutputPayloadToHeader is "" for none.
+	OutputPayloadToHeader string
+	OutputClaimToHeaders  []ClaimToHeader
+	ForwardOriginalToken  bool
+	// SpaceDelimitedClaims are the rule's, beyond scope and permission.
+	SpaceDelimitedClaims []string
+}
+
+// JWTHeader is a header a token is read from, after Prefix.
+type JWTHeader struct{ Name, Prefix string }
+
+// ClaimToHeader copies a claim (nested with '.') to a request header.
+type ClaimToHeader struct{ Header, Claim string }

@@ -39,9 +39,8 @@ var groups = map[string]*apiGroup{
 		versions: []string{"v1", "v1beta1"},
 		kinds:    schema.SecurityKinds,
 		notEnforced: map[string]string{
-			"RequestAuthentication": notEnforcedSecurity,
-			"AuthorizationPolicy":   notEnforcedSecurity,
-			"PeerAuthentication":    "PeerAuthentication sets mutual TLS between sidecars, which a standalone gateway has no mesh identity for; set tls.mode MUTUAL on the Gateway's server to require client certificates",
+			"AuthorizationPolicy": notEnforcedSecurity,
+			"PeerAuthentication":  "PeerAuthentication sets mutual TLS between sidecars, which a standalone gateway has no mesh identity for; set tls.mode MUTUAL on the Gateway's server to require client certificates",
 		},
 		about: "security.istio.io defines RequestAuthentication, AuthorizationPolicy and PeerAuthentication",
 	},

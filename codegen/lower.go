@@ -73,6 +73,11 @@ func lower(cfg *ir.Config) (*runtime.Config, *notes, error) {
 		ForwardClientCertDetails: cfg.Topology.ForwardClientCertDetails,
 		ProxyProtocol:            cfg.Topology.ProxyProtocol,
 	}
+	authz, err := lowerAuthz(cfg.Authz)
+	if err != nil {
+		return nil, nil, err
+	}
+	out.Authz = authz
 	if c := runtimePlugins(cfg); c != nil {
 		out.Plugins = c
 		for _, p := range cfg.Plugins {

@@ -47,6 +47,10 @@ var enumNames = map[reflect.Type][]string{
 	reflect.TypeFor[runtime.MatchKind](): {"MatchAny", "MatchExact", "MatchPrefix", "MatchRegex"},
 	reflect.TypeFor[runtime.LBKind]():    {"LBLeastRequest", "LBRoundRobin", "LBRandom", "LBRingHash", "LBMaglev"},
 	reflect.TypeFor[runtime.TLSMode]():   {"", "TLSSimple", "TLSMutual", "TLSOptionalMutual"},
+	reflect.TypeFor[runtime.AuthzAttr](): {"AttrSourceIP", "AttrRemoteIP", "AttrSourcePrincipal", "AttrSourceNamespace",
+		"AttrRequestPrincipal", "AttrRequestAudiences", "AttrRequestPresenter", "AttrRequestClaim",
+		"AttrRequestHeader", "AttrHost", "AttrMethod", "AttrPath", "AttrPort", "AttrSNI"},
+	reflect.TypeFor[runtime.AuthzMatchKind](): {"AuthzExact", "AuthzPrefix", "AuthzSuffix", "AuthzPresent", "AuthzRegex"},
 }
 
 var (
@@ -335,17 +339,19 @@ func (p *printer) element(e reflect.Value, i int) {
 
 // The types the printer comments on.
 var (
-	listenerType  = reflect.TypeFor[runtime.Listener]()
-	vhostType     = reflect.TypeFor[runtime.VirtualHost]()
-	routeType     = reflect.TypeFor[runtime.Route]()
-	l4Type        = reflect.TypeFor[runtime.L4Route]()
-	serverTLSType = reflect.TypeFor[runtime.ServerTLS]()
-	clusterType   = reflect.TypeFor[runtime.Cluster]()
-	specType      = reflect.TypeFor[host.Spec]()
-	configType    = reflect.TypeFor[runtime.Config]()
-	weightedType  = reflect.TypeFor[runtime.WeightedCluster]()
-	mirrorType    = reflect.TypeFor[runtime.Mirror]()
-	uint16Type    = reflect.TypeFor[uint16]()
+	listenerType   = reflect.TypeFor[runtime.Listener]()
+	vhostType      = reflect.TypeFor[runtime.VirtualHost]()
+	routeType      = reflect.TypeFor[runtime.Route]()
+	l4Type         = reflect.TypeFor[runtime.L4Route]()
+	serverTLSType  = reflect.TypeFor[runtime.ServerTLS]()
+	clusterType    = reflect.TypeFor[runtime.Cluster]()
+	specType       = reflect.TypeFor[host.Spec]()
+	configType     = reflect.TypeFor[runtime.Config]()
+	weightedType   = reflect.TypeFor[runtime.WeightedCluster]()
+	mirrorType     = reflect.TypeFor[runtime.Mirror]()
+	uint16Type     = reflect.TypeFor[uint16]()
+	authzRuleType  = reflect.TypeFor[runtime.AuthzRule]()
+	authzValueType = reflect.TypeFor[runtime.AuthzValue]()
 )
 
 // elementNote is the comment above element i of a slice. It switches on
@@ -357,7 +363,7 @@ func (p *printer) elementNote(e reflect.Value, i int) []string {
 		return at(p.notes.listeners, i)
 	case vhostType:
 		return []string{strconv.Itoa(i) + ": " + e.FieldByName("Domain").String()}
-	case routeType, l4Type, serverTLSType:
+	case routeType, l4Type, serverTLSType, authzRuleType:
 		return []string{e.FieldByName("ID").String()}
 	case clusterType:
 		return at(p.notes.clusters, i)
@@ -389,6 +395,8 @@ func (p *printer) trailing(v reflect.Value, field string) string {
 	switch v.Type() {
 	case weightedType, mirrorType:
 		return p.clusterName(int(v.FieldByName("Cluster").Int()))
+	case authzValueType:
+		return authzNetwork(v.Interface().(runtime.AuthzValue))
 	case uint16Type:
 		if field == "MinVersion" || field == "MaxVersion" {
 			return tls.VersionName(uint16(v.Uint()))

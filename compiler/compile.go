@@ -26,6 +26,8 @@ type compilation struct {
 	ses      []*serviceEntry     // sorted by namespace, name
 	drs      []*destinationRule  // sorted by namespace, name
 	plugins  []*gatewayPlugin    // in input order; plugins.go orders them
+	// authzPolicies are the AuthorizationPolicies, in input order.
+	authzPolicies []*authorizationPolicy
 
 	listeners map[listenerKey]*listener
 	clusters  map[string]*ir.Cluster
@@ -52,6 +54,7 @@ func Compile(resources []*load.Resource) (*ir.Config, diag.List) {
 	c.checkAnnotations()
 	cfg := c.lower(resources)
 	cfg.Plugins = c.lowerPlugins(cfg)
+	cfg.Authz = c.lowerAuthz(cfg)
 	cfg.Workload = c.workload(cfg)
 	cfg.Topology = c.topology(cfg)
 	c.warnMergedDestinationRules()
@@ -103,6 +106,11 @@ func (c *compilation) decode(resources []*load.Resource) {
 			gp := &gatewayPlugin{Resource: r}
 			if err = r.Value.LookupPath(specPath).Decode(&gp.Spec); err == nil {
 				c.plugins = append(c.plugins, gp)
+			}
+		case "AuthorizationPolicy":
+			ap := &authorizationPolicy{Resource: r}
+			if err = decodeSpec(r, &ap.Spec); err == nil {
+				c.authzPolicies = append(c.authzPolicies, ap)
 			}
 		case "DestinationRule":
 			dr := &destinationRule{Resource: r}

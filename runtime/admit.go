@@ -44,5 +44,8 @@ func (h *listenerHandler) admit(w http.ResponseWriter, r *http.Request) bool {
 			x.identity = id
 		}
 	}
+	if z := h.e.cfg.Authz; z != nil && !h.authorize(w, r, z) {
+		return false
+	}
 	return true
 }

@@ -27,6 +27,8 @@ type Config struct {
 	Plugins Plugins
 	// Authn is nil unless the configuration has a RequestAuthentication.
 	Authn Authenticator
+	// Authz is nil unless the configuration has AuthorizationPolicies.
+	Authz *Authz
 	// Topology is what the gateway trusts of the hops in front of it.
 	Topology Topology
 

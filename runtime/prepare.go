@@ -93,6 +93,11 @@ func (cfg *Config) Prepare() error {
 			}
 		}
 	}
+	if cfg.Authz != nil {
+		if err := cfg.Authz.check(); err != nil {
+			fail("%w", err)
+		}
+	}
 	for ci := range cfg.Clusters {
 		c := &cfg.Clusters[ci]
 		if err := c.Policy.check(); err != nil {

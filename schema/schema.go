@@ -30,7 +30,7 @@ var ExtensionKinds = []string{"GatewayPlugin"}
 
 // SecurityKinds lists the security.istio.io kinds the schema defines, each
 // as the definition #<Kind>.
-var SecurityKinds = []string{}
+var SecurityKinds = []string{"AuthorizationPolicy"}
 
 // TelemetryKinds lists the telemetry.istio.io kinds the schema defines,
 // each as the definition #<Kind>.

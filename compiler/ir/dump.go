@@ -103,6 +103,7 @@ func Dump(cfg *Config) string {
 		}
 	}
 	dumpPlugins(p, cfg.Plugins)
+	dumpAuthz(p, cfg.Authz)
 	return b.String()
 }
 

@@ -26,6 +26,8 @@ type Config struct {
 	// Topology is the Gateways' gatewayTopology; the zero value when none
 	// sets one.
 	Topology Topology
+	// Authz are the AuthorizationPolicies, sorted by namespace and name.
+	Authz []AuthzPolicy
 }
 
 // Topology is Istio's ProxyConfig.gatewayTopology as a Gateway's
@@ -481,4 +483,64 @@ type PluginMatch struct {
 	Hosts []string
 	// Routes are Route Origin strings (as the runtime's Route.ID).
 	Routes []string
+}
+
+// AuthzPolicy is one AuthorizationPolicy applied at the gateway.
+type AuthzPolicy struct {
+	Origin Origin
+	// Action is "ALLOW", "DENY" or "AUDIT".
+	Action string
+	// Name is Envoy's policy name under Istio, "ns[NS]-policy[NAME]".
+	Name string
+	// Rules are the policy's rules; none is Istio's allow-nothing (ALLOW)
+	// or a policy that matches nothing (DENY, AUDIT).
+	Rules []AuthzRule
+}
+
+// AuthzRule is one rule: it matches when one From clause matches (or there
+// are none), one To clause matches (or there are none) and every When
+// condition holds.
+type AuthzRule struct {
+	Origin Origin
+	// Name is "ns[NS]-policy[NAME]-rule[I]".
+	Name string
+	From []AuthzClause
+	To   []AuthzClause
+	When []AuthzCondition
+}
+
+// AuthzClause is one from[].source or to[].operation; its conditions are
+// AND'ed.
+type AuthzClause struct {
+	Conditions []AuthzCondition
+}
+
+// AuthzCondition is a field and its not form, or a when condition: one of
+// Values must match (when there are any) and none of NotValues.
+type AuthzCondition struct {
+	// Attribute is Istio's name of what is compared: "source.ip",
+	// "remote.ip", "source.principal", "source.namespace",
+	// "request.auth.principal", "request.auth.audiences",
+	// "request.auth.presenter", "request.auth.claims", "request.headers",
+	// "hosts", "methods", "paths", "destination.port", "connection.sni".
+	Attribute string
+	// Key is the claim's path or the header's lower-case name.
+	Key       []string
+	Values    []AuthzValue
+	NotValues []AuthzValue
+}
+
+// AuthzValue is one value, classified: Kind "exact", "prefix", "suffix"
+// (Value without the '*'), "present" ("*": any non-empty value), "regex"
+// (an RE2 full match: path templates, namespace globs), "cidr" (Value a
+// masked prefix, 10.0.0.0/8) or "port" (Port).
+type AuthzValue struct {
+	// Text is the value as written.
+	Text  string
+	Kind  string
+	Value string
+	Port  int
+	// Sub is a request principal's subject; the value itself is then its
+	// issuer.
+	Sub *AuthzValue
 }

@@ -54,20 +54,20 @@ type AuthzClause struct {
 type AuthzAttr uint8
 
 const (
-	AttrSourceIP          AuthzAttr = iota // source.ip, ipBlocks: the peer's address
-	AttrRemoteIP                           // remote.ip, remoteIpBlocks: the client's, after X-Forwarded-For trust
-	AttrSourcePrincipal                    // source.principal, principals: the client certificate's SPIFFE URI
-	AttrSourceNamespace                    // source.namespace, namespaces: its namespace segment
-	AttrRequestPrincipal                   // request.auth.principal, requestPrincipals: the JWT's iss and sub
-	AttrRequestAudiences                   // request.auth.audiences
-	AttrRequestPresenter                   // request.auth.presenter
-	AttrRequestClaim                       // request.auth.claims[...]
-	AttrRequestHeader                      // request.headers[...]
-	AttrHost                               // hosts: the Host (:authority), case-insensitive
-	AttrMethod                             // methods
-	AttrPath                               // paths: the normalised path without the query
-	AttrPort                               // ports, destination.port: the listener's port
-	AttrSNI                                // connection.sni
+	AttrSourceIP         AuthzAttr = iota // source.ip, ipBlocks: the peer's address
+	AttrRemoteIP                          // remote.ip, remoteIpBlocks: the client's, after X-Forwarded-For trust
+	AttrSourcePrincipal                   // source.principal, principals: the client certificate's SPIFFE URI
+	AttrSourceNamespace                   // source.namespace, namespaces: its namespace segment
+	AttrRequestPrincipal                  // request.auth.principal, requestPrincipals: the JWT's iss and sub
+	AttrRequestAudiences                  // request.auth.audiences
+	AttrRequestPresenter                  // request.auth.presenter
+	AttrRequestClaim                      // request.auth.claims[...]
+	AttrRequestHeader                     // request.headers[...]
+	AttrHost                              // hosts: the Host (:authority), case-insensitive
+	AttrMethod                            // methods
+	AttrPath                              // paths: the normalised path without the query
+	AttrPort                              // ports, destination.port: the listener's port
+	AttrSNI                               // connection.sni
 )
 
 // String names the attribute as Istio's when keys do.
@@ -499,16 +499,12 @@ func (v *AuthzValue) check(attr AuthzAttr) error {
 // denied" with the matched policy in the response code details; AUDIT
 // rules that match are logged. It reports whether r goes on.
 func (h *listenerHandler) authorize(w http.ResponseWriter, r *http.Request, z *Authz) bool {
-	path := requestPath(r)
-	if path != "" && path[0] == '/' {
-		// Envoy normalises the path before any filter runs; the
-		// router's 400 for a path that does not normalise comes first.
-		p, ok := pathnorm.Normalize(path)
-		if !ok {
-			localReply(w, http.StatusBadRequest, "Bad Request", false)
-			return false
-		}
-		path = p
+	path, ok := authzPath(r)
+	if !ok {
+		// The router's 400 for a path that does not normalise comes
+		// before any policy.
+		localReply(w, http.StatusBadRequest, "Bad Request", false)
+		return false
 	}
 	var id *Identity
 	if x := exchangeOf(w); x != nil {
@@ -526,4 +522,15 @@ func (h *listenerHandler) authorize(w http.ResponseWriter, r *http.Request, z *A
 	noteDetails(w, d.Details())
 	localReply(w, http.StatusForbidden, "RBAC: access denied", false)
 	return false
+}
+
+// authzPath is the path the rules match: normalised, as Envoy normalises
+// it before any filter runs, without the query; false when it does not
+// normalise. A request target that is not a path ("*") is kept as is.
+func authzPath(r *http.Request) (string, bool) {
+	path := requestPath(r)
+	if path == "" || path[0] != '/' {
+		return path, true
+	}
+	return pathnorm.Normalize(path)
 }

@@ -205,3 +205,37 @@ type headerRecorder struct {
 func (w *headerRecorder) Header() http.Header         { return w.header }
 func (w *headerRecorder) Write(b []byte) (int, error) { return len(b), nil }
 func (w *headerRecorder) WriteHeader(status int)      { w.status = status }
+
+// Authorize returns what the AuthorizationPolicies decide about r arriving
+// on port, with id the identity request authentication established (nil
+// for none), by the code the gateway runs: X-Forwarded-For trusted as the
+// Topology says, the path normalised, the rules in Istio's order. With no
+// policy every request is allowed.
+func (cfg *Config) Authorize(r *http.Request, port int, id *Identity) AuthzDecision {
+	if cfg.Authz == nil {
+		return AuthzDecision{Allowed: true}
+	}
+	if n := cfg.Topology.NumTrustedProxies; n > 0 {
+		r = trustClientAddress(r, n)
+	}
+	path, ok := authzPath(r)
+	if !ok {
+		return AuthzDecision{}
+	}
+	return cfg.Authz.decide(newAuthzRequest(r, path, port, id))
+}
+
+// Describe says which rule decided, for `gwc explain`.
+func (d AuthzDecision) Describe() string {
+	switch {
+	case d.Allowed && d.Rule != nil:
+		return "allowed by ALLOW rule " + d.Rule.Name + " (" + d.Rule.ID + ")"
+	case d.Allowed:
+		return "allowed: no DENY rule matches and there is no ALLOW policy"
+	case d.Rule != nil:
+		return "403 RBAC: access denied by DENY rule " + d.Rule.Name + " (" + d.Rule.ID + ")"
+	case d.Action == "ALLOW":
+		return "403 RBAC: access denied: no ALLOW rule matches"
+	}
+	return "400, the path does not normalise"
+}

@@ -2,6 +2,8 @@ package main
 
 import (
 	"crypto/tls"
+	"encoding/base64"
+	"encoding/json"
 	"fmt"
 	"io"
 	"maps"
@@ -149,6 +151,9 @@ func explain(w io.Writer, irc *ir.Config, rc *runtime.Config, req *http.Request)
 				continue
 			}
 		}
+		if rc.Authz != nil && !explainAuthz(w, rc, req, l.Port) {
+			continue
+		}
 		vi := l.Hosts.Lookup(req.Host)
 		if vi < 0 || int(vi) >= len(l.VirtualHosts) {
 			var domains []string
@@ -208,4 +213,81 @@ func explain(w io.Writer, irc *ir.Config, rc *runtime.Config, req *http.Request)
 		}
 		fmt.Fprintf(w, "listener  none on port %d (the gateways serve %s)\n", port, strings.Join(ports, ", "))
 	}
+}
+
+// explainAuthz shows what the AuthorizationPolicies decide, by the
+// runtime's own rules, and reports whether the request goes on. A bearer
+// token's claims are decoded for the request.auth attributes without
+// verifying the token: explain holds no keys.
+func explainAuthz(w io.Writer, rc *runtime.Config, req *http.Request, port int) bool {
+	id, err := tokenIdentity(req)
+	switch {
+	case err != nil:
+		fmt.Fprintf(w, "token     not decoded: %v (matched as a request without a token)\n", err)
+	case id != nil:
+		claims, _ := json.Marshal(id.Claims)
+		fmt.Fprintf(w, "token     claims decoded WITHOUT verifying the token's signature, issuer or expiry: %s\n", claims)
+		fmt.Fprintf(w, "          principal %q\n", id.Principal)
+	}
+	d := rc.Authorize(req, port, id)
+	fmt.Fprintf(w, "authz     %s\n", d.Describe())
+	if d.Allowed {
+		return true
+	}
+	if d.Rule != nil || d.Action != "" {
+		fmt.Fprintf(w, "details   %s\n", d.Details())
+	}
+	fmt.Fprintf(w, "result    %d, refused before routing\n", authzStatus(d))
+	return false
+}
+
+// authzStatus is the status of a refusal: 403, or 400 for a path that
+// does not normalise.
+func authzStatus(d runtime.AuthzDecision) int {
+	if d.Rule == nil && d.Action == "" {
+		return http.StatusBadRequest
+	}
+	return http.StatusForbidden
+}
+
+// tokenIdentity decodes the claims of the bearer token in r's
+// Authorization header WITHOUT verifying it (no signature, issuer, audience
+// or expiry check): what request.auth.* would hold if the gateway accepted
+// the token. nil without a bearer token.
+func tokenIdentity(r *http.Request) (*runtime.Identity, error) {
+	auth := r.Header.Get("Authorization")
+	scheme, token, ok := strings.Cut(auth, " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return nil, nil
+	}
+	parts := strings.Split(strings.TrimSpace(token), ".")
+	if len(parts) != 3 {
+		return nil, fmt.Errorf("a JWT has three dot-separated parts, this token has %d", len(parts))
+	}
+	payload, err := base64.RawURLEncoding.DecodeString(strings.TrimRight(parts[1], "="))
+	if err != nil {
+		return nil, fmt.Errorf("payload is not base64url: %v", err)
+	}
+	var claims map[string]any
+	if err := json.Unmarshal(payload, &claims); err != nil {
+		return nil, fmt.Errorf("payload is not a JSON object: %v", err)
+	}
+	id := &runtime.Identity{Claims: claims}
+	iss, _ := claims["iss"].(string)
+	sub, _ := claims["sub"].(string)
+	if iss != "" && sub != "" {
+		id.Principal = iss + "/" + sub
+	}
+	id.Presenter, _ = claims["azp"].(string)
+	switch aud := claims["aud"].(type) {
+	case string:
+		id.Audiences = []string{aud}
+	case []any:
+		for _, a := range aud {
+			if s, ok := a.(string); ok {
+				id.Audiences = append(id.Audiences, s)
+			}
+		}
+	}
+	return id, nil
 }

@@ -506,6 +506,9 @@ func (h *listenerHandler) authorize(w http.ResponseWriter, r *http.Request, z *A
 		localReply(w, http.StatusBadRequest, "Bad Request", false)
 		return false
 	}
+	// The listener terminated TLS: r.TLS (SNI, client certificate) is
+	// set from the connection here, before routing sets it.
+	requestTLS(r)
 	var id *Identity
 	if x := exchangeOf(w); x != nil {
 		// The binary always observes its requests, so the identity of

@@ -96,6 +96,10 @@ func lowerListener(l ir.Listener) (runtime.Listener, error) {
 	rl.Hosts = router
 	for _, vh := range l.VirtualHosts {
 		rvh := runtime.VirtualHost{Domain: vh.Domain, RequireTLS: vh.HTTPSRedirect, TLSServers: vh.TLSServers}
+		if lim := vh.RateLimit; lim != nil {
+			rvh.RateLimit = &runtime.RateLimit{Requests: lim.Requests, Interval: lim.Interval, Burst: lim.Burst, ID: lim.Origin.String()}
+			rl.RateLimited = true
+		}
 		for _, r := range vh.Routes {
 			rvh.Routes = append(rvh.Routes, lowerRoute(r))
 		}

@@ -53,6 +53,9 @@ func Dump(cfg *Config) string {
 		}
 		for _, vh := range l.VirtualHosts {
 			p(1, "vhost %s%s", vh.Domain, dumpVHostTLS(vh))
+			if rl := vh.RateLimit; rl != nil {
+				p(2, "rate limit %d per %s burst %d from %s", rl.Requests, rl.Interval, rl.Burst, rl.Origin)
+			}
 			for _, r := range vh.Routes {
 				p(2, "route %s", r.Origin)
 				for _, m := range r.Matches {

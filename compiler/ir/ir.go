@@ -138,6 +138,19 @@ type VirtualHost struct {
 	// TLSServers index Listener.TLS: the servers whose connections may use
 	// this domain (each HTTPS server has its own route table in Istio).
 	TLSServers []int
+	// RateLimit is the domain's local rate limit (gwc.io/local-rate-limit);
+	// nil for none.
+	RateLimit *RateLimit
+}
+
+// RateLimit is a token bucket: Requests tokens per Interval, at most
+// Burst; full at start.
+type RateLimit struct {
+	Requests int
+	Interval time.Duration
+	Burst    int
+	// Origin is the annotation it was read from.
+	Origin Origin
 }
 
 // Origin says where something came from, e.g.

@@ -166,6 +166,9 @@ func explain(w io.Writer, irc *ir.Config, rc *runtime.Config, req *http.Request)
 		}
 		vh := &l.VirtualHosts[vi]
 		fmt.Fprintf(w, "vhost     %s\n", vh.Domain)
+		if rl := vh.RateLimit; rl != nil {
+			fmt.Fprintf(w, "ratelimit %d per %s, burst %d, from %s (past it: 429 local_rate_limited)\n", rl.Requests, rl.Interval, rl.Burst, rl.ID)
+		}
 		for _, s := range irc.Listeners[li].VirtualHosts[vi].Servers {
 			fmt.Fprintf(w, "server    %s\n", s)
 		}

@@ -3,6 +3,7 @@ package runtime
 import (
 	"fmt"
 	"net/http"
+	"net/netip"
 	"strconv"
 	"strings"
 
@@ -238,4 +239,87 @@ func (d AuthzDecision) Describe() string {
 		return "403 RBAC: access denied: no ALLOW rule matches"
 	}
 	return "400, the path does not normalise"
+}
+
+// Describe returns the rule's conditions as one line, for `gwc routes`:
+// "from (...) or (...); to (...); when ...", "any request" for none.
+func (r *AuthzRule) Describe() string {
+	var parts []string
+	clauses := func(word string, cs []AuthzClause) {
+		if len(cs) == 0 {
+			return
+		}
+		var alts []string
+		for _, c := range cs {
+			alts = append(alts, "("+describeConditions(c.Conditions)+")")
+		}
+		parts = append(parts, word+" "+strings.Join(alts, " or "))
+	}
+	clauses("from", r.From)
+	clauses("to", r.To)
+	if len(r.When) > 0 {
+		parts = append(parts, "when "+describeConditions(r.When))
+	}
+	if len(parts) == 0 {
+		return "any request"
+	}
+	return strings.Join(parts, "; ")
+}
+
+func describeConditions(cs []AuthzCondition) string {
+	var out []string
+	for _, c := range cs {
+		name := c.Attr.String()
+		for _, k := range c.Key {
+			name += "[" + k + "]"
+		}
+		if len(c.Values) > 0 {
+			out = append(out, name+" "+describeAuthzValues(c.Attr, c.Values))
+		}
+		if len(c.NotValues) > 0 {
+			out = append(out, name+" not "+describeAuthzValues(c.Attr, c.NotValues))
+		}
+	}
+	return strings.Join(out, " and ")
+}
+
+func describeAuthzValues(attr AuthzAttr, vs []AuthzValue) string {
+	var out []string
+	for _, v := range vs {
+		switch attr {
+		case AttrSourceIP, AttrRemoteIP:
+			a, _ := netip.AddrFromSlice(v.IP)
+			out = append(out, netip.PrefixFrom(a, v.Bits).String())
+		case AttrPort:
+			out = append(out, strconv.Itoa(v.Port))
+		case AttrRequestPrincipal:
+			s := "iss " + v.Match.describe()
+			if v.Sub != nil {
+				s += " sub " + v.Sub.describe()
+			}
+			out = append(out, s)
+		default:
+			out = append(out, v.Match.describe())
+		}
+	}
+	if len(out) == 1 {
+		return out[0]
+	}
+	return "in (" + strings.Join(out, ", ") + ")"
+}
+
+func (m *AuthzMatch) describe() string {
+	switch m.Kind {
+	case AuthzExact:
+		return strconv.Quote(m.Value)
+	case AuthzPrefix:
+		return "prefix " + strconv.Quote(m.Value)
+	case AuthzSuffix:
+		return "suffix " + strconv.Quote(m.Value)
+	case AuthzPresent:
+		return "present"
+	case AuthzRegex:
+		return "regex " + strconv.Quote(m.Value)
+	}
+	return "?"
 }

@@ -50,12 +50,18 @@ func runRoutes(args []string, stdout, stderr io.Writer) int {
 	if len(specs) > 0 {
 		printPluginChain(stdout, irc, specs)
 	}
+	if rc.Authz != nil {
+		printAuthz(stdout, rc.Authz)
+	}
 	for li := range rc.Listeners {
 		l := &rc.Listeners[li]
 		fmt.Fprintf(stdout, "listener %s %s\n", net.JoinHostPort(l.Bind, strconv.Itoa(l.Port)), l.Protocol)
 		for vi := range l.VirtualHosts {
 			vh := &l.VirtualHosts[vi]
 			fmt.Fprintf(stdout, "  host %s%s\n", vh.Domain, describeHostTLS(l, vh))
+			if rl := vh.RateLimit; rl != nil {
+				fmt.Fprintf(stdout, "    rate limit %d per %s, burst %d (%s)\n", rl.Requests, rl.Interval, rl.Burst, rl.ID)
+			}
 			tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
 			if len(specs) > 0 {
 				fmt.Fprintln(tw, "    #\tMATCH\tACTION\tPLUGINS\tFROM")
@@ -203,4 +209,24 @@ func routeRows(irc *ir.Config, rc *runtime.Config) []routeRow {
 		}
 	}
 	return rows
+}
+
+// printAuthz lists the AuthorizationPolicy rules in the order the gateway
+// evaluates them, before any route.
+func printAuthz(w io.Writer, a *runtime.Authz) {
+	fmt.Fprintln(w, "authorization (before routing: DENY, then AUDIT, then ALLOW)")
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	for _, g := range []struct {
+		action string
+		rules  []runtime.AuthzRule
+	}{{"DENY", a.Deny}, {"AUDIT", a.Audit}, {"ALLOW", a.Allow}} {
+		for i := range g.rules {
+			r := &g.rules[i]
+			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", g.action, r.Name, r.Describe(), r.ID)
+		}
+	}
+	tw.Flush()
+	if a.AllowPolicies {
+		fmt.Fprintln(w, "  (an ALLOW policy exists: a request no ALLOW rule matches is denied)")
+	}
 }

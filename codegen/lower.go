@@ -84,6 +84,9 @@ func lower(cfg *ir.Config) (*runtime.Config, *notes, error) {
 			n.plugins = append(n.plugins, []string{p.Origin.String()})
 		}
 	}
+	if t := runtimeTracing(cfg); t != nil {
+		out.Tracing = t
+	}
 	return out, n, nil
 }
 

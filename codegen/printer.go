@@ -11,6 +11,7 @@ import (
 	"github.com/gwc-dev/gwc/runtime"
 	"github.com/gwc-dev/gwc/runtime/hosttable"
 	"github.com/gwc-dev/gwc/runtime/plugin/host"
+	"github.com/gwc-dev/gwc/runtime/tracing"
 )
 
 // The printer writes the lowered runtime.Config as the Go expression
@@ -38,9 +39,10 @@ const (
 	runtimePath   = "github.com/gwc-dev/gwc/runtime"
 	hosttablePath = "github.com/gwc-dev/gwc/runtime/hosttable"
 	hostPath      = "github.com/gwc-dev/gwc/runtime/plugin/host"
+	tracingPath   = "github.com/gwc-dev/gwc/runtime/tracing"
 )
 
-var qualifiers = map[string]string{runtimePath: "gwcrt", hosttablePath: "hosttable", hostPath: "host"}
+var qualifiers = map[string]string{runtimePath: "gwcrt", hosttablePath: "hosttable", hostPath: "host", tracingPath: "tracing"}
 
 // enumNames names the constants of the runtime's enumerations, by value.
 var enumNames = map[reflect.Type][]string{
@@ -183,9 +185,16 @@ func (p *printer) duration(d time.Duration) string {
 	return strconv.FormatInt(int64(d), 10) + " * time.Nanosecond"
 }
 
-// iface writes the one interface of the configuration: the plugin chain,
-// as the call that builds it.
+// iface writes the interfaces of the configuration, the plugin chain and
+// the tracer, as the calls that build them.
 func (p *printer) iface(v reflect.Value) {
+	if t, ok := v.Interface().(*tracing.Tracer); ok {
+		p.imports[tracingPath] = true
+		p.write("tracing.New(")
+		p.value(reflect.ValueOf(t.Spec()), false)
+		p.write(")")
+		return
+	}
 	c, ok := v.Interface().(*host.Chain)
 	if !ok {
 		p.fail("no literal for %T", v.Interface())

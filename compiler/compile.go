@@ -20,12 +20,14 @@ import (
 
 // compilation holds the state of one Compile call.
 type compilation struct {
-	diags    diag.List
-	gateways map[string]*gateway // by "namespace/name"
-	vss      []*virtualService   // sorted by namespace, name
-	ses      []*serviceEntry     // sorted by namespace, name
-	drs      []*destinationRule  // sorted by namespace, name
-	plugins  []*gatewayPlugin    // in input order; plugins.go orders them
+	diags       diag.List
+	gateways    map[string]*gateway // by "namespace/name"
+	vss         []*virtualService   // sorted by namespace, name
+	ses         []*serviceEntry     // sorted by namespace, name
+	drs         []*destinationRule  // sorted by namespace, name
+	plugins     []*gatewayPlugin    // in input order; plugins.go orders them
+	telemetries []*telemetry        // sorted by namespace, name
+	mesh        *MeshConfig         // nil without --mesh-config
 	// authzPolicies are the AuthorizationPolicies, in input order.
 	authzPolicies []*authorizationPolicy
 
@@ -38,9 +40,11 @@ type compilation struct {
 	byName    map[string]*virtualService
 }
 
-// Compile lowers resources into the IR. The IR is nil when there are errors.
-func Compile(resources []*load.Resource) (*ir.Config, diag.List) {
+// Compile lowers resources into the IR; mesh is the mesh config, nil for
+// none. The IR is nil when there are errors.
+func Compile(resources []*load.Resource, mesh *MeshConfig) (*ir.Config, diag.List) {
 	c := &compilation{
+		mesh:      mesh,
 		gateways:  map[string]*gateway{},
 		listeners: map[listenerKey]*listener{},
 		clusters:  map[string]*ir.Cluster{},
@@ -56,6 +60,7 @@ func Compile(resources []*load.Resource) (*ir.Config, diag.List) {
 	cfg.Plugins = c.lowerPlugins(cfg)
 	cfg.Authz = c.lowerAuthz(cfg)
 	cfg.Workload = c.workload(cfg)
+	cfg.Tracing = c.lowerTracing(cfg)
 	cfg.Topology = c.topology(cfg)
 	c.warnMergedDestinationRules()
 	c.warnUnusedDestinationRules()
@@ -112,6 +117,11 @@ func (c *compilation) decode(resources []*load.Resource) {
 			if err = decodeSpec(r, &ap.Spec); err == nil {
 				c.authzPolicies = append(c.authzPolicies, ap)
 			}
+		case "Telemetry":
+			t := &telemetry{Resource: r}
+			if err = decodeSpec(r, &t.Spec); err == nil {
+				c.telemetries = append(c.telemetries, t)
+			}
 		case "DestinationRule":
 			dr := &destinationRule{Resource: r}
 			if err = decodeSpec(r, &dr.Spec); err == nil {
@@ -128,4 +138,5 @@ func (c *compilation) decode(resources []*load.Resource) {
 	slices.SortFunc(c.vss, func(a, b *virtualService) int { return byName(a.Resource, b.Resource) })
 	slices.SortFunc(c.ses, func(a, b *serviceEntry) int { return byName(a.Resource, b.Resource) })
 	slices.SortFunc(c.drs, func(a, b *destinationRule) int { return byName(a.Resource, b.Resource) })
+	slices.SortFunc(c.telemetries, func(a, b *telemetry) int { return byName(a.Resource, b.Resource) })
 }

@@ -4,6 +4,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -71,7 +72,7 @@ func TestGolden(t *testing.T) {
 // "gateway.yaml:3:5".
 func compileArchive(t *testing.T, ar *txtar.Archive) (diags, dump string) {
 	t.Helper()
-	res := compiler.Run(writeInputs(t, ar), compiler.Options{})
+	res := runArchive(t, ar)
 	var b strings.Builder
 	for _, d := range res.Diags {
 		// Every diagnostic carries a stable code (docs/validation.md).
@@ -84,6 +85,20 @@ func compileArchive(t *testing.T, ar *txtar.Archive) (diags, dump string) {
 		return b.String(), ""
 	}
 	return b.String(), ir.Dump(res.Config)
+}
+
+// runArchive runs the pipeline on the archive's inputs, as gwc build
+// does; an archive's meshconfig.yaml is the mesh config (--mesh-config),
+// not an input.
+func runArchive(t *testing.T, ar *txtar.Archive) *compiler.Result {
+	t.Helper()
+	var opts compiler.Options
+	inputs := writeInputs(t, ar)
+	if i := slices.Index(inputs, "meshconfig.yaml"); i >= 0 {
+		opts.MeshConfig = inputs[i]
+		inputs = slices.Delete(inputs, i, i+1)
+	}
+	return compiler.Run(inputs, opts)
 }
 
 // writeInputs writes the archive's inputs (everything but want/) to a new

@@ -20,7 +20,6 @@ import (
 	"golang.org/x/tools/txtar"
 
 	"github.com/gwc-dev/gwc/codegen"
-	"github.com/gwc-dev/gwc/compiler"
 	"github.com/gwc-dev/gwc/compiler/ir"
 )
 
@@ -85,7 +84,7 @@ func TestGeneratedGolden(t *testing.T) {
 // does; nil when they do not build.
 func compileInputs(t *testing.T, ar *txtar.Archive) *ir.Config {
 	t.Helper()
-	return compiler.Run(writeInputs(t, ar), compiler.Options{}).Config
+	return runArchive(t, ar).Config
 }
 
 func generated(t *testing.T, cfg *ir.Config) map[string][]byte {

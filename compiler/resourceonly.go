@@ -21,7 +21,7 @@ import (
 func CheckResources(resources, rejected []*load.Resource) diag.List {
 	all := analyze.Resource(append(slices.Clip(resources), rejected...))
 	for _, r := range resources {
-		_, ds := Compile([]*load.Resource{r})
+		_, ds := Compile([]*load.Resource{r}, nil)
 		for _, d := range ds {
 			if !needsOthers[d.Code] {
 				all = append(all, d)

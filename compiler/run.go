@@ -27,6 +27,10 @@ type Options struct {
 	// CredentialsDir, when set, has the analyzers check that every
 	// Gateway credentialName exists under it.
 	CredentialsDir string
+	// MeshConfig, when set, is the file of Istio's mesh config (the istio
+	// ConfigMap's data.mesh, or the ConfigMap): the extension providers
+	// Telemetry and AuthorizationPolicy name (meshconfig.go).
+	MeshConfig string
 }
 
 // Result is what one Run produced.
@@ -65,13 +69,19 @@ func Run(paths []string, opts Options) *Result {
 	} else {
 		all = append(all, filter(analyze.Resource(append(res.Resources, res.Rejected...)), keep)...)
 	}
+	var mesh *MeshConfig
+	if opts.MeshConfig != "" && !opts.ResourceOnly {
+		var ds diag.List
+		mesh, ds = LoadMeshConfig(opts.MeshConfig)
+		all = append(all, ds...)
+	}
 	out.LoadTime = time.Since(start)
 	if opts.ResourceOnly || all.HasErrors() {
 		out.Diags = sorted(all)
 		return out
 	}
 	start = time.Now()
-	cfg, ds := Compile(res.Resources)
+	cfg, ds := Compile(res.Resources, mesh)
 	all = append(all, filter(ds, keep)...)
 	all = append(all, filter(analyze.Cross(res.Resources, analyze.Options{CredentialsDir: opts.CredentialsDir}), keep)...)
 	out.CompileTime = time.Since(start)

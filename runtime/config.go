@@ -29,6 +29,8 @@ type Config struct {
 	Authn Authenticator
 	// Authz is nil unless the configuration has AuthorizationPolicies.
 	Authz *Authz
+	// Tracing is nil unless a Telemetry resource enables tracing.
+	Tracing Tracer
 	// Topology is what the gateway trusts of the hops in front of it.
 	Topology Topology
 

@@ -230,8 +230,8 @@ func noteRoute(w http.ResponseWriter, rt *Route, cluster int) {
 }
 
 // noteUpstream records the endpoint a request is being sent to. It finds
-// the exchange through ctx, which carries it only while access logging is
-// on (the only consumer of the upstream host).
+// the exchange through ctx, which carries it only while access logging or
+// tracing is on (the consumers of the upstream host).
 func noteUpstream(ctx context.Context, addr string) {
 	if x, ok := ctx.Value(exchangeKey{}).(*exchange); ok {
 		x.upstreamHost = addr

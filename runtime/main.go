@@ -76,6 +76,13 @@ func Run(ctx context.Context, cfg *Config, args []string, stderr io.Writer) int 
 		}
 		defer cfg.Plugins.Stop() // after the drain: the last request is done
 	}
+	if cfg.Tracing != nil {
+		if err := cfg.Tracing.Start(log, opts.obs.workload, opts.obs.namespace); err != nil {
+			log.Error("cannot start", "err", err)
+			return 1
+		}
+		defer flushTraces(cfg.Tracing, log) // after the drain: the last span is ended
+	}
 	g := &gateway{cfg: cfg, opts: opts, log: log}
 	if err := g.loadCredentials(); err != nil {
 		log.Error("cannot start", "err", err)

@@ -125,6 +125,7 @@ func newMetrics(cfg *Config, workload, namespace string) *metrics {
 		m.overflow, m.connLimit, m.logDrops, clusterCollector{m},
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	registerPluginMetrics(m.reg, cfg)
+	registerTracingMetrics(m.reg, cfg)
 
 	m.dests = append(m.dests, newDestSeries("", workload, namespace))
 	for i := range cfg.Clusters {

@@ -16,12 +16,20 @@ import (
 type observer struct {
 	metrics *metrics
 	access  *accessLog // nil when off
+	tracer  Tracer     // nil without tracing
+	// clusters are the cluster names, by index, for spans.
+	clusters []string
 }
 
 // newObserver prepares metrics for cfg and opens the access log if o asks
 // for one.
 func newObserver(cfg *Config, o *obsOptions, log *slog.Logger) (*observer, error) {
-	ob := &observer{metrics: newMetrics(cfg, o.workload, o.namespace)}
+	ob := &observer{metrics: newMetrics(cfg, o.workload, o.namespace), tracer: cfg.Tracing}
+	if ob.tracer != nil {
+		for _, c := range cfg.Clusters {
+			ob.clusters = append(ob.clusters, c.Name)
+		}
+	}
 	if o.accessLog != "" {
 		a, err := openAccessLog(o.accessLog, o.accessLogFormat == "json", ob.metrics.logDrops, log)
 		if err != nil {
@@ -55,13 +63,18 @@ func (ob *observer) wrap(h http.Handler, local string) http.Handler {
 	if ob == nil {
 		return h
 	}
-	return &observed{h: h, ob: ob, local: local}
+	o := &observed{h: h, ob: ob, local: local}
+	if lh, ok := h.(*listenerHandler); ok {
+		o.port = lh.l.Port
+	}
+	return o
 }
 
 type observed struct {
 	h     http.Handler
 	ob    *observer
 	local string
+	port  int // the Gateway port, for span names
 }
 
 // exchangePool recycles the exchanges of requests without a body: nothing
@@ -76,15 +89,19 @@ func (o *observed) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		x.body.rc = r.Body
 		r.Body = &x.body
 	}
-	if o.ob.access != nil {
-		// The log shows the request id the upstream sees; the proxy keeps
-		// one that is already there.
+	if o.ob.access != nil || o.ob.tracer != nil {
+		// The log and the span show the request id the upstream sees; the
+		// proxy keeps one that is already there.
 		if _, ok := r.Header["X-Request-Id"]; !ok {
 			r.Header["X-Request-Id"] = []string{newRequestID()}
 		}
 		r = r.WithContext(context.WithValue(r.Context(), exchangeKey{}, x))
 	}
-	defer o.finish(x, r)
+	var sp Span
+	if o.ob.tracer != nil {
+		sp = o.ob.tracer.Begin(r, o.port)
+	}
+	defer o.finish(x, r, sp)
 	o.h.ServeHTTP(x, r)
 }
 
@@ -120,7 +137,7 @@ func (noWriter) WriteHeader(int)             {}
 // finish records the exchange. It runs deferred so a request whose handler
 // aborted (http.ErrAbortHandler when the client went away mid-stream) is
 // still counted.
-func (o *observed) finish(x *exchange, r *http.Request) {
+func (o *observed) finish(x *exchange, r *http.Request, sp Span) {
 	d := time.Since(x.start)
 	if !x.wroteHeader {
 		// Nothing reached the client: Envoy logs response code 0.
@@ -135,10 +152,26 @@ func (o *observed) finish(x *exchange, r *http.Request) {
 	if o.ob.access != nil {
 		o.ob.access.record(x, r, d, o.local)
 	}
+	if sp != nil {
+		o.ob.endSpan(sp, x)
+	}
 	if x.body.rc == nil {
 		x.reset()
 		exchangePool.Put(x)
 	}
+}
+
+// endSpan ends sp with what the exchange learnt.
+func (ob *observer) endSpan(sp Span, x *exchange) {
+	e := SpanEnd{Status: x.status, Flags: x.flags.String(), UpstreamHost: x.upstreamHost,
+		BytesReceived: x.body.n.Load(), BytesSent: x.bytesSent}
+	if x.route != nil {
+		e.Route = x.route.ID
+	}
+	if x.cluster >= 0 && x.cluster < len(ob.clusters) {
+		e.Cluster = ob.clusters[x.cluster]
+	}
+	sp.End(e)
 }
 
 // reset clears x for its next request.

@@ -34,7 +34,7 @@ var SecurityKinds = []string{"AuthorizationPolicy"}
 
 // TelemetryKinds lists the telemetry.istio.io kinds the schema defines,
 // each as the definition #<Kind>.
-var TelemetryKinds = []string{}
+var TelemetryKinds = []string{"Telemetry"}
 
 // Build compiles the schema in ctx and returns the package value; look up
 // definitions with cue.Def, e.g. v.LookupPath(cue.MakePath(cue.Def("Gateway"))).

@@ -111,13 +111,23 @@ spec:
 `
 )
 
+const telemetry = `apiVersion: telemetry.istio.io/v1
+kind: Telemetry
+metadata: {name: tracing, namespace: istio-system}
+spec:
+  tracing:
+  - randomSamplingPercentage: 10
+    customTags:
+      team: {literal: {value: shop}}
+`
+
 func TestBaseDocumentsAreValid(t *testing.T) {
 	ctx := cuecontext.New()
 	s, err := Build(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, src := range []string{gateway, virtualService, serviceEntry, destinationRule} {
+	for _, src := range []string{gateway, virtualService, serviceEntry, destinationRule, telemetry} {
 		for _, doc := range documents(t, ctx, "base.yaml", []byte(src)) {
 			if err := validate(s, "Resource", doc); err != nil {
 				t.Errorf("%s: %v", src, err)
@@ -161,6 +171,9 @@ func TestInvalidDocuments(t *testing.T) {
 		{"dotted gateway name", gateway, "name: gw", "name: gw.example", "metadata.name", "out of bound"},
 		{"bad namespace", virtualService, "namespace: shop", "namespace: shop.example", "metadata.namespace", "out of bound"},
 		{"bad apiVersion", gateway, "networking.istio.io/v1", "networking.istio.io/v2", "apiVersion", "conflicting values"},
+		{"telemetry sampling over 100", telemetry, "randomSamplingPercentage: 10", "randomSamplingPercentage: 100.5", "spec.tracing.0.randomSamplingPercentage", "out of bound <=100"},
+		{"telemetry with a networking apiVersion", telemetry, "telemetry.istio.io/v1", "networking.istio.io/v1", "apiVersion", "conflicting values"},
+		{"telemetry tag of two kinds", telemetry, "{literal: {value: shop}}", "{literal: {value: shop}, header: {name: x}}", "spec.tracing.0.customTags.team", ""},
 		{"unknown kind", gateway, "kind: Gateway", "kind: Gatway", "kind", "conflicting values"},
 		{"two string matches", virtualService, "uri: {prefix: /}", "uri: {prefix: /, exact: /a}", "spec.http.0.match.0.uri.prefix", "only one of exact, prefix or regex may be set"},
 		{"route and redirect", virtualService, "    timeout: 5s", "    redirect: {uri: /b}", "spec.http.0.redirect", "only one of route, redirect or directResponse may be set"},

@@ -10,9 +10,16 @@ import (
 // ports are the loopback ports of one side-by-side run.
 type ports struct {
 	Backend, GWC, Nginx, HAProxy, Caddy, Status, Admin int
+	// GWCTrace1 and GWCTrace100 are the traced gwc targets; OTLP the
+	// driver's span sink.
+	GWCTrace1, GWCTrace100, OTLP int
+	// GWCBase is gwc built by another gwc (-gwc-base), for a comparison
+	// of two builds in one run.
+	GWCBase int
 }
 
-var defaultPorts = ports{Backend: 19000, GWC: 19080, Nginx: 19081, HAProxy: 19082, Caddy: 19083, Status: 19021, Admin: 19015}
+var defaultPorts = ports{Backend: 19000, GWC: 19080, Nginx: 19081, HAProxy: 19082, Caddy: 19083, Status: 19021, Admin: 19015,
+	GWCTrace1: 19084, GWCTrace100: 19085, OTLP: 19017, GWCBase: 19086}
 
 // writeScenario writes every target's configuration for s into dir: the
 // Istio resources under istio/, nginx.conf, haproxy.cfg with its lists, the

@@ -44,6 +44,7 @@ func cmdRun(args []string) error {
 	o := runOptions{Ports: defaultPorts}
 	fs.StringVar(&o.Dir, "dir", "bench/out", "work `directory`")
 	fs.StringVar(&o.GWC, "gwc", "bin/gwc", "gwc `binary`")
+	fs.StringVar(&o.GWCBase, "gwc-base", "", "another gwc `binary` whose build the tracing scenario also measures (gwc-base)")
 	fs.StringVar(&o.Backend, "backend", "bench/out/backend", "backend `binary`")
 	fs.StringVar(&o.WrkScript, "wrk-script", "bench/wrk.lua", "wrk Lua `script`")
 	fs.IntVar(&o.Rounds, "rounds", 3, "rounds per scenario (every target once per round)")
@@ -51,7 +52,7 @@ func cmdRun(args []string) error {
 	fs.IntVar(&o.Conns, "conns", 64, "wrk connections")
 	fs.StringVar(&o.ProxyCPUs, "proxy-cpus", "1", "taskset CPU list of the target (empty: no pinning)")
 	fs.StringVar(&o.LoadCPUs, "load-cpus", "0", "taskset CPU list of wrk and the backend (empty: no pinning)")
-	scen := fs.String("scenarios", "single,hosts,routes,close,big,https", "comma-separated `scenarios`")
+	scen := fs.String("scenarios", "single,hosts,routes,close,big,https,tracing", "comma-separated `scenarios`")
 	targets := fs.String("targets", "gwc,nginx,haproxy,caddy,direct", "comma-separated `targets`")
 	fs.Parse(args)
 	o.Targets = strings.Split(*targets, ",")
@@ -72,11 +73,20 @@ func cmdRun(args []string) error {
 		return err
 	}
 
+	if containsString(o.Scenarios, "tracing") {
+		if _, err := startSink(fmt.Sprintf("127.0.0.1:%d", o.Ports.OTLP)); err != nil {
+			return err
+		}
+	}
 	var order []scenario
 	results := map[string]map[string][]sample{}
+
 	for _, s := range scenarios() {
 		if !containsString(o.Scenarios, s.Name) {
 			continue
+		}
+		if s.Name == "tracing" && o.GWCBase != "" {
+			s.Targets = append([]string{"gwc-base"}, s.Targets...)
 		}
 		fmt.Fprintf(os.Stderr, "scenario %s: %s\n", s.Name, s.Title)
 		res, err := runScenario(o, s)
@@ -92,7 +102,7 @@ func cmdRun(args []string) error {
 		fmt.Printf("- %s: %s\n", s.Name, s.Title)
 	}
 	fmt.Println()
-	printTable(os.Stdout, order, o.Targets, results)
+	printTable(os.Stdout, order, append(o.Targets, "gwc-base", "gwc-trace1", "gwc-trace100"), results)
 	return nil
 }
 

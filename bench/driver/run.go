@@ -14,8 +14,12 @@ import (
 
 // runOptions are the settings of a side-by-side run.
 type runOptions struct {
-	Dir       string // work directory: generated configs, logs, binaries
-	GWC       string // the gwc binary
+	Dir string // work directory: generated configs, logs, binaries
+	GWC string // the gwc binary
+	// GWCBase, when set, is another gwc binary whose build of the same
+	// resources the tracing scenario measures too ("gwc-base"): e.g. a
+	// gwc from before tracing existed, against "gwc" with tracing off.
+	GWCBase   string
 	Backend   string // the backend binary
 	WrkScript string
 	Rounds    int
@@ -108,12 +112,16 @@ func startTargets(o runOptions, s scenario, dir string) (map[string]*proc, error
 			return procs, err
 		}
 	}
-	for _, t := range o.Targets {
+	for _, t := range scenarioTargets(o.Targets, s) {
 		var pr *proc
 		var err error
 		switch t {
 		case "direct":
 			continue
+		case "gwc-trace1", "gwc-trace100":
+			pr, err = startTraced(o, dir, t, targetPort(p, t))
+		case "gwc-base":
+			pr, err = startBase(o, dir, targetPort(p, t))
 		case "gwc":
 			bin := filepath.Join(dir, "ingress")
 			if out, berr := exec.Command(o.GWC, "build", "-o", bin, filepath.Join(dir, "istio")).CombinedOutput(); berr != nil {
@@ -155,6 +163,12 @@ func targetPort(p ports, t string) int {
 		return p.HAProxy
 	case "caddy":
 		return p.Caddy
+	case "gwc-trace1":
+		return p.GWCTrace1
+	case "gwc-trace100":
+		return p.GWCTrace100
+	case "gwc-base":
+		return p.GWCBase
 	}
 	return p.Backend
 }
@@ -212,6 +226,9 @@ func runScenario(o runOptions, s scenario) (map[string][]sample, error) {
 // cleartext HTTP (the backend has no certificate), so a TLS scenario leaves
 // it out.
 func scenarioTargets(targets []string, s scenario) []string {
+	if s.Targets != nil {
+		return s.Targets
+	}
 	if !s.TLS {
 		return targets
 	}

@@ -19,6 +19,8 @@ type scenario struct {
 	// TLS serves the hosts over HTTPS (one throwaway certificate for every
 	// target) and drives the targets with https:// URLs.
 	TLS bool
+	// Targets, when set, are the scenario's own targets instead of -targets.
+	Targets []string
 }
 
 // route is one route: kind "exact", "prefix" or "regex" with its value.
@@ -36,6 +38,8 @@ func scenarios() []scenario {
 	s = append(s, scenario{Name: "big", Title: "one host, keep-alive, 1 MiB", Exact: single,
 		Requests: [][2]string{{"bench.example.com", "/big/file"}}})
 	s = append(s, scenario{Name: "https", Title: "one host, keep-alive, 100 B, HTTPS (ECDSA P-256 certificate)", Exact: single, Requests: one, TLS: true})
+	s = append(s, scenario{Name: "tracing", Title: "one host, keep-alive, 100 B, gwc without tracing and with tracing at 1% and 100% (OTLP/gRPC to a sink)",
+		Exact: single, Requests: one, Targets: []string{"gwc", "gwc-trace1", "gwc-trace100"}})
 	return s
 }
 

@@ -43,9 +43,16 @@ func buildIngress(t *testing.T, files map[string]string) string {
 
 func buildPaths(t *testing.T, paths ...string) string {
 	t.Helper()
+	return buildWith(t, nil, paths...)
+}
+
+// buildWith is buildPaths with more gwc build flags.
+func buildWith(t *testing.T, flags []string, paths ...string) string {
+	t.Helper()
 	bin := filepath.Join(t.TempDir(), "ingress")
 	var stdout, stderr bytes.Buffer
-	if code := run(append([]string{"build", "-o", bin}, paths...), nil, &stdout, &stderr); code != 0 {
+	args := append(append([]string{"build", "-o", bin}, flags...), paths...)
+	if code := run(args, nil, &stdout, &stderr); code != 0 {
 		t.Fatalf("gwc build exited %d:\n%s", code, stderr.String())
 	}
 	return bin
@@ -77,12 +84,22 @@ func startIngress(t *testing.T, bin string, gatewayPorts ...int) *ingress {
 // startIngressWith is startIngress with more flags for the binary.
 func startIngressWith(t *testing.T, bin string, flags []string, gatewayPorts ...int) *ingress {
 	t.Helper()
+	return startIngressEnv(t, bin, nil, flags, gatewayPorts...)
+}
+
+// startIngressEnv is startIngressWith with variables added to the
+// binary's environment ("NAME=value").
+func startIngressEnv(t *testing.T, bin string, env, flags []string, gatewayPorts ...int) *ingress {
+	t.Helper()
 	args := []string{"--status-addr", "127.0.0.1:0", "--admin-addr", "127.0.0.1:0", "--drain-timeout", "10s"}
 	args = append(args, flags...)
 	for _, p := range gatewayPorts {
 		args = append(args, "--listen", fmt.Sprintf("%d=127.0.0.1:0", p))
 	}
 	in := &ingress{cmd: exec.Command(bin, args...), ports: map[int]string{}, exited: make(chan struct{})}
+	if env != nil {
+		in.cmd.Env = append(os.Environ(), env...)
+	}
 	stderr, err := in.cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)

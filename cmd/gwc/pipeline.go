@@ -20,7 +20,12 @@ func step(w io.Writer, name string, took time.Duration, what string) {
 // IR, printing its progress lines to progress. The IR is nil when any
 // diagnostic is an error.
 func compile(paths []string, namespace string, progress io.Writer) (*ir.Config, diag.List) {
-	res := compiler.Run(paths, compiler.Options{Namespace: namespace})
+	return compileWith(paths, compiler.Options{Namespace: namespace}, progress)
+}
+
+// compileWith is compile with all of the pipeline's options.
+func compileWith(paths []string, opts compiler.Options, progress io.Writer) (*ir.Config, diag.List) {
+	res := compiler.Run(paths, opts)
 	step(progress, "load+validate", res.LoadTime, plural(res.Resources, "resource"))
 	cfg := res.Config
 	if cfg == nil {

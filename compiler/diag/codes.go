@@ -66,9 +66,14 @@ const (
 	// read under --credentials-dir: a credential provider (builtin://,
 	// file-cert:, sds://), another namespace's Secret, or no Secret name.
 	CodeCredentialForm = "GWC0316"
-	// A security.istio.io or telemetry.istio.io resource: gwc does not
+	// A security.istio.io resource (telemetry.istio.io until tracing): gwc does not
 	// enforce it, and building without it would fail open.
 	CodeNotEnforced = "GWC0317"
+	// The --mesh-config file: unreadable, or an extension provider gwc
+	// cannot read.
+	CodeMeshConfig = "GWC0320"
+	// A Telemetry field or provider gwc cannot honour.
+	CodeTelemetry = "GWC0321"
 
 	// Valid in Istio, not supported by gwc: rejected, with what to do
 	// instead (docs/differences.md lists every such form).

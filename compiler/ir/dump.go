@@ -107,7 +107,27 @@ func Dump(cfg *Config) string {
 	}
 	dumpPlugins(p, cfg.Plugins)
 	dumpAuthz(p, cfg.Authz)
+	dumpTracing(p, cfg.Tracing)
 	return b.String()
+}
+
+func dumpTracing(p func(int, string, ...any), t *Tracing) {
+	if t == nil {
+		return
+	}
+	p(0, "tracing provider %s %s sampling %g%% from %s", t.Provider, t.Kind, t.SamplingPercent, t.Origin)
+	if t.Service != "" {
+		p(1, "endpoint %s path %q", net.JoinHostPort(t.Service, strconv.Itoa(t.Port)), t.HTTPPath)
+	}
+	if t.DisableSpanReporting {
+		p(1, "span reporting disabled")
+	}
+	for _, c := range t.CustomTags {
+		p(1, "tag %s %s %q default %q", c.Name, c.Kind, c.Value, c.Default)
+	}
+	for _, o := range t.Operations {
+		p(1, "operation %q port %d for %s", o.Operation, o.Port, o.Route)
+	}
 }
 
 func dumpMatch(m Match) string {

@@ -28,6 +28,8 @@ type Config struct {
 	Topology Topology
 	// Authz are the AuthorizationPolicies, sorted by namespace and name.
 	Authz []AuthzPolicy
+	// Tracing is nil unless a Telemetry resource enables tracing.
+	Tracing *Tracing
 }
 
 // Topology is Istio's ProxyConfig.gatewayTopology as a Gateway's
@@ -556,4 +558,53 @@ type AuthzValue struct {
 	// Sub is a request principal's subject; the value itself is then its
 	// issuer.
 	Sub *AuthzValue
+}
+
+// Tracing is what the Telemetry resources that apply to the gateway ask of
+// its tracing: Istio's tracing[] of the most specific Telemetry, resolved
+// against the mesh config's providers. Config.Tracing is nil when no
+// Telemetry enables tracing.
+type Tracing struct {
+	// Origin is the Telemetry whose tracing was taken.
+	Origin Origin
+	// Provider names the extension provider; Kind is its kind,
+	// "opentelemetry" (W3C trace context) or "zipkin" (B3).
+	Provider, Kind string
+	// Service and Port are the provider's, the exporter's default
+	// endpoint; "" and 0 when the provider has none (zipkin: its
+	// collector speaks Zipkin, not OTLP).
+	Service string
+	Port    int
+	// HTTPPath is the opentelemetry provider's http.path: spans go by
+	// OTLP/HTTP to that path; "" for OTLP/gRPC.
+	HTTPPath string
+	// SamplingPercent is randomSamplingPercentage, 1 when unset (Istio's
+	// default).
+	SamplingPercent float64
+	// DisableSpanReporting: the decision is made and propagated, no span
+	// is exported.
+	DisableSpanReporting bool
+	// CustomTags are sorted by Name.
+	CustomTags []CustomTag
+	// Operations name each route's span as Istio's route decorator does,
+	// sorted by Port, then Route.
+	Operations []TraceOperation
+}
+
+// CustomTag is one customTags entry.
+type CustomTag struct {
+	Name string
+	// Kind is "literal", "header" or "environment"; Value is the literal,
+	// the header name (lower case) or the variable name; Default is the
+	// value when the header or variable is absent ("" for none).
+	Kind, Value, Default string
+}
+
+// TraceOperation is the span name of the requests a route serves on one
+// listener port.
+type TraceOperation struct {
+	Port int
+	// Route is the route's Origin string, as the runtime's Route.ID.
+	Route     string
+	Operation string
 }

@@ -48,10 +48,7 @@ var groups = map[string]*apiGroup{
 	"telemetry.istio.io": {
 		versions: []string{"v1", "v1alpha1"},
 		kinds:    schema.TelemetryKinds,
-		notEnforced: map[string]string{
-			"Telemetry": "remove it from the gateway's input: gwc reports Istio's standard metrics and access logs by flags (docs/operations.md) and has no tracing yet",
-		},
-		about: "telemetry.istio.io defines Telemetry",
+		about:    "telemetry.istio.io defines Telemetry: gwc compiles its tracing",
 	},
 }
 

@@ -3,12 +3,19 @@ package codegen
 import (
 	"cmp"
 	"fmt"
+	"net"
 	"net/http"
 	"net/netip"
 	"slices"
+	"strconv"
 
 	"github.com/gwc-dev/gwc/compiler/ir"
 	"github.com/gwc-dev/gwc/runtime"
+
+	// The generated ingress imports the external authorizer only when a
+	// CUSTOM policy exists; importing it here makes gwc depend on it, so
+	// installing gwc puts Envoy's protos in the module cache.
+	"github.com/gwc-dev/gwc/runtime/extauthz"
 )
 
 // authzAttrs maps the IR's attribute names onto the runtime's.
@@ -55,6 +62,8 @@ func lowerAuthz(policies []ir.AuthzPolicy) (*runtime.Authz, error) {
 			list = &a.Deny
 		case "AUDIT":
 			list = &a.Audit
+		case "CUSTOM":
+			list = &a.Custom
 		default:
 			return nil, fmt.Errorf("authorization policy %s: action %q has no runtime form", p.Origin, p.Action)
 		}
@@ -73,7 +82,7 @@ func lowerAuthz(policies []ir.AuthzPolicy) (*runtime.Authz, error) {
 			*list = append(*list, rr)
 		}
 	}
-	for _, l := range [][]runtime.AuthzRule{a.Deny, a.Audit, a.Allow} {
+	for _, l := range [][]runtime.AuthzRule{a.Custom, a.Deny, a.Audit, a.Allow} {
 		slices.SortStableFunc(l, func(x, y runtime.AuthzRule) int { return cmp.Compare(x.Name, y.Name) })
 	}
 	return a, nil
@@ -161,4 +170,25 @@ func authzNetwork(v runtime.AuthzValue) string {
 		return ""
 	}
 	return netip.PrefixFrom(a, v.Bits).String()
+}
+
+// runtimeExtAuthz returns the external authorizer of the CUSTOM
+// policies, not dialled; nil without one. The compiler checked that they
+// name one provider.
+func runtimeExtAuthz(cfg *ir.Config) *extauthz.Client {
+	for _, p := range cfg.Authz {
+		e := p.Provider
+		if e == nil {
+			continue
+		}
+		s := extauthz.Spec{Provider: e.Provider, GRPC: e.GRPC, Endpoint: net.JoinHostPort(e.Service, strconv.Itoa(e.Port)),
+			Timeout: e.Timeout, FailOpen: e.FailOpen, StatusOnError: e.StatusOnError, PathPrefix: e.PathPrefix,
+			IncludeRequestHeaders: e.IncludeRequestHeaders, HeadersToUpstreamOnAllow: e.HeadersToUpstreamOnAllow,
+			HeadersToDownstreamOnAllow: e.HeadersToDownstreamOnAllow, HeadersToDownstreamOnDeny: e.HeadersToDownstreamOnDeny}
+		for _, h := range e.AdditionalHeaders {
+			s.AdditionalHeaders = append(s.AdditionalHeaders, extauthz.Header{Name: h.Key, Value: h.Value})
+		}
+		return extauthz.New(s)
+	}
+	return nil
 }

@@ -78,6 +78,9 @@ func lower(cfg *ir.Config) (*runtime.Config, *notes, error) {
 		return nil, nil, err
 	}
 	out.Authz = authz
+	if e := runtimeExtAuthz(cfg); e != nil {
+		out.ExtAuthz = e
+	}
 	if c := runtimePlugins(cfg); c != nil {
 		out.Plugins = c
 		for _, p := range cfg.Plugins {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/gwc-dev/gwc/codegen/mph"
 	"github.com/gwc-dev/gwc/runtime"
+	"github.com/gwc-dev/gwc/runtime/extauthz"
 	"github.com/gwc-dev/gwc/runtime/hosttable"
 	"github.com/gwc-dev/gwc/runtime/plugin/host"
 	"github.com/gwc-dev/gwc/runtime/tracing"
@@ -40,9 +41,10 @@ const (
 	hosttablePath = "github.com/gwc-dev/gwc/runtime/hosttable"
 	hostPath      = "github.com/gwc-dev/gwc/runtime/plugin/host"
 	tracingPath   = "github.com/gwc-dev/gwc/runtime/tracing"
+	extauthzPath  = "github.com/gwc-dev/gwc/runtime/extauthz"
 )
 
-var qualifiers = map[string]string{runtimePath: "gwcrt", hosttablePath: "hosttable", hostPath: "host", tracingPath: "tracing"}
+var qualifiers = map[string]string{runtimePath: "gwcrt", hosttablePath: "hosttable", hostPath: "host", tracingPath: "tracing", extauthzPath: "extauthz"}
 
 // enumNames names the constants of the runtime's enumerations, by value.
 var enumNames = map[reflect.Type][]string{
@@ -188,6 +190,13 @@ func (p *printer) duration(d time.Duration) string {
 // iface writes the interfaces of the configuration, the plugin chain and
 // the tracer, as the calls that build them.
 func (p *printer) iface(v reflect.Value) {
+	if e, ok := v.Interface().(*extauthz.Client); ok {
+		p.imports[extauthzPath] = true
+		p.write("extauthz.New(")
+		p.value(reflect.ValueOf(e.Spec()), false)
+		p.write(")")
+		return
+	}
 	if t, ok := v.Interface().(*tracing.Tracer); ok {
 		p.imports[tracingPath] = true
 		p.write("tracing.New(")

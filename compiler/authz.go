@@ -3,11 +3,13 @@ package compiler
 import (
 	"cmp"
 	"fmt"
+	"maps"
 	"net/netip"
 	"regexp"
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/gwc-dev/gwc/compiler/diag"
 	"github.com/gwc-dev/gwc/compiler/ir"
@@ -98,6 +100,27 @@ func (c *compilation) lowerAuthz(cfg *ir.Config) []ir.AuthzPolicy {
 		}
 	}
 	slices.SortFunc(out, func(a, b ir.AuthzPolicy) int { return cmp.Compare(a.Origin.Resource, b.Origin.Resource) })
+	// Istio allows one external authorizer per workload.
+	var first *ir.AuthzPolicy
+	for i := range out {
+		p := &out[i]
+		if p.Provider == nil {
+			continue
+		}
+		if first == nil {
+			first = p
+			continue
+		}
+		if p.Provider.Provider != first.Provider.Provider {
+			for _, ap := range c.authzPolicies {
+				if ap.Namespace+"/"+ap.Name == p.Origin.Resource {
+					c.errorc(codeValidation, ap.Resource, "spec.provider.name", "name one provider in every CUSTOM policy of the gateway",
+						"CUSTOM policies name two providers, %q and %q (%s): Istio allows one external authorizer per workload",
+						first.Provider.Provider, p.Provider.Provider, first.Origin.Resource)
+				}
+			}
+		}
+	}
 	return out
 }
 
@@ -125,8 +148,7 @@ func (c *compilation) authzPolicy(ap *authorizationPolicy, cfg *ir.Config) (ir.A
 	}
 	switch {
 	case action == "CUSTOM":
-		k.errorf(diag.CodeNotEnforced, "spec.action", "authorize with a GatewayPlugin of phase AUTHZ (docs/plugins.md), or keep the policy out of the gateway's input",
-			"action CUSTOM (an external authorizer) is not enforced by gwc: a gateway built without it would not apply it")
+		p.Provider = c.extAuthzProvider(k, s)
 	case s.Provider != nil:
 		// Istio's webhook: provider is only for CUSTOM.
 		k.errorf(codeValidation, "spec.provider", "remove provider, or set action: CUSTOM",
@@ -484,4 +506,83 @@ func (k *authzCheck) pathTemplate(path, v string) (ir.AuthzValue, bool) {
 		re.WriteString("/")
 	}
 	return ir.AuthzValue{Text: v, Kind: "regex", Value: re.String()}, true
+}
+
+// extAuthzProvider resolves a CUSTOM policy's provider in the mesh config
+// (gwc build --mesh-config): an envoyExtAuthzHttp or envoyExtAuthzGrpc
+// extension provider, as istiod requires.
+func (c *compilation) extAuthzProvider(k *authzCheck, s *authzSpec) *ir.ExtAuthz {
+	name := ""
+	if s.Provider != nil {
+		name = s.Provider.Name
+	}
+	if name == "" {
+		k.errorf(codeValidation, "spec.provider", "name the meshConfig extensionProviders entry of the external authorizer: provider: {name: NAME}",
+			"action CUSTOM needs provider.name")
+		return nil
+	}
+	mp := c.mesh.Provider(name)
+	if mp == nil {
+		k.errorf(diag.CodeNotFound, "spec.provider.name", "define it in meshConfig extensionProviders (envoyExtAuthzHttp or envoyExtAuthzGrpc) and pass the file with gwc build --mesh-config FILE",
+			"extension provider %q is not defined in the mesh config", name)
+		return nil
+	}
+	if mp.Kind != "envoyExtAuthzHttp" && mp.Kind != "envoyExtAuthzGrpc" {
+		k.errorf(codeValidation, "spec.provider.name", "name an envoyExtAuthzHttp or envoyExtAuthzGrpc provider",
+			"extension provider %q is %s, not an external authorizer", name, mp.Kind)
+		return nil
+	}
+	var f struct {
+		Timeout                         string            `json:"timeout"`
+		PathPrefix                      string            `json:"pathPrefix"`
+		FailOpen                        bool              `json:"failOpen"`
+		StatusOnError                   string            `json:"statusOnError"`
+		IncludeRequestHeadersInCheck    []string          `json:"includeRequestHeadersInCheck"`
+		IncludeHeadersInCheck           []string          `json:"includeHeadersInCheck"`
+		IncludeAdditionalHeadersInCheck map[string]string `json:"includeAdditionalHeadersInCheck"`
+		HeadersToUpstreamOnAllow        []string          `json:"headersToUpstreamOnAllow"`
+		HeadersToDownstreamOnAllow      []string          `json:"headersToDownstreamOnAllow"`
+		HeadersToDownstreamOnDeny       []string          `json:"headersToDownstreamOnDeny"`
+		IncludeRequestBodyInCheck       any               `json:"includeRequestBodyInCheck"`
+	}
+	if err := mp.Decode(&f); err != nil {
+		c.errorc(diag.CodeMeshConfig, c.mesh, mp.Field(""), "write the provider's fields as Istio's meshConfig reference gives them", "provider %q: %v", name, err)
+		k.ok = false
+		return nil
+	}
+	out := &ir.ExtAuthz{Provider: name, GRPC: mp.Kind == "envoyExtAuthzGrpc", Service: mp.Service, Port: mp.Port,
+		PathPrefix: f.PathPrefix, FailOpen: f.FailOpen,
+		IncludeRequestHeaders:    append(f.IncludeRequestHeadersInCheck, f.IncludeHeadersInCheck...),
+		HeadersToUpstreamOnAllow: f.HeadersToUpstreamOnAllow, HeadersToDownstreamOnAllow: f.HeadersToDownstreamOnAllow,
+		HeadersToDownstreamOnDeny: f.HeadersToDownstreamOnDeny}
+	if mp.Service == "" || mp.Port == 0 {
+		c.errorc(diag.CodeMeshConfig, c.mesh, mp.Field("service"), "set service and port of the authorizer",
+			"provider %q has no service or port", name)
+		k.ok = false
+	}
+	if f.Timeout != "" {
+		d, err := time.ParseDuration(f.Timeout)
+		if err != nil || d <= 0 {
+			c.errorc(diag.CodeMeshConfig, c.mesh, mp.Field("timeout"), "write a positive duration such as 5s", "provider %q: timeout %q is not a positive duration", name, f.Timeout)
+			k.ok = false
+		}
+		out.Timeout = d
+	}
+	if f.StatusOnError != "" {
+		n, err := strconv.Atoi(f.StatusOnError)
+		if err != nil || n < 200 || n > 599 {
+			c.errorc(diag.CodeMeshConfig, c.mesh, mp.Field("statusOnError"), "write an HTTP status such as \"503\"", "provider %q: statusOnError %q is not an HTTP status", name, f.StatusOnError)
+			k.ok = false
+		}
+		out.StatusOnError = n
+	}
+	if f.IncludeRequestBodyInCheck != nil {
+		c.errorc(diag.CodeNotEnforced, c.mesh, mp.Field("includeRequestBodyInCheck"), "remove it: gwc sends the authorizer no body",
+			"provider %q: includeRequestBodyInCheck is not enforced by gwc", name)
+		k.ok = false
+	}
+	for _, hk := range slices.Sorted(maps.Keys(f.IncludeAdditionalHeadersInCheck)) {
+		out.AdditionalHeaders = append(out.AdditionalHeaders, ir.Label{Key: hk, Value: f.IncludeAdditionalHeadersInCheck[hk]})
+	}
+	return out
 }

@@ -21,9 +21,12 @@ import (
 // Istio's evaluation order: CUSTOM, then DENY, then ALLOW; AUDIT only logs.
 // https://istio.io/latest/docs/concepts/security/#implicit-enablement
 type Authz struct {
-	Deny  []AuthzRule
-	Audit []AuthzRule
-	Allow []AuthzRule
+	// Custom are the rules of the CUSTOM policies: a request one matches
+	// is sent to Config.ExtAuthz.
+	Custom []AuthzRule
+	Deny   []AuthzRule
+	Audit  []AuthzRule
+	Allow  []AuthzRule
 	// AllowPolicies says an ALLOW policy exists: then a request no ALLOW
 	// rule matches is denied, even when the policies have no rules at all
 	// (Istio's allow-nothing policy).
@@ -152,6 +155,9 @@ func newAuthzRequest(r *http.Request, path string, port int, id *Identity) *auth
 
 // AuthzDecision is what the policies decided about a request.
 type AuthzDecision struct {
+	// Custom is the CUSTOM rule that sends the request to the external
+	// authorizer, whose answer comes first; nil when none matches.
+	Custom  *AuthzRule
 	Allowed bool
 	// Rule is the rule that decided: the DENY rule that matched, or the
 	// ALLOW rule that let the request in; nil when no policy applies or no
@@ -173,7 +179,17 @@ func (d AuthzDecision) Details() string {
 	return "rbac_access_denied_matched_policy[none]"
 }
 
-// decide runs the policies over q in Istio's order.
+// custom returns the first CUSTOM rule q matches, nil for none.
+func (a *Authz) custom(q *authzRequest) *AuthzRule {
+	for i := range a.Custom {
+		if a.Custom[i].matches(q) {
+			return &a.Custom[i]
+		}
+	}
+	return nil
+}
+
+// decide runs the DENY, AUDIT and ALLOW policies over q in Istio's order.
 func (a *Authz) decide(q *authzRequest) AuthzDecision {
 	var d AuthzDecision
 	for i := range a.Deny {
@@ -442,7 +458,7 @@ func authzRegex(src string) *regexp.Regexp {
 // match nothing: a DENY rule that matches nothing fails open.
 func (a *Authz) check() error {
 	var errs []error
-	for _, rules := range [][]AuthzRule{a.Deny, a.Audit, a.Allow} {
+	for _, rules := range [][]AuthzRule{a.Custom, a.Deny, a.Audit, a.Allow} {
 		for i := range rules {
 			r := &rules[i]
 			for _, c := range r.conditions() {
@@ -515,7 +531,12 @@ func (h *listenerHandler) authorize(w http.ResponseWriter, r *http.Request, z *A
 		// request authentication is here.
 		id = x.identity
 	}
-	d := z.decide(newAuthzRequest(r, path, h.l.Port, id))
+	q := newAuthzRequest(r, path, h.l.Port, id)
+	if ea := h.e.cfg.ExtAuthz; ea != nil && z.custom(q) != nil && !ea.Check(w, r) {
+		// CUSTOM first, as Istio orders the filters.
+		return false
+	}
+	d := z.decide(q)
 	for _, a := range d.Audited {
 		h.e.log.Info("authorization audit", "policy", a.Name, "rule", a.ID, "method", r.Method, "host", r.Host, "path", path)
 	}

@@ -29,6 +29,8 @@ type Config struct {
 	Authn Authenticator
 	// Authz is nil unless the configuration has AuthorizationPolicies.
 	Authz *Authz
+	// ExtAuthz is nil unless a CUSTOM AuthorizationPolicy exists.
+	ExtAuthz ExtAuthz
 	// Tracing is nil unless a Telemetry resource enables tracing.
 	Tracing Tracer
 	// Topology is what the gateway trusts of the hops in front of it.

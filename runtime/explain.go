@@ -223,11 +223,22 @@ func (cfg *Config) Authorize(r *http.Request, port int, id *Identity) AuthzDecis
 	if !ok {
 		return AuthzDecision{}
 	}
-	return cfg.Authz.decide(newAuthzRequest(r, path, port, id))
+	q := newAuthzRequest(r, path, port, id)
+	d := cfg.Authz.decide(q)
+	d.Custom = cfg.Authz.custom(q)
+	return d
 }
 
 // Describe says which rule decided, for `gwc explain`.
 func (d AuthzDecision) Describe() string {
+	s := d.describeLocal()
+	if d.Custom != nil {
+		s = "sent first to the external authorizer by CUSTOM rule " + d.Custom.Name + " (" + d.Custom.ID + "), whose denial would answer; then " + s
+	}
+	return s
+}
+
+func (d AuthzDecision) describeLocal() string {
 	switch {
 	case d.Allowed && d.Rule != nil:
 		return "allowed by ALLOW rule " + d.Rule.Name + " (" + d.Rule.ID + ")"

@@ -105,6 +105,10 @@ func (cfg *Config) Prepare() error {
 		if err := cfg.Authz.check(); err != nil {
 			fail("%w", err)
 		}
+		if len(cfg.Authz.Custom) > 0 && cfg.ExtAuthz == nil {
+			// A CUSTOM rule with nobody to ask would let its requests through.
+			fail("CUSTOM authorization rules without an external authorizer")
+		}
 	}
 	for ci := range cfg.Clusters {
 		c := &cfg.Clusters[ci]

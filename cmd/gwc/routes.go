@@ -214,12 +214,12 @@ func routeRows(irc *ir.Config, rc *runtime.Config) []routeRow {
 // printAuthz lists the AuthorizationPolicy rules in the order the gateway
 // evaluates them, before any route.
 func printAuthz(w io.Writer, a *runtime.Authz) {
-	fmt.Fprintln(w, "authorization (before routing: DENY, then AUDIT, then ALLOW)")
+	fmt.Fprintln(w, "authorization (before routing: CUSTOM, then DENY, then AUDIT, then ALLOW)")
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	for _, g := range []struct {
 		action string
 		rules  []runtime.AuthzRule
-	}{{"DENY", a.Deny}, {"AUDIT", a.Audit}, {"ALLOW", a.Allow}} {
+	}{{"CUSTOM", a.Custom}, {"DENY", a.Deny}, {"AUDIT", a.Audit}, {"ALLOW", a.Allow}} {
 		for i := range g.rules {
 			r := &g.rules[i]
 			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", g.action, r.Name, r.Describe(), r.ID)

@@ -8,6 +8,13 @@ import (
 func dumpAuthz(p func(int, string, ...any), policies []AuthzPolicy) {
 	for _, ap := range policies {
 		p(0, "authz %s %s from %s", ap.Action, ap.Name, ap.Origin)
+		if e := ap.Provider; e != nil {
+			kind := "http"
+			if e.GRPC {
+				kind = "grpc"
+			}
+			p(1, "provider %s %s %s:%d timeout %s failOpen %t statusOnError %d pathPrefix %q", e.Provider, kind, e.Service, e.Port, e.Timeout, e.FailOpen, e.StatusOnError, e.PathPrefix)
+		}
 		if len(ap.Rules) == 0 {
 			p(1, "no rules")
 		}

@@ -503,13 +503,35 @@ type PluginMatch struct {
 // AuthzPolicy is one AuthorizationPolicy applied at the gateway.
 type AuthzPolicy struct {
 	Origin Origin
-	// Action is "ALLOW", "DENY" or "AUDIT".
+	// Action is "ALLOW", "DENY", "AUDIT" or "CUSTOM".
 	Action string
 	// Name is Envoy's policy name under Istio, "ns[NS]-policy[NAME]".
 	Name string
 	// Rules are the policy's rules; none is Istio's allow-nothing (ALLOW)
-	// or a policy that matches nothing (DENY, AUDIT).
+	// or a policy that matches nothing (DENY, AUDIT, CUSTOM).
 	Rules []AuthzRule
+	// Provider is the external authorizer of a CUSTOM policy.
+	Provider *ExtAuthz
+}
+
+// ExtAuthz is a meshConfig extensionProviders entry of kind
+// envoyExtAuthzHttp or envoyExtAuthzGrpc.
+type ExtAuthz struct {
+	Provider string
+	GRPC     bool
+	Service  string
+	Port     int
+	// Timeout is 0 for Istio's default (600s); StatusOnError 0 for 403.
+	Timeout       time.Duration
+	FailOpen      bool
+	StatusOnError int
+	// The HTTP provider's fields; header lists in Istio's forms.
+	PathPrefix                 string
+	IncludeRequestHeaders      []string
+	AdditionalHeaders          []Label // sorted by Key
+	HeadersToUpstreamOnAllow   []string
+	HeadersToDownstreamOnAllow []string
+	HeadersToDownstreamOnDeny  []string
 }
 
 // AuthzRule is one rule: it matches when one From clause matches (or there

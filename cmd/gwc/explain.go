@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/gwc-dev/gwc/compiler"
 	"github.com/gwc-dev/gwc/compiler/ir"
 	"github.com/gwc-dev/gwc/runtime"
 )
@@ -33,6 +34,7 @@ func runExplain(args []string, stdout, stderr io.Writer) int {
 	var headers headerFlags
 	fs.Var(&headers, "H", "a request `HEADER` as 'name: value' (repeatable)")
 	ns := fs.String("namespace", "default", "namespace of resources that set none, as kubectl's --namespace")
+	mesh := fs.String("mesh-config", "", "read Istio's mesh config (extensionProviders) from `FILE`, as gwc build does")
 	args, code, ok := parseFlags(fs, args, stderr)
 	if !ok {
 		return code
@@ -46,7 +48,7 @@ func runExplain(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "gwc explain: %v\n", err)
 		return 2
 	}
-	irc, rc, code := compiledTables(args[:len(args)-1], *ns, stderr)
+	irc, rc, code := compiledTablesWith(args[:len(args)-1], compiler.Options{Namespace: *ns, MeshConfig: *mesh}, stderr)
 	if rc == nil {
 		return code
 	}

@@ -10,6 +10,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/gwc-dev/gwc/codegen"
+	"github.com/gwc-dev/gwc/compiler"
 	"github.com/gwc-dev/gwc/compiler/ir"
 	"github.com/gwc-dev/gwc/runtime"
 )
@@ -21,6 +22,7 @@ func runRoutes(args []string, stdout, stderr io.Writer) int {
 	fs := newFlagSet("routes", "[--format text|json] [--namespace NS] PATH...")
 	format := fs.String("format", "text", "output `FORMAT`: text or json")
 	ns := fs.String("namespace", "default", "namespace of resources that set none, as kubectl's --namespace")
+	mesh := fs.String("mesh-config", "", "read Istio's mesh config (extensionProviders) from `FILE`, as gwc build does")
 	paths, code, ok := parseFlags(fs, args, stderr)
 	if !ok {
 		return code
@@ -33,7 +35,7 @@ func runRoutes(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "gwc routes: no input: name files or directories of resources")
 		return 2
 	}
-	irc, rc, code := compiledTables(paths, *ns, stderr)
+	irc, rc, code := compiledTablesWith(paths, compiler.Options{Namespace: *ns, MeshConfig: *mesh}, stderr)
 	if rc == nil {
 		return code
 	}
@@ -106,7 +108,12 @@ func describeL4(rc *runtime.Config, r *runtime.L4Route) string {
 // compiledTables compiles paths and builds the prepared runtime tables;
 // on failure it prints the diagnostics and returns the exit status.
 func compiledTables(paths []string, ns string, stderr io.Writer) (*ir.Config, *runtime.Config, int) {
-	cfg, diags := compile(paths, ns, io.Discard)
+	return compiledTablesWith(paths, compiler.Options{Namespace: ns}, stderr)
+}
+
+// compiledTablesWith is compiledTables with all of the pipeline's options.
+func compiledTablesWith(paths []string, opts compiler.Options, stderr io.Writer) (*ir.Config, *runtime.Config, int) {
+	cfg, diags := compileWith(paths, opts, io.Discard)
 	if cfg == nil {
 		printDiags(stderr, diags)
 		return nil, nil, 1

@@ -25,6 +25,11 @@
 //     x-envoy-attempt-count, server, x-envoy-upstream-service-time),
 //     weighted clusters, Istio's load balancers (LEAST_REQUEST by default),
 //     DNS endpoints kept fresh, and Istio's default retry policy;
+//   - admission before routing (admit.go): request authentication, then
+//     the AuthorizationPolicies compiled into tables (authz.go: CUSTOM
+//     through Config.ExtAuthz, which runtime/extauthz implements, then
+//     DENY, AUDIT, ALLOW), then each host's local rate limit
+//     (ratelimit.go);
 //   - the status port (readiness), an admin port (config dump, clusters) and
 //     a graceful drain on SIGTERM.
 //   - observability (exchange.go, observer.go): Istio's standard metrics at

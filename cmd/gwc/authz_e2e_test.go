@@ -95,7 +95,7 @@ spec:
 			t.Errorf("access log for %s: %q, want %q", path, got[path], w)
 		}
 	}
-	if counts := requestCounts(in.scrape(t)); counts["200 -"] != 2 || counts["403 -"] != 2 || len(counts) != 2 {
+	if counts := in.settledCounts(t, 4); counts["200 -"] != 2 || counts["403 -"] != 2 || len(counts) != 2 {
 		t.Errorf("istio_requests_total by code and flags: %v, want 2×200 and 2×403", counts)
 	}
 	logs := in.logs()

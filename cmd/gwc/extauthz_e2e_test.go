@@ -148,7 +148,7 @@ spec:
 		if fmt.Sprint(httpChecks) != fmt.Sprint(want) {
 			t.Errorf("checks the authorizer got: %q, want %q", httpChecks, want)
 		}
-		if counts := requestCounts(in.scrape(t)); counts["401 UAEX"] != 1 || counts["200 -"] != 2 {
+		if counts := in.settledCounts(t, 3); counts["401 UAEX"] != 1 || counts["200 -"] != 2 {
 			t.Errorf("istio_requests_total by code and flags: %v, want 2×200 and 1×401 UAEX", counts)
 		}
 	})
@@ -170,7 +170,7 @@ spec:
 		if code, _, _ := do(in, "/public"); code != 200 {
 			t.Errorf("not selected: %d, want 200", code)
 		}
-		if counts := requestCounts(in.scrape(t)); counts["503 UAEX"] != 1 {
+		if counts := in.settledCounts(t, 2); counts["503 UAEX"] != 1 {
 			t.Errorf("istio_requests_total by code and flags: %v, want 1×503 UAEX", counts)
 		}
 	})

@@ -69,7 +69,7 @@ spec:
 			t.Errorf("free host, request %d: %d, want 200 (its VirtualService turns the limit off)", i, code)
 		}
 	}
-	if counts := requestCounts(in.scrape(t)); counts["200 -"] != 8 || counts["429 RL"] != 2 || len(counts) != 2 {
+	if counts := in.settledCounts(t, 10); counts["200 -"] != 8 || counts["429 RL"] != 2 || len(counts) != 2 {
 		t.Errorf("istio_requests_total by code and flags: %v, want 8×200 and 2×429 RL", counts)
 	}
 	limited := 0

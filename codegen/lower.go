@@ -63,6 +63,9 @@ func lower(cfg *ir.Config) (*runtime.Config, *notes, error) {
 		if c.Origin != nil {
 			note[0] = strconv.Itoa(i) + ": endpoints from ServiceEntry " + c.Origin.String()
 		}
+		if s := c.Service; s != nil {
+			note[0] = strconv.Itoa(i) + ": endpoints from the EndpointSlices of Service " + s.Namespace + "/" + s.Name
+		}
 		if c.Policy != nil {
 			note = append(note, "policy from DestinationRule "+c.Policy.Origin.String())
 		}
@@ -81,6 +84,9 @@ func lower(cfg *ir.Config) (*runtime.Config, *notes, error) {
 	if e := runtimeExtAuthz(cfg); e != nil {
 		out.ExtAuthz = e
 	}
+	if d := runtimeDiscovery(cfg); d != nil {
+		out.Discovery = d
+	}
 	if c := runtimePlugins(cfg); c != nil {
 		out.Plugins = c
 		for _, p := range cfg.Plugins {
@@ -89,6 +95,9 @@ func lower(cfg *ir.Config) (*runtime.Config, *notes, error) {
 	}
 	if t := runtimeTracing(cfg); t != nil {
 		out.Tracing = t
+	}
+	if a := runtimeAuthn(cfg); a != nil {
+		out.Authn = a
 	}
 	return out, n, nil
 }
@@ -170,6 +179,9 @@ func lowerL4(r ir.L4Route) runtime.L4Route {
 
 func lowerCluster(c ir.Cluster) (runtime.Cluster, error) {
 	rc := runtime.Cluster{Name: c.Name, Resolve: c.Resolve, HTTP2: c.HTTP2}
+	if s := c.Service; s != nil {
+		rc.Service = &runtime.ServiceRef{Namespace: s.Namespace, Name: s.Name, Port: s.Port, Labels: s.Labels}
+	}
 	for _, e := range c.Endpoints {
 		rc.Endpoints = append(rc.Endpoints, runtime.Endpoint{Address: net.JoinHostPort(e.Host, strconv.Itoa(e.Port)), Weight: uint32(e.Weight)})
 	}
@@ -200,7 +212,7 @@ func lowerPolicy(p *ir.Policy) (*runtime.ClusterPolicy, error) {
 	out := &runtime.ClusterPolicy{
 		LB: lb,
 		Hash: runtime.HashPolicy{
-			Header: h.Header, Cookie: h.Cookie, CookiePath: h.CookiePath, CookieTTL: h.CookieTTL,
+			Header: h.Header, Cookie: h.Cookie, CookiePath: h.CookiePath, CookieTTL: h.CookieTTL, CookieGenerate: h.CookieGenerate,
 			CookieAttributes: h.CookieAttributes, SourceIP: h.SourceIP, QueryParam: h.QueryParam,
 		},
 		TableSize: p.TableSize,
@@ -279,12 +291,13 @@ func ms(n int64) time.Duration { return time.Duration(n) * time.Millisecond }
 
 func lowerRoute(r ir.Route) runtime.Route {
 	out := runtime.Route{
-		ID:              r.Origin.String(),
-		RequestHeaders:  lowerOps(r.RequestHeaders),
-		ResponseHeaders: lowerOps(r.ResponseHeaders),
-		Timeout:         ms(r.TimeoutMS),
-		Compression:     r.Compression,
-		MaxRequestBytes: r.MaxRequestBytes,
+		ID:                     r.Origin.String(),
+		RequestHeaders:         lowerOps(r.RequestHeaders),
+		ResponseHeaders:        lowerOps(r.ResponseHeaders),
+		DestinationHeadersLast: r.DestinationHeadersLast,
+		Timeout:                ms(r.TimeoutMS),
+		Compression:            r.Compression,
+		MaxRequestBytes:        r.MaxRequestBytes,
 	}
 	for _, m := range r.Matches {
 		out.Matches = append(out.Matches, lowerMatch(m))

@@ -11,6 +11,8 @@ import (
 	"github.com/gwc-dev/gwc/runtime"
 	"github.com/gwc-dev/gwc/runtime/extauthz"
 	"github.com/gwc-dev/gwc/runtime/hosttable"
+	"github.com/gwc-dev/gwc/runtime/jwt"
+	"github.com/gwc-dev/gwc/runtime/kubernetes"
 	"github.com/gwc-dev/gwc/runtime/plugin/host"
 	"github.com/gwc-dev/gwc/runtime/tracing"
 )
@@ -40,11 +42,13 @@ const (
 	runtimePath   = "github.com/gwc-dev/gwc/runtime"
 	hosttablePath = "github.com/gwc-dev/gwc/runtime/hosttable"
 	hostPath      = "github.com/gwc-dev/gwc/runtime/plugin/host"
+	kubePath      = "github.com/gwc-dev/gwc/runtime/kubernetes"
 	tracingPath   = "github.com/gwc-dev/gwc/runtime/tracing"
+	jwtPath       = "github.com/gwc-dev/gwc/runtime/jwt"
 	extauthzPath  = "github.com/gwc-dev/gwc/runtime/extauthz"
 )
 
-var qualifiers = map[string]string{runtimePath: "gwcrt", hosttablePath: "hosttable", hostPath: "host", tracingPath: "tracing", extauthzPath: "extauthz"}
+var qualifiers = map[string]string{runtimePath: "gwcrt", hosttablePath: "hosttable", hostPath: "host", kubePath: "kubernetes", tracingPath: "tracing", jwtPath: "jwt", extauthzPath: "extauthz"}
 
 // enumNames names the constants of the runtime's enumerations, by value.
 var enumNames = map[reflect.Type][]string{
@@ -187,8 +191,9 @@ func (p *printer) duration(d time.Duration) string {
 	return strconv.FormatInt(int64(d), 10) + " * time.Nanosecond"
 }
 
-// iface writes the interfaces of the configuration, the plugin chain and
-// the tracer, as the calls that build them.
+// iface writes the interfaces of the configuration as the calls that build
+// them: the plugin chain, the endpoint discovery, the tracer and the JWT
+// authenticator.
 func (p *printer) iface(v reflect.Value) {
 	if e, ok := v.Interface().(*extauthz.Client); ok {
 		p.imports[extauthzPath] = true
@@ -197,10 +202,22 @@ func (p *printer) iface(v reflect.Value) {
 		p.write(")")
 		return
 	}
+	if _, ok := v.Interface().(*kubernetes.Discovery); ok {
+		p.imports[kubePath] = true
+		p.write("kubernetes.New()")
+		return
+	}
 	if t, ok := v.Interface().(*tracing.Tracer); ok {
 		p.imports[tracingPath] = true
 		p.write("tracing.New(")
 		p.value(reflect.ValueOf(t.Spec()), false)
+		p.write(")")
+		return
+	}
+	if a, ok := v.Interface().(*jwt.Authenticator); ok {
+		p.imports[jwtPath] = true
+		p.write("jwt.New(")
+		p.value(reflect.ValueOf(a.Spec()), false)
 		p.write(")")
 		return
 	}
@@ -364,6 +381,7 @@ var (
 	serverTLSType  = reflect.TypeFor[runtime.ServerTLS]()
 	clusterType    = reflect.TypeFor[runtime.Cluster]()
 	specType       = reflect.TypeFor[host.Spec]()
+	jwtRuleType    = reflect.TypeFor[jwt.Rule]()
 	configType     = reflect.TypeFor[runtime.Config]()
 	weightedType   = reflect.TypeFor[runtime.WeightedCluster]()
 	mirrorType     = reflect.TypeFor[runtime.Mirror]()
@@ -387,6 +405,8 @@ func (p *printer) elementNote(e reflect.Value, i int) []string {
 		return at(p.notes.clusters, i)
 	case specType:
 		return at(p.notes.plugins, i)
+	case jwtRuleType:
+		return []string{e.FieldByName("ID").String()}
 	}
 	return nil
 }

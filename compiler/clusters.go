@@ -44,8 +44,9 @@ func (c *compilation) destinations(vs *virtualService, i int, rule httpRoute, li
 }
 
 // cluster returns the name of the cluster for a destination, creating it
-// from the ServiceEntry that declares the host, or from DNS of the host's
-// FQDN when none does, as inside a Kubernetes cluster.
+// from the ServiceEntry that declares the host, or, when none does, from
+// the Service's EndpointSlices in a build with --endpoints kubernetes,
+// else from DNS of the host's FQDN, as inside a Kubernetes cluster.
 func (c *compilation) cluster(vs *virtualService, path string, d destination, listenerPort int) (string, bool) {
 	host := names.FQDN(d.Host, vs.Namespace)
 	if strings.Contains(host, "*") {
@@ -77,8 +78,14 @@ func (c *compilation) cluster(vs *virtualService, path string, d destination, li
 		if port == 0 {
 			port = listenerPort // istiod's fallback for a service it knows no ports of
 		}
-		cl = &ir.Cluster{Host: host, Port: port, Resolve: true,
-			Endpoints: []ir.Endpoint{{Host: host, Port: port, Weight: 1}}}
+		if svc, ok := kubernetesService(host, port); ok && c.kubernetes {
+			// The Service's only port wins over the fallback at run time
+			// (runtime/kubernetes slicePort), as istiod's does.
+			cl = &ir.Cluster{Host: host, Port: port, Service: svc}
+		} else {
+			cl = &ir.Cluster{Host: host, Port: port, Resolve: true,
+				Endpoints: []ir.Endpoint{{Host: host, Port: port, Weight: 1}}}
+		}
 	} else {
 		sp, ok := c.servicePort(vs, path, se, port)
 		if !ok {

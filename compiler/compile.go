@@ -30,6 +30,10 @@ type compilation struct {
 	mesh        *MeshConfig         // nil without --mesh-config
 	// authzPolicies are the AuthorizationPolicies, in input order.
 	authzPolicies []*authorizationPolicy
+	// requestAuthns are the RequestAuthentications, all applied to the
+	// gateway, sorted by namespace, name; requestauthn.go orders their
+	// rules.
+	requestAuthns []*requestAuthentication
 
 	listeners map[listenerKey]*listener
 	clusters  map[string]*ir.Cluster
@@ -38,16 +42,26 @@ type compilation struct {
 	// a VirtualService by "namespace/name".
 	delegates map[*virtualService]bool
 	byName    map[string]*virtualService
+
+	// kubernetes says destinations without a ServiceEntry take their
+	// endpoints from the Kubernetes API (upstream.go).
+	kubernetes bool
 }
 
 // Compile lowers resources into the IR; mesh is the mesh config, nil for
 // none. The IR is nil when there are errors.
 func Compile(resources []*load.Resource, mesh *MeshConfig) (*ir.Config, diag.List) {
+	return compile(resources, mesh, "")
+}
+
+// compile is Compile with endpoints, Options.Endpoints.
+func compile(resources []*load.Resource, mesh *MeshConfig, endpoints string) (*ir.Config, diag.List) {
 	c := &compilation{
-		mesh:      mesh,
-		gateways:  map[string]*gateway{},
-		listeners: map[listenerKey]*listener{},
-		clusters:  map[string]*ir.Cluster{},
+		mesh:       mesh,
+		gateways:   map[string]*gateway{},
+		listeners:  map[listenerKey]*listener{},
+		clusters:   map[string]*ir.Cluster{},
+		kubernetes: endpoints == EndpointsKubernetes,
 	}
 	c.decode(resources)
 	c.collectDestinationRules()
@@ -59,9 +73,15 @@ func Compile(resources []*load.Resource, mesh *MeshConfig) (*ir.Config, diag.Lis
 	cfg := c.lower(resources)
 	cfg.Plugins = c.lowerPlugins(cfg)
 	cfg.Authz = c.lowerAuthz(cfg)
+	cfg.JWTRules = c.lowerJWTRules()
+	c.warnClaimRoutes()
 	cfg.Workload = c.workload(cfg)
 	cfg.Tracing = c.lowerTracing(cfg)
+	c.warnPolicyTargets(cfg.Workload)
 	cfg.Topology = c.topology(cfg)
+	if c.kubernetes {
+		cfg.Endpoints = EndpointsKubernetes
+	}
 	c.warnMergedDestinationRules()
 	c.warnUnusedDestinationRules()
 	c.diags.Sort()
@@ -122,6 +142,11 @@ func (c *compilation) decode(resources []*load.Resource) {
 			if err = decodeSpec(r, &t.Spec); err == nil {
 				c.telemetries = append(c.telemetries, t)
 			}
+		case "RequestAuthentication":
+			ra := &requestAuthentication{Resource: r}
+			if err = decodeSpec(r, &ra.Spec); err == nil {
+				c.requestAuthns = append(c.requestAuthns, ra)
+			}
 		case "DestinationRule":
 			dr := &destinationRule{Resource: r}
 			if err = decodeSpec(r, &dr.Spec); err == nil {
@@ -135,8 +160,9 @@ func (c *compilation) decode(resources []*load.Resource) {
 	byName := func(a, b *load.Resource) int {
 		return cmp.Or(cmp.Compare(a.Namespace, b.Namespace), cmp.Compare(a.Name, b.Name))
 	}
-	slices.SortFunc(c.vss, func(a, b *virtualService) int { return byName(a.Resource, b.Resource) })
+	slices.SortFunc(c.vss, func(a, b *virtualService) int { return load.CompareCreation(a.Resource, b.Resource) })
 	slices.SortFunc(c.ses, func(a, b *serviceEntry) int { return byName(a.Resource, b.Resource) })
 	slices.SortFunc(c.drs, func(a, b *destinationRule) int { return byName(a.Resource, b.Resource) })
 	slices.SortFunc(c.telemetries, func(a, b *telemetry) int { return byName(a.Resource, b.Resource) })
+	slices.SortFunc(c.requestAuthns, func(a, b *requestAuthentication) int { return byName(a.Resource, b.Resource) })
 }

@@ -289,8 +289,15 @@ func (c *compilation) checkPolicy(dr *destinationRule, path string, p *trafficPo
 	c.checkParts(dr, path, p.LoadBalancer, p.ConnectionPool, p.OutlierDetection, p.TLS)
 	for i, pl := range p.PortLevelSettings {
 		pp := fmt.Sprintf("%s.portLevelSettings[%d]", path, i)
-		if pl.Port == nil || pl.Port.Number == 0 {
-			c.errorc(codeUnsupported, dr.Resource, pp, "add port: {number: N}", "port-level settings without a port")
+		switch {
+		case pl.Port == nil:
+			c.errorc(codeValidation, dr.Resource, pp, "add port: {number: N} with the service port they are for",
+				"portTrafficPolicy must have valid port")
+		case pl.Port.Number < 1 || pl.Port.Number > 65535:
+			// Istio accepts the number and matches it against no port
+			// (networking/core's port-level merge compares numbers).
+			c.warnc(codeIgnored, dr.Resource, pp+".port.number", "use the number of the service port they are for",
+				"port-level settings for port %d apply to no port", pl.Port.Number)
 		}
 		if pl.LoadBalancer == nil && pl.ConnectionPool == nil && pl.OutlierDetection == nil && pl.TLS == nil {
 			c.errorc(codeValidation, dr.Resource, pp, "set loadBalancer, connectionPool, outlierDetection or tls", "port-level settings must have at least one field besides the port")
@@ -499,9 +506,14 @@ func (c *compilation) lowerLB(out *ir.Policy, lb *loadBalancer, bad, warn func(c
 			}
 			h.CookieAttributes = append(h.CookieAttributes, attr)
 		}
-		if ch.HTTPCookie.TTL != "" {
-			ttl := ch.HTTPCookie.TTL
-			h.CookieTTL = dur("loadBalancer.consistentHash.httpCookie.ttl", &ttl, true)
+		if ttl := ch.HTTPCookie.TTL; ttl != "" {
+			// Istio checks no range here and Envoy keeps the whole
+			// seconds (Max-Age), so any duration that parses will do.
+			d, err := time.ParseDuration(ttl)
+			if err != nil {
+				bad(codeValidation, "loadBalancer.consistentHash.httpCookie.ttl", "write a duration such as 1h", "duration %q does not parse", ttl)
+			}
+			h.CookieTTL, h.CookieGenerate = d, true
 		}
 	case ch.UseSourceIP != nil && *ch.UseSourceIP:
 		h.SourceIP = true

@@ -147,6 +147,16 @@ func lowerOps(ops *headerOps, request bool) (ir.HeaderOps, string) {
 	return out, authority
 }
 
+// mergeRemovals is the sorted union of two sorted removal lists.
+func mergeRemovals(a, b []string) []string {
+	if len(b) == 0 {
+		return a
+	}
+	out := slices.Concat(a, b)
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
 // unescapePercent turns Envoy's "%%" into "%"; checkRule has refused any
 // other "%" (a %VAR% command operator gwc does not evaluate).
 func unescapePercent(v string) string {
@@ -258,7 +268,10 @@ func (c *compilation) checkRule(vs *virtualService, i int, rule httpRoute) {
 		if rd.Scheme != "" && rd.Scheme != "http" && rd.Scheme != "https" {
 			c.errorc(codeValidation, vs.Resource, at(".redirect.scheme"), `use "http" or "https"`, "redirect scheme %q is not http or https", rd.Scheme)
 		}
-		if rd.RedirectCode != 0 && !slices.Contains(redirectCodes, rd.RedirectCode) {
+		if rd.RedirectCode > 0 && rd.RedirectCode < 300 {
+			c.errorc(codeValidation, vs.Resource, at(".redirect.redirectCode"), "use 301, 302, 303, 307 or 308, or leave it out for 301",
+				"%d is not a valid redirect code, must be 3xx", rd.RedirectCode)
+		} else if rd.RedirectCode != 0 && !slices.Contains(redirectCodes, rd.RedirectCode) {
 			c.errorc(codeUnsupported, vs.Resource, at(".redirect.redirectCode"), "use 301, 302, 303, 307 or 308",
 				"redirect code %d is not one Envoy can send (istiod drops such a redirect)", rd.RedirectCode)
 		}

@@ -119,6 +119,10 @@ func (c *compilation) lower(resources []*load.Resource) *ir.Config {
 		vh := &cfg.Listeners[p.listener].VirtualHosts[p.vh]
 		for _, r := range p.built {
 			for _, d := range r.dests {
+				if r.DestinationHeadersLast {
+					// Its removals joined the route's (routes).
+					d.reqOps.Remove, d.respOps.Remove = nil, nil
+				}
 				r.Destinations = append(r.Destinations, ir.Destination{Cluster: index[d.cluster], Weight: d.weight, RequestHeaders: d.reqOps, ResponseHeaders: d.respOps, Authority: d.authority})
 			}
 			for _, m := range r.mirrors {

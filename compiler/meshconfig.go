@@ -260,7 +260,11 @@ func LoadMeshConfig(path string) (*MeshConfig, diag.List) {
 			continue
 		case unknown:
 			continue
-		case len(kinds) != 1:
+		case len(kinds) > 1:
+			fail(src.posOf(field+"."+kinds[1]), field+"."+kinds[1], "set exactly one of "+strings.Join(kinds, ", "),
+				"extension provider %q sets %d provider kinds, want one", p.Name, len(kinds))
+			continue
+		case len(kinds) == 0:
 			fail(src.posOf(field+".name"), field, "set exactly one of "+strings.Join(providerKinds, ", "),
 				"extension provider %q sets %d provider kinds, want one", p.Name, len(kinds))
 			continue

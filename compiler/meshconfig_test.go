@@ -85,7 +85,7 @@ data:
 
 func TestLoadMeshConfigErrors(t *testing.T) {
 	tests := []struct{ name, mesh, want string }{
-		{"two kinds", "extensionProviders:\n- name: x\n  zipkin: {}\n  opentelemetry: {}\n", `:2:9: error GWC0320: MeshConfig: extensionProviders[0]: extension provider "x" sets 2 provider kinds`},
+		{"two kinds", "extensionProviders:\n- name: x\n  zipkin: {}\n  opentelemetry: {}\n", `:4:18: error GWC0320: MeshConfig: extensionProviders[0].opentelemetry: extension provider "x" sets 2 provider kinds`},
 		{"unknown field", "extensionProviders:\n- name: x\n  zipkinn: {}\n", `:3:12: error GWC0320: MeshConfig: extensionProviders[0].zipkinn: unknown extension provider field "zipkinn"`},
 		{"duplicate", "extensionProviders:\n- name: x\n  zipkin: {}\n- name: x\n  zipkin: {}\n", `:4:9: error GWC0320: MeshConfig: extensionProviders[1].name: extension provider "x" is defined twice`},
 		{"bad port", "extensionProviders:\n- name: x\n  zipkin:\n    port: 70000\n", `:4:11: error GWC0320: MeshConfig: extensionProviders[0].zipkin.port: port 70000 is not a port number`},

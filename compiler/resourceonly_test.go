@@ -24,6 +24,14 @@ func TestCheckResources(t *testing.T) {
 		field     string
 	}{
 		{"redirect changing nothing", vs + "  http:\n  - redirect: {redirectCode: 302}\n", "IST0106", "spec.http[0].redirect"},
+		{"redirect code not 3xx", vs + "  http:\n  - redirect: {uri: /x, redirectCode: 200}\n", "IST0106", "spec.http[0].redirect.redirectCode"},
+		{"redirect code 0 is 301", vs + "  http:\n  - redirect: {uri: /x, redirectCode: 0}\n", "", ""},
+		{"empty namespace", strings.Replace(vs, "namespace: shop", `namespace: ""`, 1) + "  http:\n" + route, "", ""},
+		{"DestinationRule for every host", strings.Replace(dr, "host: web", `host: "*"`, 1) + "  trafficPolicy: {loadBalancer: {simple: RANDOM}}\n", "", ""},
+		{"cookie ttl under 1ms or negative", dr + "  trafficPolicy: {loadBalancer: {consistentHash: {httpCookie: {name: c, ttl: 100ns}}}}\n---\n" +
+			strings.Replace(dr, "name: dr,", "name: dr2,", 1) + "  trafficPolicy: {loadBalancer: {consistentHash: {httpCookie: {name: c, ttl: -1s}}}}\n", "", ""},
+		{"ServiceEntry port with an empty protocol", "apiVersion: networking.istio.io/v1\nkind: ServiceEntry\nmetadata: {name: se, namespace: shop}\nspec:\n  hosts: [api.example.com]\n  ports: [{number: 80, name: http, protocol: \"\"}]\n  resolution: DNS\n", "", ""},
+		{"port-level settings for port 0", dr + "  trafficPolicy: {portLevelSettings: [{port: {number: 0}, loadBalancer: {simple: RANDOM}}]}\n", "", ""},
 		{"zero timeout", vs + "  http:\n" + route + "    timeout: 0s\n", "IST0106", "spec.http[0].timeout"},
 		{"negative maxConnections", dr + "  trafficPolicy: {connectionPool: {tcp: {maxConnections: -1}}}\n", "IST0106", "spec.trafficPolicy.connectionPool.tcp.maxConnections"},
 		{"set :path", vs + "  http:\n" + route + "    headers: {request: {set: {\":path\": /x}}}\n", "IST0106", "spec.http[0].headers.request.set.:path"},

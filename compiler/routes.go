@@ -28,8 +28,8 @@ type pendingDest struct {
 }
 
 // routes builds a vhost's route list in the order the binary tries it,
-// following istiod: VirtualServices in binding order (namespace, then
-// name, since files have no creation time), each rule's matches in order
+// following istiod: VirtualServices in binding order (creationTimestamp,
+// then name, then namespace: load.CompareCreation), each rule's matches in order
 // as separate routes, matches for other ports or gateways dropped, a
 // VirtualService's list ending at its first catch-all, and every catch-all
 // moved after the specific routes (SortVHostRoutes).
@@ -54,6 +54,9 @@ func (c *compilation) routes(l *listener, v *vhost) []route {
 					dests[k].respOps, _ = lowerOps(h.Response, false)
 				}
 			}
+			// Only a lone destination with operations of its own needs
+			// the route to say their order.
+			lone := len(rule.Route) == 1 && len(dests) == 1 && !(dests[0].reqOps.Empty() && dests[0].respOps.Empty())
 			for j, m := range matches {
 				if m.Port != 0 && m.Port != l.key.Port {
 					continue
@@ -76,10 +79,15 @@ func (c *compilation) routes(l *listener, v *vhost) []route {
 				} else {
 					applyActions(&r.Route, rule, nil, l.key.Port)
 				}
+				if lone {
+					r.DestinationHeadersLast = true
+					r.RequestHeaders.Remove = mergeRemovals(r.RequestHeaders.Remove, dests[0].reqOps.Remove)
+					r.ResponseHeaders.Remove = mergeRemovals(r.ResponseHeaders.Remove, dests[0].respOps.Remove)
+				}
 				if isCatchAll(m) {
 					if catchAllFrom != nil && catchAllFrom != vs {
 						c.warnc(codeUnreachable, own.Resource, "spec."+r.Origin.Field, "narrow its match, or give the VirtualServices one owner of the catch-all",
-							"catch-all rule shadowed on %s port %d: VirtualService %s/%s, merged before this one (gwc orders merged VirtualServices by namespace, then name), already matches every request",
+							"catch-all rule shadowed on %s port %d: VirtualService %s/%s, merged before this one (merged in istiod's order: creationTimestamp, then name, then namespace), already matches every request",
 							v.domain, l.key.Port, catchAllFrom.Namespace, catchAllFrom.Name)
 					}
 					if catchAllFrom == nil {
@@ -127,13 +135,13 @@ func lowerMatch(m httpMatch) ir.Match {
 	}
 	for _, name := range sortedKeys(m.Headers) {
 		sm := m.Headers[name]
-		out.Headers = append(out.Headers, ir.HeaderMatch{Name: strings.ToLower(name), Match: lowerString(&sm)})
+		out.Headers = append(out.Headers, ir.HeaderMatch{Name: headerMatchName(name), Match: lowerString(&sm)})
 	}
 	slices.SortStableFunc(out.Headers, func(a, b ir.HeaderMatch) int { return strings.Compare(a.Name, b.Name) })
 	out.Name, out.IgnoreURICase = m.Name, m.IgnoreURICase
 	for _, name := range sortedKeys(m.WithoutHeaders) {
 		sm := m.WithoutHeaders[name]
-		out.WithoutHeaders = append(out.WithoutHeaders, ir.HeaderMatch{Name: strings.ToLower(name), Match: lowerString(&sm)})
+		out.WithoutHeaders = append(out.WithoutHeaders, ir.HeaderMatch{Name: headerMatchName(name), Match: lowerString(&sm)})
 	}
 	for _, name := range sortedKeys(m.QueryParams) {
 		sm := m.QueryParams[name]

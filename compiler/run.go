@@ -27,6 +27,9 @@ type Options struct {
 	// CredentialsDir, when set, has the analyzers check that every
 	// Gateway credentialName exists under it.
 	CredentialsDir string
+	// Endpoints is where destinations without a ServiceEntry get their
+	// endpoints: "" (DNS) or EndpointsKubernetes.
+	Endpoints string
 	// MeshConfig, when set, is the file of Istio's mesh config (the istio
 	// ConfigMap's data.mesh, or the ConfigMap): the extension providers
 	// Telemetry and AuthorizationPolicy name (meshconfig.go).
@@ -81,7 +84,7 @@ func Run(paths []string, opts Options) *Result {
 		return out
 	}
 	start = time.Now()
-	cfg, ds := Compile(res.Resources, mesh)
+	cfg, ds := compile(res.Resources, mesh, opts.Endpoints)
 	all = append(all, filter(ds, keep)...)
 	all = append(all, filter(analyze.Cross(res.Resources, analyze.Options{CredentialsDir: opts.CredentialsDir}), keep)...)
 	out.CompileTime = time.Since(start)

@@ -20,13 +20,20 @@ import (
 // clusters whatever their endpoints; istioctl only notes it, IST0173). A
 // rollout relies on it when it defines subset v3 before its pods exist.
 // Without a ServiceEntry gwc cannot see any endpoint's labels, so the
-// subset could never select one: that stays an error.
+// subset could never select one: that stays an error, except in a build
+// with --endpoints kubernetes, which selects pods by label at run time.
 func (c *compilation) selectSubset(vs *virtualService, path string, cl *ir.Cluster, dr *destinationRule, sub *subset, se *serviceEntry) bool {
 	cl.Subset = sub.Name
 	if len(sub.Labels) == 0 {
 		return true
 	}
 	want := sortedLabels(sub.Labels)
+	if cl.Service != nil {
+		// The pods' labels are known at run time only: the discovery
+		// selects them, and an empty subset answers 503 UH there.
+		cl.Service.Labels = want
+		return true
+	}
 	var kept []ir.Endpoint
 	for _, ep := range cl.Endpoints {
 		if hasAll(ep.Labels, want) {
@@ -47,7 +54,7 @@ func (c *compilation) selectSubset(vs *virtualService, path string, cl *ir.Clust
 		cl.Endpoints = nil
 		return true
 	}
-	hint := "declare the endpoints with their labels in a ServiceEntry"
+	hint := "declare the endpoints with their labels in a ServiceEntry, or build with --endpoints kubernetes to select pods by label"
 	c.errorc(codeSubsetNoPods, vs.Resource, path+".subset", hint,
 		"subset %q of DestinationRule %s/%s selects no endpoint: no ServiceEntry declares its endpoints, so gwc cannot see their labels (Envoy would answer 503)",
 		sub.Name, dr.Namespace, dr.Name)

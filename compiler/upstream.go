@@ -4,6 +4,7 @@ import (
 	"strings"
 
 	"github.com/gwc-dev/gwc/compiler/ir"
+	"github.com/gwc-dev/gwc/compiler/names"
 )
 
 // markHTTP2 sets HTTP2 on the clusters whose ServiceEntry port has an
@@ -30,4 +31,24 @@ func (c *compilation) markHTTP2(cfg *ir.Config) {
 			}
 		}
 	}
+}
+
+// EndpointsKubernetes is Options.Endpoints for a binary that takes the
+// endpoints of destinations without a ServiceEntry from the Kubernetes
+// API's EndpointSlices (gwc build --endpoints kubernetes).
+const EndpointsKubernetes = "kubernetes"
+
+// kubernetesService returns the Service a destination host names, when it
+// is a Service's cluster name "name.namespace.svc.cluster.local"; other
+// hosts (an external name without a ServiceEntry) stay with DNS.
+func kubernetesService(host string, port int) (*ir.Service, bool) {
+	rest, ok := strings.CutSuffix(host, "."+names.ClusterDomain)
+	if !ok {
+		return nil, false
+	}
+	name, ns, ok := strings.Cut(rest, ".")
+	if !ok || name == "" || ns == "" || strings.Contains(ns, ".") {
+		return nil, false
+	}
+	return &ir.Service{Namespace: ns, Name: name, Port: port}, true
 }

@@ -174,6 +174,16 @@ if grep -q 'X-Request-Id' <<<"$out"; then
   failed=1
 fi
 
+show security-jwt "JWTs verified at the gateway; admins routed on their token's group claim (examples/security-jwt)"
+run "curl -sS -H 'Host: jwt.example.com' -H \"Authorization: Bearer \$(cat $PWD/examples/security-jwt/admin.jwt)\" http://127.0.0.1:8080/headers | grep -E 'X-(Route|Jwt-Group)'"
+expect '"X-Route": "admins"'
+expect '"X-Jwt-Group": "admin"'
+run "curl -sS -H 'Host: jwt.example.com' http://127.0.0.1:8080/headers | grep -E 'X-(Route|Jwt-Group)'"
+expect '"X-Route": "everyone"'
+run 'curl -sS -i -H "Host: jwt.example.com" -H "Authorization: Bearer not.a.token" http://127.0.0.1:8080/headers | grep -iE "^HTTP|^www-authenticate|Jwt"'
+expect '^HTTP/1.1 401'
+expect '[Ww]ww-[Aa]uthenticate: Bearer realm="http://jwt.example.com/headers", error="invalid_token"'
+
 show tcp-echo "TCP on port 31400 to the echo service (examples/tcp-echo)"
 run 'exec 3<>/dev/tcp/127.0.0.1/31400; echo "hello over TCP" >&3; read -r -t 5 line <&3; echo "$line"'
 expect '^hello over TCP$'

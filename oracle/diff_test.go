@@ -53,25 +53,15 @@ func TestDifferential(t *testing.T) {
 	}{{"repository", repo}, {"generated", gen}} {
 		t.Run(c.name, func(t *testing.T) {
 			r := compare(t, o, c.samples)
-			fmt.Printf("differential %s: %d resources, %d agree (%.1f%%), %d valid in Istio and refused by gwc with a GWC code, %d known schema differences, %d disagree\n",
-				c.name, r.total, r.agree, 100*float64(r.agree)/float64(r.total), r.unsupported, len(r.known), len(r.disagree))
-			fmt.Printf("differential %s: agreement %.2f%% apart from the unsupported forms and the known differences\n", c.name,
-				100*float64(r.agree)/float64(r.total-r.unsupported-len(r.known)))
+			fmt.Printf("differential %s: %d resources, %d agree (%.1f%%), %d valid in Istio and refused by gwc with a GWC code, %d disagree\n",
+				c.name, r.total, r.agree, 100*float64(r.agree)/float64(r.total), r.unsupported, len(r.disagree))
+			fmt.Printf("differential %s: agreement %.2f%% apart from the unsupported forms\n", c.name,
+				100*float64(r.agree)/float64(r.total-r.unsupported))
 			for _, m := range uniq(r.messages) {
 				fmt.Printf("differential %s: valid in Istio, refused by gwc: %s\n", c.name, m)
 			}
-			for _, k := range r.known {
-				fmt.Printf("differential %s: known difference: %s\n", c.name, k)
-			}
 			for _, d := range r.disagree {
 				t.Errorf("%s", d)
-			}
-			if c.name == "generated" {
-				for _, k := range knownDifferences {
-					if !slices.ContainsFunc(r.known, func(s string) bool { return strings.Contains(s, k.origin) }) {
-						t.Errorf("known difference %q no longer occurs: remove it from knownDifferences and docs/validation.md", k.origin)
-					}
-				}
 			}
 		})
 	}
@@ -81,34 +71,7 @@ type result struct {
 	total, agree int
 	unsupported  int      // valid in Istio, refused by gwc with a GWC code
 	messages     []string // what gwc said of those
-	known        []string // listed schema differences, docs/validation.md
 	disagree     []string
-}
-
-// knownDifferences are the forms Istio accepts that gwc's schema still
-// refuses with a GWC01xx code rather than GWC0401, by a substring of the
-// generated sample's origin; docs/validation.md lists them. A listed form
-// that no longer differs fails the test, so the list stays true.
-var knownDifferences = []struct{ origin, why string }{
-	{`metadata.namespace = ""`, "an empty namespace: kubectl reads it as the current namespace, gwc's schema refuses it"},
-	{`redirect.redirectCode = 0`, "redirectCode 0 (proto3's unset): gwc's schema asks for 300..399"},
-	{`DestinationRule dr: spec.host = "*"`, "a DestinationRule for host *: gwc's schema refuses it"},
-	{`httpCookie.ttl = "-1s"`, "a negative cookie ttl"},
-	{`httpCookie.ttl = "0.5ms"`, "a sub-millisecond cookie ttl"},
-	{`httpCookie.ttl = "100ns"`, "a sub-millisecond cookie ttl"},
-	{`portLevelSettings[0].port.number = 0`, "a portLevelSettings port outside 1..65535"},
-	{`portLevelSettings[0].port.number = 65536`, "a portLevelSettings port outside 1..65535"},
-	{`portLevelSettings[0].port.number = 4294967295`, "a portLevelSettings port outside 1..65535"},
-	{`protocol = ""`, "a ServiceEntry port with an empty protocol"},
-}
-
-func knownDifference(origin string) string {
-	for _, k := range knownDifferences {
-		if strings.Contains(origin, k.origin) {
-			return k.why
-		}
-	}
-	return ""
 }
 
 func compare(t *testing.T, o *Oracle, samples []sample) result {
@@ -136,8 +99,6 @@ func compare(t *testing.T, o *Oracle, samples []sample) result {
 					r.messages = append(r.messages, d.Code+" "+d.Message)
 				}
 			}
-		case v.Valid && knownDifference(s.origin) != "":
-			r.known = append(r.known, s.origin+": "+knownDifference(s.origin))
 		case v.Valid:
 			r.disagree = append(r.disagree, fmt.Sprintf("%s: Istio accepts, gwc rejects: %s", s.origin, render(ds)))
 		default:

@@ -175,7 +175,7 @@ func (g *gateway) serveClusters(w http.ResponseWriter, _ *http.Request) {
 	out := []dumpClusterState{}
 	for _, up := range g.engine.ups {
 		eps := up.current()
-		resolved := up.dns == nil || up.dns.set.Load() != nil
+		resolved := (up.dns == nil || up.dns.set.Load() != nil) && (up.disc == nil || up.disc.feed.set.Load() != nil)
 		out = append(out, dumpClusterState{Name: up.cluster.Name, Endpoints: append([]string{}, eps...), Resolved: resolved,
 			Ejected: up.ejectedAddrs()})
 	}
@@ -264,6 +264,10 @@ func (g *gateway) serveServerInfo(w http.ResponseWriter, _ *http.Request) {
 		"sources":        g.cfg.Sources,
 		"go_version":     runtime.Version(),
 		"gwc_runtime":    runtimeVersion(),
+	}
+	if g.handover != nil {
+		// What a successor started with --takeover needs to know.
+		info["handover"] = map[string]any{"socket": g.handover.path, "protocol": handoverProtocol}
 	}
 	writeJSON(w, info)
 }

@@ -294,7 +294,7 @@ func (c *AuthzCondition) valueMatches(v *AuthzValue, q *authzRequest) bool {
 		if q.id == nil {
 			return false
 		}
-		return v.Match.matchesClaim(claimAt(q.id.Claims, c.Key))
+		return v.Match.matchesClaim(authzClaim(q.id.Claims, c.Key))
 	case AttrRequestHeader:
 		val, ok := authzHeader(q.r, c.Key)
 		if !ok {
@@ -342,8 +342,8 @@ func (id *Identity) issuerSubject() (string, string) {
 	return "", ""
 }
 
-// claimAt walks nested claims: request.auth.claims[a][b] is claims.a.b.
-func claimAt(claims map[string]any, path []string) any {
+// authzClaim walks nested claims: request.auth.claims[a][b] is claims.a.b.
+func authzClaim(claims map[string]any, path []string) any {
 	var v any = claims
 	for _, k := range path {
 		m, ok := v.(map[string]any)
@@ -525,13 +525,7 @@ func (h *listenerHandler) authorize(w http.ResponseWriter, r *http.Request, z *A
 	// The listener terminated TLS: r.TLS (SNI, client certificate) is
 	// set from the connection here, before routing sets it.
 	requestTLS(r)
-	var id *Identity
-	if x := exchangeOf(w); x != nil {
-		// The binary always observes its requests, so the identity of
-		// request authentication is here.
-		id = x.identity
-	}
-	q := newAuthzRequest(r, path, h.l.Port, id)
+	q := newAuthzRequest(r, path, h.l.Port, IdentityOf(r))
 	if ea := h.e.cfg.ExtAuthz; ea != nil && z.custom(q) != nil && !ea.Check(w, r) {
 		// CUSTOM first, as Istio orders the filters.
 		return false

@@ -48,6 +48,11 @@ type Config struct {
 	// resolver is how DNS endpoints resolve (--dns-server), set by Run;
 	// nil is the system's.
 	resolver *resolver
+
+	// Discovery learns the endpoints of the clusters that name a Service;
+	// nil unless the binary was built with --endpoints kubernetes
+	// (upstream_discovery.go).
+	Discovery Discovery
 }
 
 // Listener is one bound port.
@@ -141,8 +146,11 @@ type Route struct {
 	// Rewrite changes the path and authority before forwarding.
 	Rewrite *Rewrite
 	// RequestHeaders and ResponseHeaders are the route-level header
-	// operations, applied after the destination's.
+	// operations, applied after the destination's, or before them with
+	// DestinationHeadersLast (a rule with one destination, whose
+	// operations istiod appends to the route's).
 	RequestHeaders, ResponseHeaders HeaderOps
+	DestinationHeadersLast          bool
 	// Timeout bounds the whole upstream exchange, retries included; 0 is
 	// none, Istio's default. On expiry the client gets 504.
 	Timeout time.Duration
@@ -259,6 +267,12 @@ type Cluster struct {
 	// knowledge: a service port with protocol HTTP2, GRPC or GRPC-WEB, as
 	// gRPC needs.
 	HTTP2 bool
+	// Service, when set, says Config.Discovery provides the endpoints at
+	// run time; Endpoints is then empty.
+	Service *ServiceRef
+
+	// discovered is the feed discovery updates, set by startDiscovery.
+	discovered *discoveredEndpoints
 }
 
 // Endpoint is one upstream address.

@@ -71,6 +71,9 @@ func (cfg *Config) DescribeRoute(r *Route) RouteDescription {
 			dests = append(dests, cfg.describeDestination(wc))
 		}
 		add("-> %s", strings.Join(dests, ", "))
+		if wc := r.Clusters[0]; r.DestinationHeadersLast && describeOps("", wc.RequestHeaders)+describeOps("", wc.ResponseHeaders) != "" {
+			add("destination header operations after the route's")
+		}
 	}
 	// Header operations apply to local answers too (redirects, direct
 	// responses), so they are described whatever the route does.
@@ -243,7 +246,10 @@ func (p *ClusterPolicy) describe() []string {
 	case h.Header != "":
 		lb += " header " + h.Header
 	case h.Cookie != "":
-		lb += fmt.Sprintf(" cookie %s path %q ttl %s", h.Cookie, h.CookiePath, h.CookieTTL)
+		lb += fmt.Sprintf(" cookie %s path %q", h.Cookie, h.CookiePath)
+		if h.CookieGenerate {
+			lb += fmt.Sprintf(" ttl %s", h.CookieTTL)
+		}
 		if len(h.CookieAttributes) > 0 {
 			lb += " attributes " + strings.Join(h.CookieAttributes, "; ")
 		}

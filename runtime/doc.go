@@ -30,6 +30,10 @@
 //     through Config.ExtAuthz, which runtime/extauthz implements, then
 //     DENY, AUDIT, ALLOW), then each host's local rate limit
 //     (ratelimit.go);
+//   - endpoint sets that change at run time (upstream_discovery.go): DNS
+//     answers and, in a binary built with --endpoints kubernetes, the
+//     EndpointSlices that package runtime/kubernetes watches, both swapped
+//     in whole through one mechanism;
 //   - the status port (readiness), an admin port (config dump, clusters) and
 //     a graceful drain on SIGTERM.
 //   - observability (exchange.go, observer.go): Istio's standard metrics at

@@ -11,14 +11,30 @@ import (
 // after the listeners have drained.
 const statusShutdown = time.Second
 
+// drainIdleGrace is how long a drain after a handover leaves a keep-alive
+// connection that has just answered a request: a busy client's next
+// request arrives within it and is served with "Connection: close",
+// rather than racing the close. After SIGTERM the clients have been told
+// to go elsewhere (readiness is 503), and idle connections close at once.
+const drainIdleGrace = time.Second
+
 // drain stops the gateway gracefully: readiness turns 503 at once, the
 // listeners stop accepting, idle keep-alive connections close, requests in
 // flight get up to --drain-timeout to finish (a connection closes after its
 // current response), and what is left after that is closed. The status and
 // admin servers stop last, so probes see 503 throughout the drain.
+//
+// After a handover the sockets live on in the new process: closing them
+// here only stops this process accepting, and the status and admin servers
+// stop first, so that probes reach the new process, which is ready.
 func (g *gateway) drain() {
 	g.state.Store(stateDraining)
-	g.log.Info("draining", "timeout", g.opts.drainTimeout)
+	if g.handedOver {
+		g.log.Info("draining after a handover", "timeout", g.opts.drainTimeout, "version", runtimeVersion(), "digest", g.cfg.Digest)
+		g.stopStatus()
+	} else {
+		g.log.Info("draining", "timeout", g.opts.drainTimeout)
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), g.opts.drainTimeout)
 	defer cancel()
 	var (
@@ -27,6 +43,9 @@ func (g *gateway) drain() {
 		forced bool
 	)
 	for _, srv := range g.servers {
+		if g.handedOver {
+			srv.h1.IdleGrace = drainIdleGrace
+		}
 		wg.Go(func() {
 			if err := srv.shutdown(ctx); err != nil {
 				mu.Lock()
@@ -48,6 +67,21 @@ func (g *gateway) drain() {
 	if forced {
 		g.log.Warn("drain timeout passed; closed connections with requests in flight", "timeout", g.opts.drainTimeout)
 	}
+	if !g.handedOver {
+		g.stopStatus()
+	}
+	g.engine.transport.CloseIdleConnections()
+	for _, t := range g.engine.transports {
+		if c, ok := t.(interface{ CloseIdleConnections() }); ok {
+			c.CloseIdleConnections()
+		}
+	}
+	g.log.Info("stopped")
+}
+
+// stopStatus stops the status and admin servers, giving requests to them
+// statusShutdown to finish.
+func (g *gateway) stopStatus() {
 	for _, srv := range []*http.Server{g.statusSrv, g.adminSrv} {
 		if srv == nil {
 			continue
@@ -58,11 +92,4 @@ func (g *gateway) drain() {
 		}
 		scancel()
 	}
-	g.engine.transport.CloseIdleConnections()
-	for _, t := range g.engine.transports {
-		if c, ok := t.(interface{ CloseIdleConnections() }); ok {
-			c.CloseIdleConnections()
-		}
-	}
-	g.log.Info("stopped")
 }

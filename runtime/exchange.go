@@ -268,6 +268,8 @@ func failFlags(r *http.Request, err error) respFlags {
 		return flagUO
 	case errors.Is(err, errNoHealthyUpstream):
 		return flagUH
+	case errors.Is(err, errClusterNotFound):
+		return flagNC
 	case errors.As(err, &ce):
 		if v := r.Header["X-Envoy-Attempt-Count"]; len(v) > 0 && v[0] != "1" {
 			return flagUF | flagURX // more than one try, all failed

@@ -65,6 +65,9 @@ func (m *Match) Mismatch(r *http.Request) string {
 
 func describeHeader(h *HeaderMatch, r *http.Request, path string) string {
 	var v string
+	if h.pseudo == pseudoClaim {
+		return describeClaim(h, r)
+	}
 	if h.pseudo != notPseudo {
 		v = pseudoValue(r, h.pseudo, path)
 	} else {

@@ -30,6 +30,8 @@ type options struct {
 	topology Topology
 	// up holds the upstream flags (upstream_flags.go).
 	up upstreamOptions
+	// handover holds the socket handover flags (listen_handover.go).
+	handover handoverOptions
 }
 
 // listenFlag collects --listen PORT=ADDR.
@@ -92,6 +94,10 @@ func parseFlags(cfg *Config, args []string, stderr io.Writer) (*options, error) 
 	}
 	registerTopology(fs, &o.topology)
 	o.up.register(fs)
+	if cfg != nil && cfg.Discovery != nil {
+		cfg.Discovery.RegisterFlags(fs)
+	}
+	o.handover.register(fs)
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "Usage: %s [flags]\n\n", fs.Name())
 		fmt.Fprintf(stderr, "Serves the ingress configuration compiled into this binary by gwc, as the Istio ingress gateway would.\n")

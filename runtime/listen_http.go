@@ -223,6 +223,13 @@ func (s *httpServer) handOffH2(c net.Conn, buffered []byte) {
 // request, HTTP/2 ones get a GOAWAY and finish their streams.
 func (s *httpServer) shutdown(ctx context.Context) error {
 	var err1, err2 error
+	// Stop accepting first: a client that reconnects on the GOAWAY must
+	// reach the listener's next owner (a handover), not this process.
+	if err := s.h1.StopAccepting(ctx); err != nil {
+		s.h1.Close()
+		s.h2.Close()
+		return err
+	}
 	var wg sync.WaitGroup
 	wg.Go(func() { err2 = s.h2.Shutdown(ctx) })
 	err1 = s.h1.Shutdown(ctx)

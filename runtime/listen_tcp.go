@@ -52,10 +52,14 @@ type l4Server struct {
 	conns  map[net.Conn]struct{}
 	closed bool
 	wg     sync.WaitGroup
+	// serving is closed when serve returns: shutdown waits for it, so
+	// that a connection accepted as it began is tracked, not dropped.
+	serving chan struct{}
 }
 
 func newL4Server(l *Listener, e *engine, log *slog.Logger) *l4Server {
-	s := &l4Server{l: l, e: e, log: log, conns: map[net.Conn]struct{}{}, helloTimeout: handshakeTimeout, idle: tcpIdleTimeout}
+	s := &l4Server{l: l, e: e, log: log, conns: map[net.Conn]struct{}{}, helloTimeout: handshakeTimeout, idle: tcpIdleTimeout,
+		serving: make(chan struct{})}
 	if l.Protocol == "TLS" {
 		t := newSNITable()
 		for i, r := range l.L4 {
@@ -68,6 +72,7 @@ func newL4Server(l *Listener, e *engine, log *slog.Logger) *l4Server {
 
 // serve accepts until the listener is closed.
 func (s *l4Server) serve(ln net.Listener) error {
+	defer close(s.serving)
 	s.mu.Lock()
 	s.ln = ln
 	if s.closed {
@@ -94,26 +99,23 @@ func (s *l4Server) serve(ln net.Listener) error {
 			return err
 		}
 		backoff = 0
-		if !s.track(c, true) {
-			c.Close()
-			continue
-		}
+		s.track(c, true, true)
 		go func() {
-			defer s.track(c, false)
+			defer s.track(c, false, false)
 			defer c.Close()
 			s.handle(c)
 		}()
 	}
 }
 
-// track adds a connection (false once shutting down) or removes it; wg
-// counts the tracked connections, added under the lock so that shutdown's
-// Wait never races an Add.
-func (s *l4Server) track(c net.Conn, add bool) bool {
+// track adds a connection (false once shutting down, unless serve
+// accepted it) or removes it; wg counts the tracked connections, added
+// under the lock so that shutdown's Wait never races an Add.
+func (s *l4Server) track(c net.Conn, add, accepted bool) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if add {
-		if s.closed {
+		if s.closed && !accepted {
 			return false
 		}
 		s.conns[c] = struct{}{}
@@ -129,11 +131,11 @@ func (s *l4Server) track(c net.Conn, add bool) bool {
 // a passthrough route with the ClientHello it read (hello), or the tcp
 // route of a terminating server with the decrypted stream.
 func (s *l4Server) handoff(c net.Conn, r *L4Route, hello []byte) {
-	if !s.track(c, true) {
+	if !s.track(c, true, false) {
 		c.Close()
 		return
 	}
-	defer s.track(c, false)
+	defer s.track(c, false, false)
 	defer c.Close()
 	s.forwardRoute(c, r, hello)
 }
@@ -146,7 +148,14 @@ func (s *l4Server) shutdown(ctx context.Context) error {
 	if s.ln != nil {
 		s.ln.Close()
 	}
+	started := s.ln != nil
 	s.mu.Unlock()
+	if started {
+		select {
+		case <-s.serving:
+		case <-ctx.Done():
+		}
+	}
 	done := make(chan struct{})
 	go func() { s.wg.Wait(); close(done) }()
 	select {

@@ -90,12 +90,22 @@ type tlsListener struct {
 	acceptErr chan error
 	done      chan struct{}
 	closeOnce sync.Once
+	// loopDone is closed when acceptLoop has returned; handshakes counts
+	// the handshakes under way; drained is closed after both, once the
+	// listener is closed.
+	loopDone   chan struct{}
+	handshakes sync.WaitGroup
+	drained    chan struct{}
 }
 
 func newTLSListener(raw net.Listener, term *terminator, l4 *l4Server, log *slog.Logger) *tlsListener {
 	l := &tlsListener{raw: raw, term: term, l4: l4, log: log, timeout: handshakeTimeout,
-		conns: make(chan net.Conn), acceptErr: make(chan error, 1), done: make(chan struct{})}
-	go l.acceptLoop()
+		conns: make(chan net.Conn), acceptErr: make(chan error, 1), done: make(chan struct{}),
+		loopDone: make(chan struct{}), drained: make(chan struct{})}
+	go func() {
+		defer close(l.loopDone)
+		l.acceptLoop()
+	}()
 	return l
 }
 
@@ -116,13 +126,22 @@ func (l *tlsListener) acceptLoop() {
 				}
 			}
 			select {
+			case <-l.done:
+				return // closed: Accept reports it once the handshakes end
+			default:
+			}
+			select {
 			case l.acceptErr <- err:
 			default:
 			}
 			return
 		}
 		backoff = 0
-		go l.handshake(c)
+		l.handshakes.Add(1)
+		go func() {
+			defer l.handshakes.Done()
+			l.handshake(c)
+		}()
 	}
 }
 
@@ -164,11 +183,9 @@ func (l *tlsListener) handshake(c net.Conn) {
 		l.l4.handoff(tc, l.term.servers[t.server].TCP, nil)
 		return
 	}
-	select {
-	case l.conns <- t:
-	case <-l.done:
-		tc.Close()
-	}
+	// Even once the listener is closed: the connection was accepted, and
+	// Accept hands it on until every handshake has ended.
+	l.conns <- t
 }
 
 func (l *tlsListener) Accept() (net.Conn, error) {
@@ -177,7 +194,7 @@ func (l *tlsListener) Accept() (net.Conn, error) {
 		return c, nil
 	case err := <-l.acceptErr:
 		return nil, err
-	case <-l.done:
+	case <-l.drained:
 		return nil, net.ErrClosed
 	}
 }
@@ -187,6 +204,11 @@ func (l *tlsListener) Close() error {
 	l.closeOnce.Do(func() {
 		close(l.done)
 		err = l.raw.Close()
+		go func() {
+			<-l.loopDone
+			l.handshakes.Wait()
+			close(l.drained)
+		}()
 	})
 	return err
 }

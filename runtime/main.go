@@ -45,6 +45,12 @@ func Main(cfg *Config, args []string) int {
 // "status server bound", "admin server bound", each with the real address
 // when port 0 was asked) and then "ready".
 func Run(ctx context.Context, cfg *Config, args []string, stderr io.Writer) int {
+	return run(ctx, cfg, args, stderr, nil)
+}
+
+// run is Run with readiness conditions beyond the runtime's own (see
+// gateway.readyWhen).
+func run(ctx context.Context, cfg *Config, args []string, stderr io.Writer, readyWhen []func(context.Context) error) int {
 	opts, err := parseFlags(cfg, args, stderr)
 	if errors.Is(err, flag.ErrHelp) {
 		return 0
@@ -83,7 +89,11 @@ func Run(ctx context.Context, cfg *Config, args []string, stderr io.Writer) int 
 		}
 		defer flushTraces(cfg.Tracing, log) // after the drain: the last span is ended
 	}
-	g := &gateway{cfg: cfg, opts: opts, log: log}
+	if a, ok := cfg.Authn.(AuthnStarter); ok {
+		a.Start(log)
+		defer a.Stop()
+	}
+	g := &gateway{cfg: cfg, opts: opts, log: log, readyWhen: readyWhen}
 	if err := g.loadCredentials(); err != nil {
 		log.Error("cannot start", "err", err)
 		return 1
@@ -97,9 +107,18 @@ func Run(ctx context.Context, cfg *Config, args []string, stderr io.Writer) int 
 		log.Error("cannot start", "err", err)
 		return 1
 	}
+	// Readiness waits for endpoint discovery's first sync, bounded.
+	if err := startDiscovery(ctx, cfg, log); err != nil {
+		log.Error("cannot start", "err", err)
+		return 1
+	}
+	if cfg.Discovery != nil {
+		defer cfg.Discovery.Stop()
+	}
 	stop := make(chan struct{})
 	defer close(stop)
 	g.engine = newEngine(cfg, log, stop)
+	g.engine.attachDiscovery()
 	g.engine.streamIdle = opts.obs.streamIdleTimeout
 	g.engine.mirrors.limit.Store(int64(opts.up.maxMirrors))
 	g.obs.attach(g.engine)
@@ -132,58 +151,151 @@ type gateway struct {
 	statusSrv   *http.Server
 	adminSrv    *http.Server
 	serveErrors chan error
+
+	// readyWhen are the conditions the gateway waits for once its sockets
+	// are bound and before it serves traffic (and, taking over, before it
+	// tells the old process to drain). Each returns once its condition
+	// holds, or with an error that fails the start; all get the run's
+	// context.
+	readyWhen []func(context.Context) error
+	// takeover is the old process this one takes over from, until ready
+	// (--takeover); handover serves this process's own successor
+	// (--handover-socket); handedOver is set once one took over.
+	takeover   *takeover
+	handover   *handoverServer
+	handedOver bool
 }
 
 // bind opens every socket before anything is served, so a start either
-// serves everything or nothing.
-func (g *gateway) bind() error {
+// serves everything or nothing. Sockets systemd passed or the old process
+// hands over (--takeover) are taken first; the rest are bound here.
+func (g *gateway) bind() (err error) {
+	in, err := g.inheritedSockets()
+	if err != nil {
+		return err
+	}
 	var opened []net.Listener
-	fail := func(what, addr string, err error) error {
+	from := map[net.Listener]string{}
+	defer func() {
+		if err == nil {
+			return
+		}
 		for _, ln := range opened {
 			ln.Close()
 		}
-		return fmt.Errorf("binding %s on %s: %w", what, addr, err)
+		for _, s := range in.left() {
+			s.ln.Close()
+		}
+		if g.takeover != nil {
+			g.takeover.fail(err)
+			g.takeover = nil
+		}
+	}()
+	listen := func(what, name string, port int, addr string) (net.Listener, error) {
+		if ln := in.take(name, port, addr); ln != nil {
+			opened = append(opened, ln)
+			from[ln] = in.from
+			return ln, nil
+		}
+		ln, err := net.Listen("tcp", addr)
+		if err != nil {
+			return nil, fmt.Errorf("binding %s on %s: %w", what, addr, err)
+		}
+		opened = append(opened, ln)
+		return ln, nil
 	}
 	for i := range g.cfg.Listeners {
 		l := &g.cfg.Listeners[i]
-		addr := g.opts.addrFor(l)
-		ln, err := net.Listen("tcp", addr)
+		ln, err := listen(fmt.Sprintf("listener for port %d", l.Port), socketName(l), l.Port, g.opts.addrFor(l))
 		if err != nil {
-			return fail(fmt.Sprintf("listener for port %d", l.Port), addr, err)
+			return err
 		}
-		opened = append(opened, ln)
 		g.listeners = append(g.listeners, ln)
 	}
 	if a := g.opts.statusAddr; a != "" {
-		ln, err := net.Listen("tcp", a)
-		if err != nil {
-			return fail("status server", a, err)
+		if g.statusLn, err = listen("status server", "status", 0, a); err != nil {
+			return err
 		}
-		opened = append(opened, ln)
-		g.statusLn = ln
 	}
 	if a := g.opts.adminAddr; a != "" {
-		ln, err := net.Listen("tcp", a)
-		if err != nil {
-			return fail("admin server", a, err)
+		if g.adminLn, err = listen("admin server", "admin", 0, a); err != nil {
+			return err
 		}
-		g.adminLn = ln
+	}
+	if path := g.opts.handover.socketPath(); path != "" {
+		ln, err := listenHandover(path, in, g.log)
+		if err != nil {
+			return err
+		}
+		opened = append(opened, ln)
+		g.handover = &handoverServer{g: g, path: path, ln: ln, given: make(chan struct{})}
+	}
+	if g.takeover != nil {
+		for _, s := range in.socks {
+			if s.taken {
+				g.takeover.taken = append(g.takeover.taken, handoverSocket{Name: s.name, Addr: s.addr})
+			}
+		}
+	}
+	for _, s := range in.left() {
+		// Taking over, the old process closes these after its drain.
+		g.log.Info("inherited socket not served by this configuration", "name", s.name, "addr", s.ln.Addr().String(), "from", in.from)
+		s.ln.Close()
+	}
+	bound := func(msg string, ln net.Listener, args ...any) {
+		args = append(args, "addr", ln.Addr().String())
+		if f := from[ln]; f != "" {
+			args = append(args, "from", f)
+		}
+		g.log.Info(msg, args...)
 	}
 	for i, ln := range g.listeners {
-		g.log.Info("listener bound", "port", g.cfg.Listeners[i].Port, "addr", ln.Addr().String())
+		bound("listener bound", ln, "port", g.cfg.Listeners[i].Port)
 	}
 	if g.statusLn != nil {
-		g.log.Info("status server bound", "addr", g.statusLn.Addr().String())
+		bound("status server bound", g.statusLn)
 	}
 	if g.adminLn != nil {
-		g.log.Info("admin server bound", "addr", g.adminLn.Addr().String())
+		bound("admin server bound", g.adminLn)
 	}
 	return nil
+}
+
+// inheritedSockets returns the sockets systemd passed and, with
+// --takeover, the old process's.
+func (g *gateway) inheritedSockets() (*inherited, error) {
+	in, err := systemdSockets()
+	if err != nil {
+		return nil, err
+	}
+	if path := g.opts.handover.takeover; path != "" {
+		got, t, err := g.takeOver(path)
+		if err != nil {
+			for _, s := range in.left() {
+				s.ln.Close()
+			}
+			return nil, err
+		}
+		g.takeover = t
+		if in != nil {
+			got.socks = append(got.socks, in.socks...)
+		}
+		in = got
+	}
+	return in, nil
 }
 
 // serve serves until ctx is done or a server fails, then drains.
 func (g *gateway) serve(ctx context.Context) int {
 	g.serveErrors = make(chan error, len(g.listeners)+2)
+	if g.takeover == nil {
+		g.serveStatus() // 503 until ready
+	}
+	for _, ready := range g.readyWhen {
+		if err := ready(ctx); err != nil {
+			return g.notReady(ctx, err)
+		}
+	}
 	for i, ln := range g.listeners {
 		if l := &g.cfg.Listeners[i]; l.Protocol == "TCP" || l.Protocol == "TLS" {
 			s := newL4Server(l, g.engine, g.log)
@@ -217,6 +329,40 @@ func (g *gateway) serve(ctx context.Context) int {
 		}
 		go g.runHTTP(srv, g.gatewayListener(ln))
 	}
+	if g.takeover != nil {
+		// The old process answers probes until this one is ready.
+		g.serveStatus()
+	}
+	g.state.Store(stateReady)
+	g.log.Info("ready", "version", runtimeVersion(), "digest", g.cfg.Digest)
+	var given chan struct{}
+	if g.handover != nil {
+		given = g.handover.given
+		go g.handover.serve()
+	}
+	if g.takeover != nil {
+		g.takeover.ready(g)
+		g.takeover = nil
+	}
+
+	code := 0
+	select {
+	case <-ctx.Done():
+	case err := <-g.serveErrors:
+		g.log.Error("serving failed", "err", err)
+		code = 1
+	case <-given:
+		g.handedOver = true
+	}
+	if g.handover != nil {
+		g.handover.close(g.handedOver && g.handover.successorServes)
+	}
+	g.drain()
+	return code
+}
+
+// serveStatus starts the status and admin servers.
+func (g *gateway) serveStatus() {
 	if g.statusLn != nil {
 		g.statusSrv = newStatusServer(g)
 		go g.run(g.statusSrv, g.statusLn)
@@ -225,15 +371,27 @@ func (g *gateway) serve(ctx context.Context) int {
 		g.adminSrv = newAdminServer(g)
 		go g.run(g.adminSrv, g.adminLn)
 	}
-	g.state.Store(stateReady)
-	g.log.Info("ready")
+}
 
+// notReady ends a start whose readiness condition failed (or that was
+// stopped while waiting for one): nothing served traffic yet, and an old
+// process being taken over keeps serving.
+func (g *gateway) notReady(ctx context.Context, err error) int {
 	code := 0
-	select {
-	case <-ctx.Done():
-	case err := <-g.serveErrors:
-		g.log.Error("serving failed", "err", err)
+	if ctx.Err() == nil {
+		g.log.Error("not ready", "err", err)
 		code = 1
+	}
+	taking := g.takeover != nil
+	if taking {
+		g.takeover.fail(fmt.Errorf("not ready: %w", err))
+		g.takeover = nil
+	}
+	for _, ln := range g.listeners {
+		ln.Close()
+	}
+	if g.handover != nil {
+		g.handover.close(taking) // the old process still serves it
 	}
 	g.drain()
 	return code

@@ -107,6 +107,9 @@ func (sm *StringMatch) MatchString(s string) bool {
 // as one value joined by ",", as Envoy sees them; an absent header fails
 // every condition, and MatchAny asks only for presence.
 func (h *HeaderMatch) matches(r *http.Request, path string) bool {
+	if h.pseudo == pseudoClaim {
+		return h.claimMatches(r)
+	}
 	if h.pseudo != notPseudo {
 		v := pseudoValue(r, h.pseudo, path)
 		return h.Match.MatchString(v)

@@ -61,6 +61,9 @@ type metrics struct {
 	overflow  *prometheus.CounterVec
 	connLimit *prometheus.CounterVec
 	logDrops  prometheus.Counter
+	// handovers counts socket handovers (listen_handover.go) by role
+	// (handed_over, taken_over) and result (ok, aborted, refused).
+	handovers *prometheus.CounterVec
 
 	// dests[0] is for requests without a cluster; dests[i+1] is cluster i.
 	dests []*destSeries
@@ -120,11 +123,16 @@ func newMetrics(cfg *Config, workload, namespace string) *metrics {
 	m.logDrops = prometheus.NewCounter(prometheus.CounterOpts{
 		Name: "gwc_access_log_dropped_total", Help: "Access-log lines dropped because the writer fell behind or failed.",
 	})
+	m.handovers = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "gwc_handovers_total", Help: "Listening-socket handovers between two ingress processes, by this process's role and the result.",
+	}, []string{"role", "result"})
+	m.reg.MustRegister(m.handovers)
 	m.reg.MustRegister(m.requests, m.duration, m.reqBytes, m.respBytes,
 		m.tcpOpened, m.tcpClosed, m.tcpSent, m.tcpReceived,
 		m.overflow, m.connLimit, m.logDrops, clusterCollector{m},
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	registerPluginMetrics(m.reg, cfg)
+	registerDiscoveryMetrics(m.reg, cfg)
 	registerTracingMetrics(m.reg, cfg)
 
 	m.dests = append(m.dests, newDestSeries("", workload, namespace))

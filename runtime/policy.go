@@ -56,11 +56,14 @@ func (k LBKind) String() string {
 type HashPolicy struct {
 	// Header is a lower-case request header name.
 	Header string
-	// Cookie is a cookie name. With a CookieTTL the gateway generates the
-	// cookie when the request has none and sets it on the response.
-	Cookie     string
-	CookiePath string
-	CookieTTL  time.Duration
+	// Cookie is a cookie name. With CookieGenerate the gateway generates
+	// the cookie when the request has none and sets it on the response,
+	// with Max-Age the whole seconds of CookieTTL (none when 0: a session
+	// cookie), as Envoy's hash policy does.
+	Cookie         string
+	CookiePath     string
+	CookieTTL      time.Duration
+	CookieGenerate bool
 	// CookieAttributes are added to a generated cookie: "Name=value" or
 	// "Name".
 	CookieAttributes []string

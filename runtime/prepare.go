@@ -22,6 +22,9 @@ const (
 	pseudoMethod
 	pseudoPath
 	pseudoScheme
+	// pseudoClaim is a JWT claim (@request.auth.claims.a.b), read from the
+	// request's Identity; key holds the claim names separated by NUL.
+	pseudoClaim
 )
 
 // Prepare checks cfg and compiles what matching needs: regexes (anchored for
@@ -198,6 +201,11 @@ func (m *Match) prepare(rc regexCache) error {
 }
 
 func (h *HeaderMatch) prepare(rc regexCache) error {
+	if names, ok := claimNames(h.Name); ok {
+		setIfChanged(&h.pseudo, pseudoClaim)
+		setIfChanged(&h.key, strings.Join(names, "\x00"))
+		return h.Match.prepareWith(rc)
+	}
 	name := strings.ToLower(h.Name)
 	if name == "" {
 		return errors.New("empty header name")

@@ -345,6 +345,8 @@ func (p *proxy) fail(w http.ResponseWriter, r *http.Request, err error) {
 		localReply(w, http.StatusGatewayTimeout, bodyUpstreamTimeout, false)
 	case errors.Is(err, errNoHealthyUpstream):
 		localReply(w, http.StatusServiceUnavailable, bodyNoHealthyUpstream, false)
+	case errors.Is(err, errClusterNotFound):
+		localReply(w, http.StatusServiceUnavailable, "", false)
 	case errors.As(err, new(*http.MaxBytesError)):
 		localReply(w, http.StatusRequestEntityTooLarge, bodyTooLarge, r.ProtoMajor == 1)
 	case errors.As(err, &de):

@@ -20,7 +20,8 @@ func TestRedirectLocation(t *testing.T) {
 		{Redirect{Scheme: "https"}, "/a", "h.com:80", false, "https://h.com/a"},
 		{Redirect{Scheme: "https"}, "/a", "h.com:8080", false, "https://h.com:8080/a"},
 		{Redirect{Scheme: "http"}, "/a", "h.com:443", true, "http://h.com/a"},
-		{Redirect{Scheme: "https", Port: 443}, "/a", "h.com:8080", false, "https://h.com/a"},
+		// istiod drops port 443 with scheme https, so Envoy keeps :8080.
+		{Redirect{Scheme: "https", Port: 443}, "/a", "h.com:8080", false, "https://h.com:8080/a"},
 		{Redirect{Port: 9000}, "/a", "[::1]:8080", false, "http://[::1]:9000/a"},
 		{Redirect{Authority: "o.com"}, "/a", "h.com:8080", false, "http://o.com/a"},
 		{Redirect{RewritePrefix: true, MatchedPrefix: "/old/", PrefixRewrite: "/new/"}, "/old/x?k", "h.com", false, "http://h.com/new/x?k"},

@@ -165,7 +165,7 @@ func (p *proxy) roundTripRetrying(req *http.Request, rt http.RoundTripper) (*htt
 	ctx := req.Context()
 	set := p.up.endpoints(ctx)
 	if len(set.addrs) == 0 {
-		return nil, errNoHealthyUpstream
+		return nil, p.up.noEndpoints()
 	}
 	pol := &defaultRetry
 	if p.route != nil && p.route.Retry != nil {

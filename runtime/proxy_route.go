@@ -254,8 +254,8 @@ func (rt *Route) pickDest() int {
 	return -1
 }
 
-// applyRequest applies the route's rewrite and the header operations,
-// destination first, then route, to the upstream request; path is the
+// applyRequest applies the route's rewrite and the header operations to
+// the upstream request, in the order the route says; path is the
 // normalised inbound path.
 func (p *proxy) applyRequest(in, out *http.Request, path string) {
 	rt := p.route
@@ -267,15 +267,9 @@ func (p *proxy) applyRequest(in, out *http.Request, path string) {
 			setTarget(out.URL, np, in.URL)
 			out.Header["X-Envoy-Original-Path"] = []string{in.URL.RequestURI()}
 		}
-		if rw.Authority != "" {
-			out.Host = rw.Authority
-		}
 	}
-	if p.dest.Authority != "" {
-		out.Host = p.dest.Authority
-	}
-	p.dest.RequestHeaders.apply(out.Header)
-	rt.RequestHeaders.apply(out.Header)
+	out.Host = rt.UpstreamAuthority(out.Host, p.dest)
+	applyBoth(out.Header, &p.dest.RequestHeaders, &rt.RequestHeaders, rt.DestinationHeadersLast)
 	if len(rt.Mirrors) > 0 && p.mirror != nil {
 		if body, ok := mirrorBody(out); ok {
 			p.mirror(rt, out, body)
@@ -286,8 +280,7 @@ func (p *proxy) applyRequest(in, out *http.Request, path string) {
 // modifyResponse applies the response header operations, destination
 // first, then route; the Server header stays Envoy's.
 func (p *proxy) modifyResponse(resp *http.Response) error {
-	p.dest.ResponseHeaders.apply(resp.Header)
-	p.route.ResponseHeaders.apply(resp.Header)
+	applyBoth(resp.Header, &p.dest.ResponseHeaders, &p.route.ResponseHeaders, p.route.DestinationHeadersLast)
 	if c := p.route.CORS; c != nil && resp.Request != nil {
 		c.mark(resp.Header, resp.Request.Header.Get("Origin"))
 	}
@@ -314,6 +307,33 @@ func (rt *Route) localHeaders(w http.ResponseWriter, r *http.Request) {
 }
 
 // apply performs the operations on h.
+// UpstreamAuthority is the authority a request for host carries upstream
+// when rt sends it to wc. The route's rewrite wins: istiod sets a lone
+// destination's only when the route sets none (route.go,
+// processDestination), and Envoy rewrites with the route's after a
+// weighted cluster's.
+func (rt *Route) UpstreamAuthority(host string, wc *WeightedCluster) string {
+	switch {
+	case rt.Rewrite != nil && rt.Rewrite.Authority != "":
+		return rt.Rewrite.Authority
+	case wc != nil && wc.Authority != "":
+		return wc.Authority
+	}
+	return host
+}
+
+// applyBoth applies a destination's and its route's operations in the
+// order the route says.
+func applyBoth(h http.Header, dest, route *HeaderOps, destLast bool) {
+	if destLast {
+		route.apply(h)
+		dest.apply(h)
+		return
+	}
+	dest.apply(h)
+	route.apply(h)
+}
+
 func (o *HeaderOps) apply(h http.Header) {
 	for _, k := range o.removeKeys {
 		delete(h, k)
@@ -359,15 +379,21 @@ func (rd *Redirect) location(r *http.Request, path string) string {
 	if rd.Scheme != "" {
 		scheme = rd.Scheme
 	}
+	// istiod leaves out a port that is the scheme's default (ApplyRedirect),
+	// so Envoy keeps the request's port then, as if no port were given.
 	port := ""
-	if rd.Port != 0 && !(scheme == "http" && rd.Port == 80) && !(scheme == "https" && rd.Port == 443) {
-		port = ":" + strconv.Itoa(rd.Port)
+	redirectPort := rd.Port
+	if scheme == "http" && redirectPort == 80 || scheme == "https" && redirectPort == 443 {
+		redirectPort = 0
+	}
+	if redirectPort != 0 {
+		port = ":" + strconv.Itoa(redirectPort)
 	}
 	host := rd.Authority
 	if host == "" {
 		host = r.Host
 		if h, p, err := net.SplitHostPort(host); err == nil {
-			drop := rd.Port != 0 || (scheme != reqScheme && ((reqScheme == "http" && p == "80") || (reqScheme == "https" && p == "443")))
+			drop := redirectPort != 0 || (scheme != reqScheme && ((reqScheme == "http" && p == "80") || (reqScheme == "https" && p == "443")))
 			if drop {
 				host = h
 				if strings.Contains(h, ":") {

@@ -145,7 +145,9 @@ type upstream struct {
 	// static holds the endpoints of a cluster that does not resolve.
 	static *endpointSet
 	// dns keeps the endpoints of a cluster that resolves.
-	dns  *dnsEndpoints
+	dns *dnsEndpoints
+	// disc keeps the endpoints of a discovered cluster.
+	disc *discoveredEndpoints
 	next atomic.Uint32
 
 	cb      *breakers
@@ -176,6 +178,13 @@ func newUpstream(c *Cluster, stop <-chan struct{}, log *slog.Logger, r *resolver
 	if u.outlier != nil && u.outlier.Interval > 0 {
 		go u.sweepLoop(stop)
 	}
+	if c.Service != nil {
+		u.disc = c.discovered
+		if u.disc == nil { // discovery did not start (a test's engine)
+			u.disc = &discoveredEndpoints{}
+		}
+		return u
+	}
 	if c.Resolve {
 		if r == nil {
 			r = systemResolver()
@@ -202,6 +211,12 @@ func (u *upstream) endpoints(ctx context.Context) *endpointSet {
 	if u.dns != nil {
 		return u.dns.get(ctx)
 	}
+	if u.disc != nil {
+		if s := u.disc.feed.set.Load(); s != nil {
+			return s
+		}
+		return emptyEndpoints
+	}
 	return u.static
 }
 
@@ -209,6 +224,12 @@ func (u *upstream) endpoints(ctx context.Context) *endpointSet {
 func (u *upstream) current() []string {
 	if u.dns != nil {
 		if s := u.dns.set.Load(); s != nil {
+			return s.addrs
+		}
+		return nil
+	}
+	if u.disc != nil {
+		if s := u.disc.feed.set.Load(); s != nil {
 			return s.addrs
 		}
 		return nil

@@ -5,10 +5,8 @@ import (
 	"errors"
 	"net"
 	"net/netip"
-	"slices"
 	"strconv"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/gwc-dev/gwc/runtime/internal/dns"
@@ -87,15 +85,12 @@ type dnsEndpoints struct {
 	// lookup and ttlLookup are the resolver's; tests may replace them.
 	lookup    func(ctx context.Context, network, host string) ([]netip.Addr, error)
 	ttlLookup func(ctx context.Context, host string) ([]netip.Addr, time.Duration, error)
-	// gone, when set, is told the addresses a refresh dropped, so that
-	// their idle upstream connections are closed.
-	gone func(addrs []string)
+	// endpointFeed holds the set requests use (nil until a lookup has
+	// yielded an address) and is told the addresses a refresh dropped.
+	endpointFeed
 	// minRefresh and maxRefresh bound the TTL; failRefresh follows a
 	// failure.
 	minRefresh, maxRefresh, failRefresh time.Duration
-
-	// set is what requests use; nil until a lookup has yielded an address.
-	set atomic.Pointer[endpointSet]
 
 	mu       sync.Mutex
 	inflight chan struct{} // closed when the running first-use lookup ends
@@ -217,19 +212,10 @@ func (d *dnsEndpoints) refresh() time.Duration {
 	}
 	var gone []string
 	if len(addrs) > 0 {
-		s := newEndpointSet(addrs)
-		if old := d.set.Swap(s); old != nil {
-			for _, a := range old.addrs {
-				if !slices.Contains(s.addrs, a) {
-					gone = append(gone, a)
-				}
-			}
-		}
+		gone = d.swap(newEndpointSet(addrs))
 	}
 	d.mu.Unlock()
-	if len(gone) > 0 && d.gone != nil {
-		d.gone(gone)
-	}
+	d.retire(gone)
 	return next
 }
 

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // Consistent hashing: RING_HASH (Envoy's ketama-style ring) and MAGLEV.
@@ -77,7 +78,7 @@ func requestKey(hp *HashPolicy, req *http.Request) hashKey {
 			v = c.Value
 			break
 		}
-		if hp.CookieTTL <= 0 {
+		if !hp.CookieGenerate {
 			return hashKey{}
 		}
 		var b [8]byte
@@ -100,9 +101,12 @@ func requestKey(hp *HashPolicy, req *http.Request) hashKey {
 }
 
 // setCookieValue writes the cookie as Envoy generates it: quoted value,
-// Max-Age, Path, HttpOnly.
+// Max-Age unless the ttl has no whole second, Path, HttpOnly.
 func setCookieValue(hp *HashPolicy, v string) string {
-	s := hp.Cookie + `="` + v + `"; Max-Age=` + strconv.FormatInt(int64(hp.CookieTTL.Seconds()), 10)
+	s := hp.Cookie + `="` + v + `"`
+	if sec := int64(hp.CookieTTL / time.Second); sec != 0 {
+		s += "; Max-Age=" + strconv.FormatInt(sec, 10)
+	}
 	if hp.CookiePath != "" {
 		s += "; Path=" + hp.CookiePath
 	}

@@ -5,8 +5,11 @@ import (
 	"log/slog"
 	"math"
 	"net/http"
+	"net/http/httptest"
 	"strconv"
+	"strings"
 	"testing"
+	"time"
 )
 
 // testUpstream builds an upstream over static endpoints 10.0.0.N:80 with
@@ -162,7 +165,7 @@ func TestHashKeys(t *testing.T) {
 			t.Errorf("%s: equal keys hash differently", tc.name)
 		}
 	}
-	k := requestKey(&HashPolicy{Cookie: "sid", CookiePath: "/app", CookieTTL: 3600e9, CookieAttributes: []string{"SameSite=Strict", "Secure"}}, req("/"))
+	k := requestKey(&HashPolicy{Cookie: "sid", CookiePath: "/app", CookieTTL: 3600e9, CookieGenerate: true, CookieAttributes: []string{"SameSite=Strict", "Secure"}}, req("/"))
 	if !k.ok || k.setCookie == "" {
 		t.Fatalf("cookie with ttl not generated: %+v", k)
 	}
@@ -172,6 +175,38 @@ func TestHashKeys(t *testing.T) {
 	}
 	if again := requestKey(&HashPolicy{Cookie: "sid"}, req("/", "Cookie", "sid="+c.Value)); again.h != k.h {
 		t.Error("the generated cookie, sent back, hashes differently")
+	}
+}
+
+// Envoy's hash policy keeps the ttl's whole seconds and writes Max-Age only
+// when they are not 0: a ttl of 0 (or under a second) makes a session
+// cookie, a negative one a Max-Age the client expires at once; without a
+// ttl no cookie is made.
+func TestCookieTTLAsEnvoy(t *testing.T) {
+	for _, tc := range []struct {
+		ttl      time.Duration
+		generate bool
+		want     string
+	}{
+		{0, false, ""},
+		{0, true, `sid="X"; HttpOnly`},
+		{500 * time.Microsecond, true, `sid="X"; HttpOnly`},
+		{1500 * time.Millisecond, true, `sid="X"; Max-Age=1; HttpOnly`},
+		{-time.Second, true, `sid="X"; Max-Age=-1; HttpOnly`},
+	} {
+		k := requestKey(&HashPolicy{Cookie: "sid", CookieTTL: tc.ttl, CookieGenerate: tc.generate}, httptest.NewRequest("GET", "/", nil))
+		if k.ok != tc.generate {
+			t.Errorf("ttl %v generate %t: hashed %t", tc.ttl, tc.generate, k.ok)
+			continue
+		}
+		got := k.setCookie
+		if v, _, ok := strings.Cut(got, `"`); ok {
+			_, rest, _ := strings.Cut(got[len(v)+1:], `"`)
+			got = v + `"X"` + rest
+		}
+		if got != tc.want {
+			t.Errorf("ttl %v: Set-Cookie %q, want %q", tc.ttl, got, tc.want)
+		}
 	}
 }
 

@@ -322,7 +322,7 @@ func TestMaxRequestsPerConnection(t *testing.T) {
 
 func TestCookieAffinity(t *testing.T) {
 	bs := []*countingBackend{newCountingBackend(t, "a", nil), newCountingBackend(t, "b", nil), newCountingBackend(t, "c", nil)}
-	p := &ClusterPolicy{LB: LBRingHash, Hash: HashPolicy{Cookie: "sid", CookiePath: "/", CookieTTL: time.Hour}}
+	p := &ClusterPolicy{LB: LBRingHash, Hash: HashPolicy{Cookie: "sid", CookiePath: "/", CookieTTL: time.Hour, CookieGenerate: true}}
 	g := startGateway(t, oneRoute(t, []Cluster{policyCluster(p, bs...)}))
 	c := client()
 	for range 5 {

@@ -15,16 +15,20 @@ import (
 )
 
 func runBuild(args []string, stdout, stderr io.Writer) int {
-	fs := newFlagSet("build", "[-o PATH] [--emit-source DIR] [--namespace NS] [--dump-ir] [--platform LIST] [--image FILE.tar] [--image-layout DIR] [--push REF] [--base REF|FILE.tar] [--manifests DIR] [--dockerfile] [--mesh-config FILE] PATH...")
+	fs := newFlagSet("build", "[-o PATH] [--emit-source DIR] [--namespace NS] [--dump-ir] [--platform LIST] [--image FILE.tar] [--image-layout DIR] [--push REF] [--base REF|FILE.tar] [--manifests DIR] [--dockerfile] [--endpoints dns|kubernetes] [--mesh-config FILE] PATH...")
 	out := fs.String("o", "ingress", "write the ingress binary to `PATH`")
 	emit := fs.String("emit-source", "", "also write the generated Go module to `DIR` (kept after the build)")
 	ns := fs.String("namespace", "default", "namespace of resources that set none, as kubectl's --namespace")
 	dumpIR := fs.Bool("dump-ir", false, "print the compiled IR (listeners, virtual hosts, routes, clusters) on stdout and stop")
+	endpoints := addEndpointsFlag(fs)
 	sf := addShipFlags(fs)
 	mesh := fs.String("mesh-config", "", "read Istio's mesh config (extensionProviders, defaultProviders) from `FILE`: the istio ConfigMap's data.mesh, or the ConfigMap")
 	paths, code, ok := parseFlags(fs, args, stderr)
 	if !ok {
 		return code
+	}
+	if !endpoints.valid(stderr, "build") {
+		return 2
 	}
 	if len(paths) == 0 {
 		fmt.Fprintln(stderr, "gwc build: no input: name files or directories of resources, e.g. gwc build ./examples/coolstore")
@@ -42,7 +46,7 @@ func runBuild(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "gwc build: %v\n", err)
 		return 1
 	}
-	cfg, diags := compileWith(paths, compiler.Options{Namespace: *ns, MeshConfig: *mesh}, stderr)
+	cfg, diags := compileWith(paths, compiler.Options{Namespace: *ns, Endpoints: endpoints.source(), MeshConfig: *mesh}, stderr)
 	printDiags(stderr, diags)
 	if cfg == nil {
 		fmt.Fprintln(stderr, "gwc build: errors in the input; nothing was written")

@@ -2,8 +2,6 @@ package main
 
 import (
 	"crypto/tls"
-	"encoding/base64"
-	"encoding/json"
 	"fmt"
 	"io"
 	"maps"
@@ -17,6 +15,7 @@ import (
 	"github.com/gwc-dev/gwc/compiler"
 	"github.com/gwc-dev/gwc/compiler/ir"
 	"github.com/gwc-dev/gwc/runtime"
+	"github.com/gwc-dev/gwc/runtime/jwt"
 )
 
 // gwc explain: which listener, virtual host, route and destination a
@@ -153,6 +152,9 @@ func explain(w io.Writer, irc *ir.Config, rc *runtime.Config, req *http.Request)
 				continue
 			}
 		}
+		// Request authentication, then the policies, before routing, as
+		// the gateway admits a request.
+		req := explainJWT(w, rc, req)
 		if rc.Authz != nil && !explainAuthz(w, rc, req, l.Port) {
 			continue
 		}
@@ -221,20 +223,11 @@ func explain(w io.Writer, irc *ir.Config, rc *runtime.Config, req *http.Request)
 }
 
 // explainAuthz shows what the AuthorizationPolicies decide, by the
-// runtime's own rules, and reports whether the request goes on. A bearer
-// token's claims are decoded for the request.auth attributes without
-// verifying the token: explain holds no keys.
+// runtime's own rules, and reports whether the request goes on. The
+// request.auth attributes are those of the token explainJWT decoded,
+// WITHOUT verifying it, at a RequestAuthentication's locations.
 func explainAuthz(w io.Writer, rc *runtime.Config, req *http.Request, port int) bool {
-	id, err := tokenIdentity(req)
-	switch {
-	case err != nil:
-		fmt.Fprintf(w, "token     not decoded: %v (matched as a request without a token)\n", err)
-	case id != nil:
-		claims, _ := json.Marshal(id.Claims)
-		fmt.Fprintf(w, "token     claims decoded WITHOUT verifying the token's signature, issuer or expiry: %s\n", claims)
-		fmt.Fprintf(w, "          principal %q\n", id.Principal)
-	}
-	d := rc.Authorize(req, port, id)
+	d := rc.Authorize(req, port, runtime.IdentityOf(req))
 	fmt.Fprintf(w, "authz     %s\n", d.Describe())
 	if d.Allowed {
 		return true
@@ -255,44 +248,18 @@ func authzStatus(d runtime.AuthzDecision) int {
 	return http.StatusForbidden
 }
 
-// tokenIdentity decodes the claims of the bearer token in r's
-// Authorization header WITHOUT verifying it (no signature, issuer, audience
-// or expiry check): what request.auth.* would hold if the gateway accepted
-// the token. nil without a bearer token.
-func tokenIdentity(r *http.Request) (*runtime.Identity, error) {
-	auth := r.Header.Get("Authorization")
-	scheme, token, ok := strings.Cut(auth, " ")
-	if !ok || !strings.EqualFold(scheme, "Bearer") {
-		return nil, nil
+// tokenIdentity is the identity a RequestAuthentication would establish
+// for r's token, decoded WITHOUT verifying it: what request.auth.* would
+// hold if the gateway accepted the token. nil without a
+// RequestAuthentication or a token at its locations.
+func tokenIdentity(rc *runtime.Config, r *http.Request) *runtime.Identity {
+	a, ok := rc.Authn.(*jwt.Authenticator)
+	if !ok {
+		return nil
 	}
-	parts := strings.Split(strings.TrimSpace(token), ".")
-	if len(parts) != 3 {
-		return nil, fmt.Errorf("a JWT has three dot-separated parts, this token has %d", len(parts))
+	id, _, ok := a.Decode(r.Clone(r.Context()))
+	if !ok {
+		return nil
 	}
-	payload, err := base64.RawURLEncoding.DecodeString(strings.TrimRight(parts[1], "="))
-	if err != nil {
-		return nil, fmt.Errorf("payload is not base64url: %v", err)
-	}
-	var claims map[string]any
-	if err := json.Unmarshal(payload, &claims); err != nil {
-		return nil, fmt.Errorf("payload is not a JSON object: %v", err)
-	}
-	id := &runtime.Identity{Claims: claims}
-	iss, _ := claims["iss"].(string)
-	sub, _ := claims["sub"].(string)
-	if iss != "" && sub != "" {
-		id.Principal = iss + "/" + sub
-	}
-	id.Presenter, _ = claims["azp"].(string)
-	switch aud := claims["aud"].(type) {
-	case string:
-		id.Audiences = []string{aud}
-	case []any:
-		for _, a := range aud {
-			if s, ok := a.(string); ok {
-				id.Audiences = append(id.Audiences, s)
-			}
-		}
-	}
-	return id, nil
+	return id
 }

@@ -41,8 +41,8 @@ var accessLineRE = regexp.MustCompile(`^\[[^\]]+\] "(\S+) (\S+) [^"]*" (\d{3}) (
 
 // TestAccessLogResponseFlags drives the binary into each failure Envoy
 // flags and checks the access-log line and the metric of each: 200, 404
-// NR, 503 UH, 503 UF (and UF,URX once the default retries run out), 504
-// UT and 503 UO.
+// NR, 503 UH (an empty ServiceEntry, a subset selecting no endpoint), 503
+// UF (and UF,URX once the default retries run out), 504 UT and 503 UO.
 func TestAccessLogResponseFlags(t *testing.T) {
 	_, okPort := backend(t, "ok", 0)
 	_, slowPort := backend(t, "slow", 2*time.Second)
@@ -61,6 +61,8 @@ spec:
     route: [{destination: {host: ok}}]
   - match: [{uri: {exact: /none}}]
     route: [{destination: {host: none}}]
+  - match: [{uri: {exact: /no-subset}}]
+    route: [{destination: {host: ok, subset: v3}}]
   - match: [{uri: {exact: /dead}}]
     retries: {attempts: 0}
     route: [{destination: {host: dead}}]
@@ -79,6 +81,13 @@ spec:
   host: busy
   trafficPolicy:
     connectionPool: {http: {http2MaxRequests: 1}}
+---
+apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: {name: ok, namespace: shop}
+spec:
+  host: ok
+  subsets: [{name: v3, labels: {version: v3}}]
 `
 	none := `apiVersion: networking.istio.io/v1
 kind: ServiceEntry
@@ -115,6 +124,10 @@ spec:
 	check("/ok", "shop.example.com", 200, "-")
 	check("/nr", "nowhere.example.com", 404, "NR")
 	check("/none", "shop.example.com", 503, "UH")
+	// A subset that selects no endpoint yet (the build warns, IST0173):
+	// istiod builds its cluster empty and Envoy answers no healthy
+	// upstream (conformance case subsets.txtar).
+	check("/no-subset", "shop.example.com", 503, "UH")
 	check("/dead", "shop.example.com", 503, "UF")
 	// Istio's default retry policy (2 more attempts on connect-failure)
 	// runs out: Envoy adds URX.

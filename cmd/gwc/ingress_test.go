@@ -5,12 +5,14 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -32,18 +34,25 @@ import (
 // the binary's path.
 func buildIngress(t *testing.T, files map[string]string) string {
 	t.Helper()
+	return buildIngressWith(t, nil, files)
+}
+
+// buildIngressWith is buildIngress with more gwc build flags.
+func buildIngressWith(t *testing.T, flags []string, files map[string]string) string {
+	t.Helper()
 	dir := t.TempDir()
 	for name, data := range files {
 		if err := os.WriteFile(filepath.Join(dir, name), []byte(data), 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}
-	return buildPaths(t, dir)
+	return buildWith(t, flags, dir)
 }
 
-func buildPaths(t *testing.T, paths ...string) string {
+// buildPaths builds args (paths, after any gwc build flags).
+func buildPaths(t *testing.T, args ...string) string {
 	t.Helper()
-	return buildWith(t, nil, paths...)
+	return buildWith(t, nil, args...)
 }
 
 // buildWith is buildPaths with more gwc build flags.
@@ -96,10 +105,18 @@ func startIngressEnv(t *testing.T, bin string, env, flags []string, gatewayPorts
 	for _, p := range gatewayPorts {
 		args = append(args, "--listen", fmt.Sprintf("%d=127.0.0.1:0", p))
 	}
-	in := &ingress{cmd: exec.Command(bin, args...), ports: map[int]string{}, exited: make(chan struct{})}
+	cmd := exec.Command(bin, args...)
 	if env != nil {
-		in.cmd.Env = append(os.Environ(), env...)
+		cmd.Env = append(os.Environ(), env...)
 	}
+	return runIngress(t, cmd)
+}
+
+// runIngress starts cmd, an ingress binary with its flags (or a command
+// that executes one), and waits until it says it is ready.
+func runIngress(t *testing.T, cmd *exec.Cmd) *ingress {
+	t.Helper()
+	in := &ingress{cmd: cmd, ports: map[int]string{}, exited: make(chan struct{})}
 	stderr, err := in.cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -201,6 +218,11 @@ func backend(t *testing.T, name string, delay time.Duration) (host string, port 
 		w.Header().Set("X-Backend", name)
 		fmt.Fprintf(w, "%s %s %s xff=%s xfp=%s rid=%t", name, r.Method, r.URL.RequestURI(),
 			r.Header.Get("X-Forwarded-For"), r.Header.Get("X-Forwarded-Proto"), r.Header.Get("X-Request-Id") != "")
+		// Then every header the backend received, "Name: value" each on
+		// its own line, sorted.
+		for _, k := range slices.Sorted(maps.Keys(r.Header)) {
+			fmt.Fprintf(w, "\n%s: %s", k, strings.Join(r.Header[k], ","))
+		}
 	})}
 	go srv.Serve(ln)
 	t.Cleanup(func() { srv.Close() })

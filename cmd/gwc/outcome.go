@@ -56,8 +56,10 @@ type outcome struct {
 type destination struct {
 	Cluster string `json:"cluster"`
 	Weight  uint32 `json:"weight"`
-	// Authority, RequestHeaders and ResponseHeaders are the destination's
-	// own, applied before the route's.
+	// Authority is the upstream authority where this destination's differs
+	// from the route's; RequestHeaders and ResponseHeaders are the
+	// destination's own operations (before the route's, or after them for
+	// a rule with one destination).
 	Authority       string    `json:"authority,omitempty"`
 	RequestHeaders  headerOps `json:"requestHeaders,omitzero"`
 	ResponseHeaders headerOps `json:"responseHeaders,omitzero"`
@@ -180,8 +182,7 @@ func resolve(rc *runtime.Config, req *http.Request, port int) outcome {
 	}
 	if rc.Authz != nil {
 		// Before routing, as the gateway runs its policies.
-		id, _ := tokenIdentity(req)
-		d := rc.Authorize(req, port, id)
+		d := rc.Authorize(req, port, tokenIdentity(rc, req))
 		o.Authz = d.Describe()
 		if !d.Allowed {
 			o.Status, o.Reason = authzStatus(d), d.Describe()
@@ -246,18 +247,19 @@ func (o *outcome) takeRoute(rc *runtime.Config, rt *runtime.Route, req *http.Req
 		return
 	}
 	o.Path = req.URL.Path
-	o.Authority = req.Host
+	o.Authority = rt.UpstreamAuthority(req.Host, nil)
 	if rw := rt.Rewrite; rw != nil {
 		if p := rw.RewrittenPath(req); p != "" {
 			o.Path = p
 		}
-		if rw.Authority != "" {
-			o.Authority = rw.Authority
-		}
 	}
 	for _, wc := range rt.Clusters {
-		o.Destinations = append(o.Destinations, destination{Cluster: rc.Clusters[wc.Cluster].Name, Weight: wc.Weight,
-			Authority: wc.Authority, RequestHeaders: ops(wc.RequestHeaders), ResponseHeaders: ops(wc.ResponseHeaders)})
+		d := destination{Cluster: rc.Clusters[wc.Cluster].Name, Weight: wc.Weight,
+			RequestHeaders: ops(wc.RequestHeaders), ResponseHeaders: ops(wc.ResponseHeaders)}
+		if a := rt.UpstreamAuthority(req.Host, &wc); a != o.Authority {
+			d.Authority = a
+		}
+		o.Destinations = append(o.Destinations, d)
 	}
 	for _, m := range rt.Mirrors {
 		o.Mirrors = append(o.Mirrors, fmt.Sprintf("%s at %v%%", rc.Clusters[m.Cluster].Name, m.Percent))

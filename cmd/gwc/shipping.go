@@ -20,6 +20,8 @@ type workloadFlags struct {
 	drainTimeout *time.Duration
 	minReplicas  *int
 	maxReplicas  *int
+	// namespace is --workload-namespace.
+	namespace *string
 }
 
 func addWorkloadFlags(fs *flag.FlagSet) workloadFlags {
@@ -28,6 +30,8 @@ func addWorkloadFlags(fs *flag.FlagSet) workloadFlags {
 		drainTimeout: fs.Duration("drain-timeout", manifests.DefaultDrainTimeout, "the ingress's --drain-timeout in the Deployment; the termination grace period covers it"),
 		minReplicas:  fs.Int("min-replicas", manifests.DefaultMinReplicas, "the autoscaler's minimum number of pods"),
 		maxReplicas:  fs.Int("max-replicas", manifests.DefaultMaxReplicas, "the autoscaler's maximum number of pods"),
+		namespace: fs.String("workload-namespace", "default",
+			"`NS` the Deployment runs in (kubectl apply -n NS): the RoleBindings of a binary built with --endpoints kubernetes name its ServiceAccount there"),
 	}
 }
 
@@ -46,6 +50,8 @@ func manifestSpec(cfg *ir.Config, ports []manifests.Port, imageRef string, wf wo
 		Credentials:  cfg.Workload.Credentials,
 		MinReplicas:  *wf.minReplicas,
 		MaxReplicas:  *wf.maxReplicas,
+		Discovery:    manifests.DiscoveryAccess(cfg),
+		Namespace:    *wf.namespace,
 		Annotations: map[string]string{
 			"gwc.dev/version":          gwcVersion(),
 			"gwc.dev/resources-digest": "sha256:" + cfg.Digest,

@@ -51,6 +51,13 @@ type Spec struct {
 	// Annotations are added to every object: gwc's version, the digest of
 	// the resources.
 	Annotations map[string]string
+	// Discovery is what the ingress reads of the Kubernetes API (built
+	// with --endpoints kubernetes): the Deployment then runs as a
+	// ServiceAccount of its Name, granted exactly that per namespace.
+	Discovery []Access
+	// Namespace is where the Deployment and its ServiceAccount run, for
+	// the RoleBindings' subject; "default" when empty.
+	Namespace string
 }
 
 // The template sees only pre-quoted strings (view), so it needs no
@@ -58,7 +65,11 @@ type Spec struct {
 type (
 	kv         struct{ K, V string }
 	credential struct{ Secret, Volume, MountPath string }
-	portView   struct {
+	access     struct {
+		Namespace string
+		Pods      bool
+	}
+	portView struct {
 		Name             string
 		Port, TargetPort int
 	}
@@ -70,6 +81,10 @@ type (
 		Credentials                     []credential
 		StatusPort, PreStopSleep, Grace int
 		User, MinReplicas, MaxReplicas  int
+		// Access, when set, makes a ServiceAccount, a Role and a
+		// RoleBinding per namespace; Namespace is the account's.
+		Access    []access
+		Namespace string
 	}
 )
 
@@ -140,6 +155,13 @@ func Render(s Spec) ([]byte, error) {
 	for _, p := range s.Ports {
 		v.Ports = append(v.Ports, portView{Name: quote(p.Name), Port: p.Port, TargetPort: p.TargetPort})
 	}
+	for _, a := range s.Discovery {
+		v.Access = append(v.Access, access{Namespace: quote(a.Namespace), Pods: a.Pods})
+	}
+	if s.Namespace == "" {
+		s.Namespace = "default"
+	}
+	v.Namespace = quote(s.Namespace)
 	names := slices.Clone(s.Credentials)
 	slices.Sort(names)
 	for i, n := range slices.Compact(names) {

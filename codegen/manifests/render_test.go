@@ -12,6 +12,7 @@ import (
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
 	policyv1 "k8s.io/api/policy/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
 	"sigs.k8s.io/yaml"
 
 	"github.com/gwc-dev/gwc/compiler/ir"
@@ -23,6 +24,10 @@ type objects struct {
 	svc *corev1.Service
 	hpa *autoscalingv2.HorizontalPodAutoscaler
 	pdb *policyv1.PodDisruptionBudget
+	// sa, roles and bindings are there for endpoint discovery only.
+	sa       *corev1.ServiceAccount
+	roles    []*rbacv1.Role
+	bindings []*rbacv1.RoleBinding
 }
 
 // decodeStrict decodes every document with the Kubernetes API types,
@@ -33,8 +38,8 @@ func decodeStrict(t *testing.T, data []byte) objects {
 	t.Helper()
 	var o objects
 	docs := bytes.Split(data, []byte("\n---\n"))
-	if len(docs) != 4 {
-		t.Fatalf("got %d documents, want 4:\n%s", len(docs), data)
+	if len(docs) < 4 {
+		t.Fatalf("got %d documents, want at least 4:\n%s", len(docs), data)
 	}
 	for i, doc := range docs {
 		var meta struct{ APIVersion, Kind string }
@@ -55,6 +60,17 @@ func decodeStrict(t *testing.T, data []byte) objects {
 		case "policy/v1 PodDisruptionBudget":
 			o.pdb = &policyv1.PodDisruptionBudget{}
 			into = o.pdb
+		case "v1 ServiceAccount":
+			o.sa = &corev1.ServiceAccount{}
+			into = o.sa
+		case "rbac.authorization.k8s.io/v1 Role":
+			r := &rbacv1.Role{}
+			o.roles = append(o.roles, r)
+			into = r
+		case "rbac.authorization.k8s.io/v1 RoleBinding":
+			b := &rbacv1.RoleBinding{}
+			o.bindings = append(o.bindings, b)
+			into = b
 		default:
 			t.Fatalf("document %d: unexpected %s %s", i, meta.APIVersion, meta.Kind)
 		}
@@ -242,4 +258,61 @@ func TestPorts(t *testing.T) {
 	if _, err := Ports(&ir.Config{Listeners: []ir.Listener{{Port: 15021, Protocol: "HTTP"}}}); err == nil {
 		t.Error("a Gateway port on the status port was accepted")
 	}
+}
+
+// TestRenderDiscoveryRBAC: a binary that watches EndpointSlices runs as
+// its own ServiceAccount, granted exactly get, list and watch on
+// endpointslices in each namespace the routes use, and on pods only where
+// a subset selects them by label.
+func TestRenderDiscoveryRBAC(t *testing.T) {
+	plain := decodeStrict(t, mustRender(t, testSpec()))
+	if plain.sa != nil || len(plain.roles) > 0 || len(plain.bindings) > 0 {
+		t.Fatalf("RBAC objects without discovery")
+	}
+	if m := plain.dep.Spec.Template.Spec.AutomountServiceAccountToken; m == nil || *m {
+		t.Errorf("without discovery the token is not mounted: %v", m)
+	}
+	s := testSpec()
+	s.Namespace = "istio-system"
+	s.Discovery = DiscoveryAccess(&ir.Config{Clusters: []ir.Cluster{
+		{Name: "a", Service: &ir.Service{Namespace: "shop", Name: "catalog", Port: 80}},
+		{Name: "b", Service: &ir.Service{Namespace: "shop", Name: "catalog", Port: 80, Labels: []string{"version=v1"}}},
+		{Name: "c", Service: &ir.Service{Namespace: "billing", Name: "pay", Port: 80}},
+		{Name: "d", Host: "dns.example.com", Resolve: true},
+	}})
+	o := decodeStrict(t, mustRender(t, s))
+	pod := o.dep.Spec.Template.Spec
+	if o.sa == nil || pod.ServiceAccountName != o.sa.Name || pod.AutomountServiceAccountToken == nil || !*pod.AutomountServiceAccountToken {
+		t.Errorf("the Deployment does not run as the ServiceAccount: account %v, pod %q automount %v", o.sa, pod.ServiceAccountName, pod.AutomountServiceAccountToken)
+	}
+	want := map[string][]string{
+		"billing": {"discovery.k8s.io/endpointslices get,list,watch"},
+		"shop":    {"discovery.k8s.io/endpointslices get,list,watch", "/pods get,list,watch"},
+	}
+	if len(o.roles) != len(want) || len(o.bindings) != len(want) {
+		t.Fatalf("%d roles and %d bindings, want %d each", len(o.roles), len(o.bindings), len(want))
+	}
+	for i, r := range o.roles {
+		var rules []string
+		for _, rule := range r.Rules {
+			rules = append(rules, fmt.Sprintf("%s/%s %s", strings.Join(rule.APIGroups, ","), strings.Join(rule.Resources, ","), strings.Join(rule.Verbs, ",")))
+		}
+		if !slices.Equal(rules, want[r.Namespace]) {
+			t.Errorf("role in %q: %q, want %q", r.Namespace, rules, want[r.Namespace])
+		}
+		b := o.bindings[i]
+		if b.Namespace != r.Namespace || b.RoleRef.Kind != "Role" || b.RoleRef.Name != r.Name ||
+			len(b.Subjects) != 1 || b.Subjects[0].Kind != "ServiceAccount" || b.Subjects[0].Name != o.sa.Name || b.Subjects[0].Namespace != "istio-system" {
+			t.Errorf("binding in %q: %+v", b.Namespace, b)
+		}
+	}
+}
+
+func mustRender(t *testing.T, s Spec) []byte {
+	t.Helper()
+	out, err := Render(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
 }

@@ -7,7 +7,6 @@
 package analyze
 
 import (
-	"cmp"
 	"encoding/json"
 	"errors"
 	"slices"
@@ -220,9 +219,6 @@ func newIndex(resources []*load.Resource) *index {
 			}
 		}
 	}
-	byName := func(a, b *load.Resource) int {
-		return cmp.Or(cmp.Compare(a.Namespace, b.Namespace), cmp.Compare(a.Name, b.Name))
-	}
-	slices.SortFunc(x.vss, func(a, b *vsRes) int { return byName(a.Resource, b.Resource) })
+	slices.SortFunc(x.vss, func(a, b *vsRes) int { return load.CompareCreation(a.Resource, b.Resource) })
 	return x
 }

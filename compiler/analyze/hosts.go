@@ -12,8 +12,9 @@ import (
 
 // duplicateHosts warns when several VirtualServices bound to one Gateway
 // claim the same host. istiod merges their rules in creation order, which
-// the files do not show, so the order of the routes is not what they read
-// (Istio documents this as undefined behaviour for gateways).
+// files written by hand do not show (gwc then orders them by name, then
+// namespace, istiod's tie-break), so the order of the routes is not what
+// they read.
 func (r *reporter) duplicateHosts(x *index) {
 	type claim struct {
 		vs    *vsRes
@@ -39,7 +40,7 @@ func (r *reporter) duplicateHosts(x *index) {
 				}
 				r.report(diag.Warning, diag.CodeDuplicateHost, vs.Resource, fmt.Sprintf("spec.hosts[%d]", i),
 					"serve each host from one VirtualService, or use delegate VirtualServices",
-					fmt.Sprintf("host %s on gateway %s is also claimed by %s at %s: istiod merges the two rule lists in creation order",
+					fmt.Sprintf("host %s on gateway %s is also claimed by %s at %s: istiod merges the two rule lists in creation order (creationTimestamp, then name, then namespace), the other's first",
 						host, gw, first.vs.ID(), first.vs.PosOf(fmt.Sprintf("spec.hosts[%d]", first.index))))
 			}
 		}

@@ -74,6 +74,13 @@ const (
 	CodeMeshConfig = "GWC0320"
 	// A Telemetry field or provider gwc cannot honour.
 	CodeTelemetry = "GWC0321"
+	// A VirtualService match on a JWT claim (@request.auth.claims) while
+	// no RequestAuthentication applies to the gateway: the claim is never
+	// set, so the match never holds.
+	CodeClaimNeverSet = "GWC0325"
+	// A RequestAuthentication jwksUri over plain http: Istio accepts it,
+	// but anyone on the path can replace the keys.
+	CodeInsecureJWKS = "GWC0326"
 
 	// Valid in Istio, not supported by gwc: rejected, with what to do
 	// instead (docs/differences.md lists every such form).

@@ -18,6 +18,9 @@ func Dump(cfg *Config) string {
 		b.WriteByte('\n')
 	}
 	p(0, "digest %s", cfg.Digest)
+	if cfg.Endpoints != "" {
+		p(0, "endpoints %s", cfg.Endpoints)
+	}
 	for _, s := range cfg.Sources {
 		p(0, "source %s", s)
 	}
@@ -62,7 +65,11 @@ func Dump(cfg *Config) string {
 					p(3, "match%s", dumpMatch(m))
 				}
 				for _, d := range r.Destinations {
-					p(3, "-> %s weight %d%s%s", cfg.Clusters[d.Cluster].Name, d.Weight, dumpOps(d.RequestHeaders, d.ResponseHeaders), dumpAuthority(d.Authority))
+					ops := dumpOps(d.RequestHeaders, d.ResponseHeaders)
+					if ops != "" && r.DestinationHeadersLast {
+						ops += " (after the route's)"
+					}
+					p(3, "-> %s weight %d%s%s", cfg.Clusters[d.Cluster].Name, d.Weight, ops, dumpAuthority(d.Authority))
 				}
 				for _, line := range dumpActions(r) {
 					p(3, "%s", line)
@@ -81,6 +88,9 @@ func Dump(cfg *Config) string {
 		if c.Resolve {
 			kind = "dns"
 		}
+		if c.Service != nil {
+			kind = "kubernetes"
+		}
 		p(0, "cluster %s %s", c.Name, kind)
 		if c.Origin != nil {
 			p(1, "from %s", c.Origin)
@@ -90,6 +100,13 @@ func Dump(cfg *Config) string {
 		}
 		if c.HTTP2 {
 			p(1, "protocol h2c")
+		}
+		if s := c.Service; s != nil {
+			extra := ""
+			if len(s.Labels) > 0 {
+				extra = " labels " + strings.Join(s.Labels, ",")
+			}
+			p(1, "kubernetes service %s/%s port %d%s", s.Namespace, s.Name, s.Port, extra)
 		}
 		for _, e := range c.Endpoints {
 			extra := ""
@@ -108,6 +125,7 @@ func Dump(cfg *Config) string {
 	dumpPlugins(p, cfg.Plugins)
 	dumpAuthz(p, cfg.Authz)
 	dumpTracing(p, cfg.Tracing)
+	dumpJWTRules(p, cfg.JWTRules)
 	return b.String()
 }
 
@@ -169,7 +187,10 @@ func dumpPolicy(p func(int, string, ...any), pol *Policy) {
 	case h.Header != "":
 		lb += " header " + h.Header
 	case h.Cookie != "":
-		lb += fmt.Sprintf(" cookie %s path %q ttl %s", h.Cookie, h.CookiePath, h.CookieTTL)
+		lb += fmt.Sprintf(" cookie %s path %q", h.Cookie, h.CookiePath)
+		if h.CookieGenerate {
+			lb += fmt.Sprintf(" ttl %s", h.CookieTTL)
+		}
 		if len(h.CookieAttributes) > 0 {
 			lb += " attributes " + strings.Join(h.CookieAttributes, ";")
 		}

@@ -28,8 +28,15 @@ type Config struct {
 	Topology Topology
 	// Authz are the AuthorizationPolicies, sorted by namespace and name.
 	Authz []AuthzPolicy
+	// Endpoints is where destinations without a ServiceEntry get their
+	// endpoints: "" for DNS, "kubernetes" for the Kubernetes API's
+	// EndpointSlices (gwc build --endpoints kubernetes).
+	Endpoints string
 	// Tracing is nil unless a Telemetry resource enables tracing.
 	Tracing *Tracing
+	// JWTRules are the jwtRules of the RequestAuthentications applied to
+	// the gateway, sorted by issuer as istiod orders them; none without.
+	JWTRules []JWTRule
 }
 
 // Topology is Istio's ProxyConfig.gatewayTopology as a Gateway's
@@ -185,6 +192,12 @@ type Route struct {
 	Rewrite        *Rewrite
 	// RequestHeaders and ResponseHeaders are the route-level operations.
 	RequestHeaders, ResponseHeaders HeaderOps
+	// DestinationHeadersLast is set for a rule with one destination:
+	// istiod appends its header operations to the route's (route.go,
+	// processDestination), so they apply after the route's, its removals
+	// (moved into the route's) before either's set and add. A weighted
+	// destination's apply first, as Envoy applies a weighted cluster's.
+	DestinationHeadersLast bool
 	// TimeoutMS is the route timeout, 0 for none (Istio's default).
 	TimeoutMS int64
 	Retry     RetryPolicy
@@ -265,6 +278,20 @@ type Cluster struct {
 	// HTTP2 says the upstream speaks cleartext HTTP/2 (its service port
 	// has protocol HTTP2, GRPC or GRPC-WEB).
 	HTTP2 bool
+	// Service, set in a build with Endpoints "kubernetes", names the
+	// Kubernetes Service whose EndpointSlices give the endpoints at run
+	// time; Endpoints is then empty.
+	Service *Service
+}
+
+// Service is a Kubernetes Service a cluster takes its endpoints from.
+type Service struct {
+	Namespace, Name string
+	// Port is the Service port.
+	Port int
+	// Labels are the subset's "key=value" labels, sorted: the endpoints
+	// whose pods have them all.
+	Labels []string
 }
 
 // Endpoint is one upstream address.
@@ -301,6 +328,9 @@ type HashPolicy struct {
 	Cookie     string
 	CookiePath string
 	CookieTTL  time.Duration
+	// CookieGenerate says the rule has a ttl, even 0: the gateway then
+	// makes the cookie when a request has none.
+	CookieGenerate bool
 	// CookieAttributes are added to a generated cookie: "Name=value" or
 	// "Name".
 	CookieAttributes []string
@@ -374,6 +404,9 @@ type HeaderOps struct {
 	Add    []Header // sorted by Name
 	Remove []string // sorted
 }
+
+// Empty reports whether o does nothing.
+func (o HeaderOps) Empty() bool { return len(o.Set)+len(o.Add)+len(o.Remove) == 0 }
 
 // Header is one header name (lower case) and value.
 type Header struct {
@@ -630,3 +663,37 @@ type TraceOperation struct {
 	Route     string
 	Operation string
 }
+
+// JWTRule is one RequestAuthentication jwtRules entry, Istio's defaults
+// filled in: a rule without a token location reads "Authorization: Bearer"
+// and the access_token query parameter.
+type JWTRule struct {
+	Origin Origin
+	// Issuer is "" when any issuer is accepted (a rule with jwksUri only).
+	Issuer    string
+	Audiences []string
+	// JWKS is the inline key set, checked; JWKSURI is fetched at run time
+	// when JWKS is empty, each fetch bounded by Timeout.
+	JWKS    string
+	JWKSURI string
+	// DiscoveryURI, when neither is set, is the issuer's OpenID
+	// configuration, whose jwks_uri is fetched (istiod's discovery).
+	DiscoveryURI string
+	Timeout      time.Duration
+	// FromHeaders, FromParams and FromCookies are the token locations.
+	FromHeaders []JWTHeader
+	FromParams  []string
+	FromCookies []string
+	// OutputPayloadToHeader is "" for none.
+	OutputPayloadToHeader string
+	OutputClaimToHeaders  []ClaimToHeader
+	ForwardOriginalToken  bool
+	// SpaceDelimitedClaims are the rule's, beyond scope and permission.
+	SpaceDelimitedClaims []string
+}
+
+// JWTHeader is a header a token is read from, after Prefix.
+type JWTHeader struct{ Name, Prefix string }
+
+// ClaimToHeader copies a claim (nested with '.') to a request header.
+type ClaimToHeader struct{ Header, Claim string }

@@ -39,11 +39,9 @@ var groups = map[string]*apiGroup{
 		versions: []string{"v1", "v1beta1"},
 		kinds:    schema.SecurityKinds,
 		notEnforced: map[string]string{
-			"RequestAuthentication": notEnforcedSecurity,
-			"AuthorizationPolicy":   notEnforcedSecurity,
-			"PeerAuthentication":    "PeerAuthentication sets mutual TLS between sidecars, which a standalone gateway has no mesh identity for; set tls.mode MUTUAL on the Gateway's server to require client certificates",
+			"PeerAuthentication": "PeerAuthentication sets mutual TLS between sidecars, which a standalone gateway has no mesh identity for; set tls.mode MUTUAL on the Gateway's server to require client certificates",
 		},
-		about: "security.istio.io defines RequestAuthentication, AuthorizationPolicy and PeerAuthentication",
+		about: "security.istio.io defines RequestAuthentication, AuthorizationPolicy and PeerAuthentication; gwc compiles RequestAuthentication and AuthorizationPolicy",
 	},
 	"telemetry.istio.io": {
 		versions: []string{"v1", "v1alpha1"},
@@ -52,4 +50,3 @@ var groups = map[string]*apiGroup{
 	},
 }
 
-const notEnforcedSecurity = "enforce it with a GatewayPlugin (docs/plugins.md), or keep it out of the gateway's input"

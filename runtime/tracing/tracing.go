@@ -2,7 +2,9 @@ package tracing
 
 import (
 	"context"
+	"encoding/binary"
 	"log/slog"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"os"
@@ -118,7 +120,8 @@ func (t *Tracer) Start(log *slog.Logger, workload, namespace string) error {
 		}
 	}
 	opts := []sdktrace.TracerProviderOption{
-		sdktrace.WithSampler(sampler{ratio: sdktrace.TraceIDRatioBased(t.spec.SamplingPercent / 100)}),
+		// Begin decides; the SDK sees only the spans to record.
+		sdktrace.WithSampler(sdktrace.AlwaysSample()),
 		// Istio's OpenTelemetry tracer names the service
 		// "<canonical service>.<namespace>".
 		sdktrace.WithResource(resource.NewSchemaless(attribute.String("service.name", workload+"."+namespace))),
@@ -166,41 +169,6 @@ func (t *Tracer) Spans() (exported, dropped uint64) {
 	return t.q.exported.Load(), t.q.dropped.Load()
 }
 
-// decisionKey carries Begin's sampling decision to the sampler.
-type decisionKey struct{}
-
-type decision int
-
-const (
-	decideRandom decision = iota
-	decideSample
-	decideDrop
-)
-
-// decisions are the contexts that carry each decision, made once.
-var decisions = [...]context.Context{
-	decideRandom: context.WithValue(context.Background(), decisionKey{}, decideRandom),
-	decideSample: context.WithValue(context.Background(), decisionKey{}, decideSample),
-	decideDrop:   context.WithValue(context.Background(), decisionKey{}, decideDrop),
-}
-
-// sampler applies Begin's decision: sample, drop, or the random ratio.
-type sampler struct{ ratio sdktrace.Sampler }
-
-func (s sampler) ShouldSample(p sdktrace.SamplingParameters) sdktrace.SamplingResult {
-	d, _ := p.ParentContext.Value(decisionKey{}).(decision)
-	ts := trace.SpanContextFromContext(p.ParentContext).TraceState()
-	switch d {
-	case decideSample:
-		return sdktrace.SamplingResult{Decision: sdktrace.RecordAndSample, Tracestate: ts}
-	case decideDrop:
-		return sdktrace.SamplingResult{Decision: sdktrace.Drop, Tracestate: ts}
-	}
-	return s.ratio.ShouldSample(p)
-}
-
-func (s sampler) Description() string { return "gwc" }
-
 // Begin starts r's span and writes the provider's trace headers.
 func (t *Tracer) Begin(r *http.Request, port int) gwcrt.Span {
 	h := r.Header
@@ -212,32 +180,29 @@ func (t *Tracer) Begin(r *http.Request, port int) gwcrt.Span {
 	// The caller's decision is kept (W3C's flag, B3's X-B3-Sampled);
 	// without one, a client's x-client-trace-id forces the trace (Istio
 	// sets client_sampling to 100%), else randomSamplingPercentage.
-	d := decideRandom
-	switch _, client := h["X-Client-Trace-Id"]; {
-	case in.decided && in.sample:
-		d = decideSample
-	case in.decided:
-		d = decideDrop
-	case client:
-		d = decideSample
+	sample := in.sample
+	if !in.decided {
+		_, client := h["X-Client-Trace-Id"]
+		sample = client || rand.Float64()*100 < t.spec.SamplingPercent
 	}
-	ctx := decisions[d]
+	if !sample {
+		// Not sampled: the SDK is not involved. The trace goes on with a
+		// span id of the gateway's (and a new trace id without a
+		// caller), its flag unset, so the services behind do not sample.
+		cfg := trace.SpanContextConfig{TraceID: in.parent.TraceID(), SpanID: newSpanID(), TraceState: in.parent.TraceState()}
+		if !cfg.TraceID.IsValid() {
+			cfg.TraceID = newTraceID()
+		}
+		t.inject(h, trace.NewSpanContext(cfg), in.parent.SpanID())
+		return nil
+	}
+	ctx := context.Background()
 	if in.parent.IsValid() {
 		ctx = trace.ContextWithRemoteSpanContext(ctx, in.parent)
 	}
-	// Attributes are made only for a span that is recorded: at 1%, the
-	// other 99 requests pay for the ids and the headers alone.
-	_, sp := t.tracer.Start(ctx, noRouteOperation, trace.WithSpanKind(trace.SpanKindServer))
-	sc := sp.SpanContext()
-	if zipkin {
-		injectB3(h, sc, in.parent.SpanID())
-	} else {
-		injectW3C(h, sc)
-	}
-	if !sp.IsRecording() {
-		return nil
-	}
-	sp.SetAttributes(t.requestAttributes(r)...)
+	_, sp := t.tracer.Start(ctx, noRouteOperation, trace.WithSpanKind(trace.SpanKindServer),
+		trace.WithAttributes(t.requestAttributes(r)...))
+	t.inject(h, sp.SpanContext(), in.parent.SpanID())
 	return &span{sp: sp, t: t, port: port}
 }
 
@@ -269,6 +234,35 @@ func (t *Tracer) requestAttributes(r *http.Request) []attribute.KeyValue {
 		}
 	}
 	return attrs
+}
+
+// inject writes the provider's headers for sc, the upstream's parent.
+func (t *Tracer) inject(h http.Header, sc trace.SpanContext, parent trace.SpanID) {
+	if t.spec.Kind == "zipkin" {
+		injectB3(h, sc, parent)
+	} else {
+		injectW3C(h, sc)
+	}
+}
+
+// newTraceID and newSpanID make random non-zero ids, as Envoy does, from
+// the runtime's fast per-thread generator (ids need to be unique, not
+// secret).
+func newTraceID() trace.TraceID {
+	var id trace.TraceID
+	for !id.IsValid() {
+		binary.BigEndian.PutUint64(id[:8], rand.Uint64())
+		binary.BigEndian.PutUint64(id[8:], rand.Uint64())
+	}
+	return id
+}
+
+func newSpanID() trace.SpanID {
+	var id trace.SpanID
+	for !id.IsValid() {
+		binary.BigEndian.PutUint64(id[:], rand.Uint64())
+	}
+	return id
 }
 
 type span struct {

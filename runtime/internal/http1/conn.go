@@ -27,7 +27,10 @@ type conn struct {
 	remote string
 	state  atomic.Int32
 	start  time.Time
-	served int
+	// idleSince is when the connection last turned idle (UnixNano), for
+	// the shutdown's IdleGrace.
+	idleSince atomic.Int64
+	served    int
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -195,8 +198,11 @@ func (c *conn) readRequest() bool {
 	s := c.srv
 	first := c.served == 0
 	if c.r == c.w {
-		if !first && !c.state.CompareAndSwap(stateActive, stateIdle) {
-			return false
+		if !first {
+			c.idleSince.Store(time.Now().UnixNano())
+			if !c.state.CompareAndSwap(stateActive, stateIdle) {
+				return false
+			}
 		}
 		if d := s.IdleTimeout; !first && d > 0 {
 			c.rwc.SetReadDeadline(time.Now().Add(d))

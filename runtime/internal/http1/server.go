@@ -51,12 +51,21 @@ type Server struct {
 	MaxHeaderBytes int
 	MaxHeaderCount int
 	Log            *slog.Logger
+	// IdleGrace is how long Shutdown leaves a keep-alive connection that
+	// has just turned idle before closing it. A client sends its next
+	// request at once; closing under it would lose that request (RFC 9112
+	// section 9.3.1's race), while within the grace the request is served
+	// with "Connection: close". Zero closes idle connections at once.
+	IdleGrace time.Duration
 
 	mu        sync.Mutex
 	listeners map[net.Listener]struct{}
 	conns     map[*conn]struct{}
 	inShut    atomic.Bool
 	connWG    sync.WaitGroup
+	// serving counts the Serve loops, which may still register a
+	// connection they accepted.
+	serving sync.WaitGroup
 }
 
 // Connection states, as the shutdown sees them.
@@ -100,7 +109,9 @@ func (s *Server) Serve(ln net.Listener) error {
 		s.listeners = map[net.Listener]struct{}{}
 	}
 	s.listeners[ln] = struct{}{}
+	s.serving.Add(1)
 	s.mu.Unlock()
+	defer s.serving.Done()
 	var backoff time.Duration
 	for {
 		rw, err := ln.Accept()
@@ -118,12 +129,10 @@ func (s *Server) Serve(ln net.Listener) error {
 			return err
 		}
 		backoff = 0
-		c := s.newConn(rw)
-		if c == nil {
-			rw.Close()
-			continue
-		}
-		go c.serve()
+		// A connection accepted as the shutdown began is served all the
+		// same (its request gets "Connection: close"): its client was
+		// not refused, so it must not be reset.
+		go s.newConn(rw, true).serve()
 	}
 }
 
@@ -135,17 +144,18 @@ func isTemporary(err error) bool {
 // ServeConn serves one connection that was accepted elsewhere, on the
 // calling goroutine.
 func (s *Server) ServeConn(rw net.Conn) {
-	if c := s.newConn(rw); c != nil {
+	if c := s.newConn(rw, false); c != nil {
 		c.serve()
 	} else {
 		rw.Close()
 	}
 }
 
-func (s *Server) newConn(rw net.Conn) *conn {
+// newConn registers a connection; during a shutdown only an accepted one.
+func (s *Server) newConn(rw net.Conn, accepted bool) *conn {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.inShut.Load() {
+	if s.inShut.Load() && !accepted {
 		return nil
 	}
 	if s.conns == nil {
@@ -170,8 +180,9 @@ func (s *Server) forget(c *conn) {
 // others to finish their request (each closes after its response) until
 // ctx is done; then it returns ctx's error and leaves the rest to Close.
 func (s *Server) Shutdown(ctx context.Context) error {
-	s.inShut.Store(true)
-	s.closeListeners()
+	if err := s.StopAccepting(ctx); err != nil {
+		return err
+	}
 	tick := time.NewTicker(10 * time.Millisecond)
 	defer tick.Stop()
 	for {
@@ -183,6 +194,22 @@ func (s *Server) Shutdown(ctx context.Context) error {
 			return ctx.Err()
 		case <-tick.C:
 		}
+	}
+}
+
+// StopAccepting closes the listeners and waits for the Serve loops to
+// return, so that every connection accepted is registered: the first step
+// of Shutdown.
+func (s *Server) StopAccepting(ctx context.Context) error {
+	s.inShut.Store(true)
+	s.closeListeners()
+	done := make(chan struct{})
+	go func() { s.serving.Wait(); close(done) }()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
 	}
 }
 
@@ -214,7 +241,7 @@ func (s *Server) closeIdle() bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for c := range s.conns {
-		if c.state.CompareAndSwap(stateIdle, stateClosed) ||
+		if time.Since(time.Unix(0, c.idleSince.Load())) >= s.IdleGrace && c.state.CompareAndSwap(stateIdle, stateClosed) ||
 			time.Since(c.start) > newConnGrace && c.state.CompareAndSwap(stateNew, stateClosed) {
 			c.rwc.Close()
 		}

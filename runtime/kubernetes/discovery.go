@@ -1,0 +1,442 @@
+package kubernetes
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/watch"
+	corev1client "k8s.io/client-go/kubernetes/typed/core/v1"
+	discoveryv1client "k8s.io/client-go/kubernetes/typed/discovery/v1"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/cache"
+	"k8s.io/client-go/tools/clientcmd"
+	"k8s.io/klog/v2"
+
+	gwcrt "github.com/gwc-dev/gwc/runtime"
+)
+
+// Client is the part of the Kubernetes API the discovery uses; the typed
+// clientset (kubernetes.Interface) and its fake satisfy it. Only these two
+// groups' clients are linked, not the whole clientset.
+type Client interface {
+	DiscoveryV1() discoveryv1client.DiscoveryV1Interface
+	CoreV1() corev1client.CoreV1Interface
+}
+
+// DefaultSyncTimeout is --endpoints-sync-timeout's default.
+const DefaultSyncTimeout = 60 * time.Second
+
+// Discovery is the runtime.Discovery of EndpointSlices.
+type Discovery struct {
+	// Kubeconfig is --kubeconfig: "" for the in-cluster configuration.
+	Kubeconfig string
+	// SyncTimeout is --endpoints-sync-timeout.
+	SyncTimeout time.Duration
+	// NewClient makes the client; nil makes one from Kubeconfig. Tests
+	// set it to a fake clientset.
+	NewClient func(kubeconfig string) (Client, error)
+
+	log     *slog.Logger
+	stop    chan struct{}
+	synced  []cache.InformerSynced
+	watches []*watchState
+	nss     []*namespace
+}
+
+var _ gwcrt.Discovery = (*Discovery)(nil)
+
+// New returns the discovery with its defaults; generated code calls it.
+func New() *Discovery { return &Discovery{SyncTimeout: DefaultSyncTimeout} }
+
+// RegisterFlags adds --kubeconfig and --endpoints-sync-timeout.
+func (d *Discovery) RegisterFlags(fs *flag.FlagSet) {
+	fs.StringVar(&d.Kubeconfig, "kubeconfig", d.Kubeconfig,
+		"`FILE`: the kubeconfig to reach the Kubernetes API with, to run outside a cluster; empty uses the pod's service account (in-cluster configuration)")
+	fs.DurationVar(&d.SyncTimeout, "endpoints-sync-timeout", d.SyncTimeout,
+		"how long the start waits for the first list of the EndpointSlices (and Pods) the routes need before serving; "+
+			"at the bound the ingress serves with the endpoints known so far (services not yet listed answer 503 UH) and the watches keep trying")
+}
+
+// restConfig is the configuration to reach the API server with.
+func restConfig(kubeconfig string) (*rest.Config, error) {
+	if kubeconfig == "" {
+		c, err := rest.InClusterConfig()
+		if err != nil {
+			return nil, fmt.Errorf("in-cluster Kubernetes configuration: %w (outside a cluster, pass --kubeconfig)", err)
+		}
+		return c, nil
+	}
+	c, err := clientcmd.BuildConfigFromFlags("", kubeconfig)
+	if err != nil {
+		return nil, fmt.Errorf("reading --kubeconfig %s: %w", kubeconfig, err)
+	}
+	return c, nil
+}
+
+type typedClient struct {
+	d discoveryv1client.DiscoveryV1Interface
+	c corev1client.CoreV1Interface
+}
+
+func (t typedClient) DiscoveryV1() discoveryv1client.DiscoveryV1Interface { return t.d }
+func (t typedClient) CoreV1() corev1client.CoreV1Interface                { return t.c }
+
+func newClient(kubeconfig string) (Client, error) {
+	cfg, err := restConfig(kubeconfig)
+	if err != nil {
+		return nil, err
+	}
+	cfg.UserAgent = "gwc-ingress"
+	d, err := discoveryv1client.NewForConfig(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("making the Kubernetes client: %w", err)
+	}
+	c, err := corev1client.NewForConfig(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("making the Kubernetes client: %w", err)
+	}
+	return typedClient{d, c}, nil
+}
+
+// namespace is what is watched in one namespace.
+type namespace struct {
+	name string
+	log  *slog.Logger
+	// targets by Service name.
+	targets map[string][]gwcrt.DiscoveryTarget
+	slices  cache.SharedIndexInformer
+	// pods is nil when no subset of the namespace selects by label.
+	pods cache.SharedIndexInformer
+	// mu serialises recomputations, so a target's updates do not overlap
+	// and the last one published is the newest.
+	mu sync.Mutex
+}
+
+const serviceIndex = "service"
+
+// silenceKlog drops client-go's own log lines (the reflector's retries),
+// which would repeat the ones the list and watch calls log below, in
+// klog's format. klog's logger is process-wide: set it once, before any
+// informer runs.
+var silenceKlog = sync.OnceFunc(func() { klog.SetSlogLogger(slog.New(slog.DiscardHandler)) })
+
+// Start makes the client and starts one EndpointSlice informer per
+// namespace (and one Pod informer where subsets select by label).
+func (d *Discovery) Start(log *slog.Logger, targets []gwcrt.DiscoveryTarget) error {
+	d.log = log.With("discovery", "kubernetes")
+	silenceKlog()
+	mk := d.NewClient
+	if mk == nil {
+		mk = newClient
+	}
+	client, err := mk(d.Kubeconfig)
+	if err != nil {
+		return err
+	}
+	byNS := map[string]*namespace{}
+	for _, t := range targets {
+		ns := byNS[t.Service.Namespace]
+		if ns == nil {
+			ns = &namespace{name: t.Service.Namespace, log: d.log, targets: map[string][]gwcrt.DiscoveryTarget{}}
+			byNS[t.Service.Namespace] = ns
+			d.nss = append(d.nss, ns)
+		}
+		ns.targets[t.Service.Name] = append(ns.targets[t.Service.Name], t)
+	}
+	sort.Slice(d.nss, func(i, j int) bool { return d.nss[i].name < d.nss[j].name })
+	d.stop = make(chan struct{})
+	for _, ns := range d.nss {
+		names := make([]string, 0, len(ns.targets))
+		needPods := false
+		for name, ts := range ns.targets {
+			names = append(names, name)
+			for _, t := range ts {
+				needPods = needPods || len(t.Service.Labels) > 0
+			}
+		}
+		slices.Sort(names)
+		selector := discoveryv1.LabelServiceName + " in (" + strings.Join(names, ",") + ")"
+		sw := d.watch(ns.name, "endpointslices")
+		sliceClient := client.DiscoveryV1().EndpointSlices(ns.name)
+		ns.slices = cache.NewSharedIndexInformer(sw.listWatch(
+			func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
+				o.LabelSelector = selector
+				return sliceClient.List(ctx, o)
+			},
+			func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
+				o.LabelSelector = selector
+				return sliceClient.Watch(ctx, o)
+			}), &discoveryv1.EndpointSlice{}, 0, cache.Indexers{serviceIndex: sliceService})
+		if _, err := ns.slices.AddEventHandler(cache.ResourceEventHandlerFuncs{
+			AddFunc:    func(obj any) { ns.sliceChanged(obj) },
+			UpdateFunc: func(_, obj any) { ns.sliceChanged(obj) },
+			DeleteFunc: func(obj any) { ns.sliceChanged(obj) },
+		}); err != nil {
+			return fmt.Errorf("watching EndpointSlices in %s: %w", ns.name, err)
+		}
+		d.synced = append(d.synced, ns.slices.HasSynced)
+		if needPods {
+			pw := d.watch(ns.name, "pods")
+			podClient := client.CoreV1().Pods(ns.name)
+			ns.pods = cache.NewSharedIndexInformer(pw.listWatch(
+				func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) { return podClient.List(ctx, o) },
+				func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
+					return podClient.Watch(ctx, o)
+				}),
+				&corev1.Pod{}, 0, cache.Indexers{})
+			if _, err := ns.pods.AddEventHandler(cache.ResourceEventHandlerFuncs{
+				AddFunc:    func(obj any) { ns.podsChanged() },
+				UpdateFunc: func(old, obj any) { ns.podChanged(old, obj) },
+				DeleteFunc: func(obj any) { ns.podsChanged() },
+			}); err != nil {
+				return fmt.Errorf("watching Pods in %s: %w", ns.name, err)
+			}
+			d.synced = append(d.synced, ns.pods.HasSynced)
+		}
+	}
+	for _, ns := range d.nss {
+		go ns.slices.RunWithContext(ctxOf(d.stop))
+		if ns.pods != nil {
+			go ns.pods.RunWithContext(ctxOf(d.stop))
+		}
+	}
+	return nil
+}
+
+// ctxOf returns a context done when stop is closed.
+func ctxOf(stop <-chan struct{}) context.Context {
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() {
+		<-stop
+		cancel()
+	}()
+	return ctx
+}
+
+// WaitSynced waits for every informer's first list, at most SyncTimeout.
+func (d *Discovery) WaitSynced(ctx context.Context) bool {
+	if d.SyncTimeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, d.SyncTimeout)
+		defer cancel()
+	}
+	if !cache.WaitForCacheSync(ctx.Done(), d.synced...) {
+		return false
+	}
+	// A recomputation that ran while the pods were not yet listed may
+	// have left subset members out: do them all once more.
+	for _, ns := range d.nss {
+		ns.recompute(nil)
+	}
+	return true
+}
+
+// Stop stops the informers.
+func (d *Discovery) Stop() {
+	if d.stop != nil {
+		close(d.stop)
+		d.stop = nil
+	}
+}
+
+// Watches reports each watch's state, for the runtime's metrics.
+func (d *Discovery) Watches(f func(namespace, resource string, up bool, failures uint64)) {
+	for _, w := range d.watches {
+		f(w.namespace, w.resource, w.up.Load(), w.failures.Load())
+	}
+}
+
+// sliceService is the index function by the slice's Service name.
+func sliceService(obj any) ([]string, error) {
+	s, ok := obj.(*discoveryv1.EndpointSlice)
+	if !ok {
+		return nil, nil
+	}
+	if name := s.Labels[discoveryv1.LabelServiceName]; name != "" {
+		return []string{name}, nil
+	}
+	return nil, nil
+}
+
+func (ns *namespace) sliceChanged(obj any) {
+	if t, ok := obj.(cache.DeletedFinalStateUnknown); ok {
+		obj = t.Obj
+	}
+	s, ok := obj.(*discoveryv1.EndpointSlice)
+	if !ok {
+		return
+	}
+	name := s.Labels[discoveryv1.LabelServiceName]
+	if _, watched := ns.targets[name]; watched {
+		ns.recompute([]string{name})
+	}
+}
+
+// podChanged recomputes the subsets when a pod's labels changed; other
+// pod changes show in the EndpointSlices.
+func (ns *namespace) podChanged(old, obj any) {
+	o, ok1 := old.(*corev1.Pod)
+	n, ok2 := obj.(*corev1.Pod)
+	if ok1 && ok2 && mapsEqual(o.Labels, n.Labels) {
+		return
+	}
+	ns.podsChanged()
+}
+
+func (ns *namespace) podsChanged() {
+	var names []string
+	for name, ts := range ns.targets {
+		for _, t := range ts {
+			if len(t.Service.Labels) > 0 {
+				names = append(names, name)
+				break
+			}
+		}
+	}
+	ns.recompute(names)
+}
+
+func mapsEqual(a, b map[string]string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k, v := range a {
+		if w, ok := b[k]; !ok || w != v {
+			return false
+		}
+	}
+	return true
+}
+
+// recompute publishes the endpoint sets of the targets of the services
+// named (nil: all of the namespace's).
+func (ns *namespace) recompute(names []string) {
+	ns.mu.Lock()
+	defer ns.mu.Unlock()
+	if names == nil {
+		for name := range ns.targets {
+			names = append(names, name)
+		}
+	}
+	var pods podLabels
+	if ns.pods != nil {
+		store := ns.pods.GetStore()
+		pods = func(pns, name string) (map[string]string, bool) {
+			obj, ok, err := store.GetByKey(pns + "/" + name)
+			if err != nil || !ok {
+				return nil, false
+			}
+			p, ok := obj.(*corev1.Pod)
+			if !ok {
+				return nil, false
+			}
+			return p.Labels, true
+		}
+	}
+	for _, name := range names {
+		objs, _ := ns.slices.GetIndexer().ByIndex(serviceIndex, name)
+		all := make([]*discoveryv1.EndpointSlice, 0, len(objs))
+		for _, o := range objs {
+			if s, ok := o.(*discoveryv1.EndpointSlice); ok {
+				all = append(all, s)
+			}
+		}
+		for _, t := range ns.targets[name] {
+			up := endpointsOf(t.Service, all, pods)
+			if up.NoService && ns.slices.HasSynced() {
+				ns.log.Debug("no EndpointSlice for the service: requests get 503 NC until one exists",
+					"namespace", ns.name, "service", name, "cluster", t.Cluster)
+			}
+			t.Update(up)
+		}
+	}
+}
+
+// watchState is the health of one list-and-watch, for the metrics and
+// the log.
+type watchState struct {
+	namespace, resource string
+	log                 *slog.Logger
+	up                  atomic.Bool
+	failures            atomic.Uint64
+	lists               atomic.Uint64
+}
+
+func (d *Discovery) watch(ns, resource string) *watchState {
+	w := &watchState{namespace: ns, resource: resource, log: d.log}
+	d.watches = append(d.watches, w)
+	return w
+}
+
+// listWatch wraps the list and watch calls so their failures are counted
+// and logged: a line when the watch goes down (naming the verb, the
+// resource and the namespace; for a refusal, what RBAC must allow) and one
+// when it is back. The reflector retries with back-off and the informer's
+// cache, with the endpoints last published, stays as it was meanwhile.
+func (w *watchState) listWatch(
+	list func(context.Context, metav1.ListOptions) (runtime.Object, error),
+	wat func(context.Context, metav1.ListOptions) (watch.Interface, error),
+) cache.ListerWatcher {
+	return &listWatch{
+		ListWatch: cache.ListWatch{
+			ListWithContextFunc: func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
+				obj, err := list(ctx, o)
+				w.result("list", err)
+				if err == nil && w.lists.Add(1) > 1 {
+					w.log.Info("relisted", "resource", w.resource, "namespace", w.namespace)
+				}
+				return obj, err
+			},
+			WatchFuncWithContext: func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
+				i, err := wat(ctx, o)
+				w.result("watch", err)
+				return i, err
+			},
+		},
+	}
+}
+
+func (w *watchState) result(verb string, err error) {
+	if err == nil {
+		if !w.up.Swap(true) && w.failures.Load() > 0 {
+			w.log.Info("Kubernetes API reachable again", "verb", verb, "resource", w.resource, "namespace", w.namespace)
+		}
+		return
+	}
+	if errors.Is(err, context.Canceled) {
+		return
+	}
+	w.failures.Add(1)
+	wasUp := w.up.Swap(false)
+	if !wasUp && w.failures.Load() > 1 {
+		return // logged when it went down
+	}
+	if apierrors.IsForbidden(err) {
+		w.log.Error("Kubernetes API refused: the service account needs RBAC to "+verb+" "+w.resource+" in namespace "+w.namespace+
+			" (gwc manifests writes the Role); keeping the last known endpoints", "verb", verb, "resource", w.resource, "namespace", w.namespace, "err", err)
+		return
+	}
+	w.log.Error("Kubernetes API unreachable: keeping the last known endpoints and retrying",
+		"verb", verb, "resource", w.resource, "namespace", w.namespace, "err", err)
+}
+
+// listWatch is a plain LIST then WATCH from the list's resourceVersion:
+// it opts out of client-go's streaming lists (sendInitialEvents), which
+// every API server need not support.
+type listWatch struct{ cache.ListWatch }
+
+func (*listWatch) IsWatchListSemanticsUnSupported() bool { return true }

@@ -1,0 +1,131 @@
+package runtime
+
+import (
+	"context"
+	"flag"
+	"log/slog"
+	"slices"
+	"sync"
+	"testing"
+)
+
+// fakeDiscovery publishes what the test tells it, as runtime/kubernetes
+// does.
+type fakeDiscovery struct {
+	targets []DiscoveryTarget
+	synced  bool
+	stopped bool
+}
+
+func (f *fakeDiscovery) RegisterFlags(*flag.FlagSet) {}
+func (f *fakeDiscovery) Start(_ *slog.Logger, ts []DiscoveryTarget) error {
+	f.targets = ts
+	return nil
+}
+func (f *fakeDiscovery) WaitSynced(context.Context) bool                 { return f.synced }
+func (f *fakeDiscovery) Watches(func(ns, res string, up bool, n uint64)) {}
+func (f *fakeDiscovery) Stop()                                           { f.stopped = true }
+
+// TestDiscoveredEndpointsSwap: a discovered cluster's endpoint set is
+// replaced whole; the hosts that stay keep their state (requests in
+// flight, ejections), the ones that leave have their connections retired,
+// and a Service that does not exist is NC, not UH.
+func TestDiscoveredEndpointsSwap(t *testing.T) {
+	d := &fakeDiscovery{synced: true}
+	cfg := &Config{Clusters: []Cluster{
+		{Name: "static", Endpoints: []Endpoint{{Address: "10.0.0.1:80"}}},
+		{Name: "kube", Service: &ServiceRef{Namespace: "shop", Name: "catalog", Port: 80}},
+	}, Discovery: d}
+	if err := startDiscovery(context.Background(), cfg, slog.New(slog.DiscardHandler)); err != nil {
+		t.Fatal(err)
+	}
+	if len(d.targets) != 1 || d.targets[0].Cluster != "kube" || d.targets[0].Service.Name != "catalog" {
+		t.Fatalf("targets: %+v", d.targets)
+	}
+	update := d.targets[0].Update
+	stop := make(chan struct{})
+	defer close(stop)
+	u := newUpstream(&cfg.Clusters[1], stop, slog.New(slog.DiscardHandler), nil)
+	var mu sync.Mutex
+	var retired []string
+	closer := func(addrs []string) {
+		mu.Lock()
+		retired = append(retired, addrs...)
+		mu.Unlock()
+	}
+	u.disc.closer.Store(&closer)
+
+	// Before the first update: no endpoints, UH.
+	if s := u.endpoints(context.Background()); len(s.addrs) != 0 || u.noEndpoints() != errNoHealthyUpstream {
+		t.Fatalf("before any update: %v, %v", s.addrs, u.noEndpoints())
+	}
+	update(EndpointUpdate{Addrs: []string{"10.1.0.1:8080", "10.1.0.2:8080"}})
+	s1 := u.endpoints(context.Background())
+	v1 := u.view(s1)
+	if !slices.Equal(s1.addrs, []string{"10.1.0.1:8080", "10.1.0.2:8080"}) {
+		t.Fatalf("first set: %v", s1.addrs)
+	}
+	kept := v1.hosts[1]
+	kept.active.Add(3)
+	kept.ejected.Store(true)
+
+	update(EndpointUpdate{Addrs: []string{"10.1.0.2:8080", "10.1.0.3:8080"}})
+	s2 := u.endpoints(context.Background())
+	v2 := u.view(s2)
+	if !slices.Equal(s2.addrs, []string{"10.1.0.2:8080", "10.1.0.3:8080"}) {
+		t.Fatalf("second set: %v", s2.addrs)
+	}
+	if v2.hosts[0] != kept || kept.active.Load() != 3 || !kept.ejected.Load() || u.ejectedCount.Load() != 1 {
+		t.Errorf("the host that stayed lost its state: %p vs %p, active %d, ejected %t, count %d",
+			v2.hosts[0], kept, kept.active.Load(), kept.ejected.Load(), u.ejectedCount.Load())
+	}
+	mu.Lock()
+	if !slices.Equal(retired, []string{"10.1.0.1:8080"}) {
+		t.Errorf("retired %v, want the address that left", retired)
+	}
+	mu.Unlock()
+	// The old set is untouched: a request holding it finishes with it.
+	if !slices.Equal(s1.addrs, []string{"10.1.0.1:8080", "10.1.0.2:8080"}) {
+		t.Errorf("the old set changed: %v", s1.addrs)
+	}
+
+	update(EndpointUpdate{})
+	if s := u.endpoints(context.Background()); len(s.addrs) != 0 || u.noEndpoints() != errNoHealthyUpstream {
+		t.Errorf("no ready endpoint: %v, %v; want none and UH", s.addrs, u.noEndpoints())
+	}
+	update(EndpointUpdate{NoService: true})
+	if u.noEndpoints() != errClusterNotFound {
+		t.Errorf("no Service: %v, want cluster not found (NC)", u.noEndpoints())
+	}
+}
+
+// TestStartDiscoveryProtocol: a port the first sync found speaking HTTP/2
+// gets the HTTP/2 transport.
+func TestStartDiscoveryProtocol(t *testing.T) {
+	d := &fakeDiscovery{synced: true}
+	cfg := &Config{Clusters: []Cluster{
+		{Name: "grpc", Service: &ServiceRef{Namespace: "shop", Name: "grpc", Port: 80}},
+		{Name: "web", Service: &ServiceRef{Namespace: "shop", Name: "web", Port: 80}},
+	}, Discovery: &startHook{fakeDiscovery: d, onStart: func(ts []DiscoveryTarget) {
+		ts[0].Update(EndpointUpdate{Addrs: []string{"10.0.0.1:9090"}, HTTP2: true})
+		ts[1].Update(EndpointUpdate{Addrs: []string{"10.0.0.2:8080"}})
+	}}}
+	if err := startDiscovery(context.Background(), cfg, slog.New(slog.DiscardHandler)); err != nil {
+		t.Fatal(err)
+	}
+	if !cfg.Clusters[0].HTTP2 || cfg.Clusters[1].HTTP2 {
+		t.Errorf("HTTP2: grpc %t, web %t; want true, false", cfg.Clusters[0].HTTP2, cfg.Clusters[1].HTTP2)
+	}
+}
+
+// startHook runs onStart with the targets, as informers that list at once.
+type startHook struct {
+	*fakeDiscovery
+	onStart func([]DiscoveryTarget)
+}
+
+func (s *startHook) Start(log *slog.Logger, ts []DiscoveryTarget) error {
+	s.fakeDiscovery.Start(log, ts)
+	s.onStart(ts)
+	return nil
+}

@@ -49,4 +49,3 @@ var groups = map[string]*apiGroup{
 		about:    "telemetry.istio.io defines Telemetry: gwc compiles its tracing",
 	},
 }
-

@@ -76,6 +76,14 @@ func lower(cfg *ir.Config) (*runtime.Config, *notes, error) {
 		ForwardClientCertDetails: cfg.Topology.ForwardClientCertDetails,
 		ProxyProtocol:            cfg.Topology.ProxyProtocol,
 	}
+	authz, err := lowerAuthz(cfg.Authz)
+	if err != nil {
+		return nil, nil, err
+	}
+	out.Authz = authz
+	if e := runtimeExtAuthz(cfg); e != nil {
+		out.ExtAuthz = e
+	}
 	if d := runtimeDiscovery(cfg); d != nil {
 		out.Discovery = d
 	}
@@ -103,6 +111,10 @@ func lowerListener(l ir.Listener) (runtime.Listener, error) {
 	rl.Hosts = router
 	for _, vh := range l.VirtualHosts {
 		rvh := runtime.VirtualHost{Domain: vh.Domain, RequireTLS: vh.HTTPSRedirect, TLSServers: vh.TLSServers}
+		if lim := vh.RateLimit; lim != nil {
+			rvh.RateLimit = &runtime.RateLimit{Requests: lim.Requests, Interval: lim.Interval, Burst: lim.Burst, ID: lim.Origin.String()}
+			rl.RateLimited = true
+		}
 		for _, r := range vh.Routes {
 			rvh.Routes = append(rvh.Routes, lowerRoute(r))
 		}

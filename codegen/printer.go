@@ -9,6 +9,7 @@ import (
 
 	"github.com/gwc-dev/gwc/codegen/mph"
 	"github.com/gwc-dev/gwc/runtime"
+	"github.com/gwc-dev/gwc/runtime/extauthz"
 	"github.com/gwc-dev/gwc/runtime/hosttable"
 	"github.com/gwc-dev/gwc/runtime/jwt"
 	"github.com/gwc-dev/gwc/runtime/kubernetes"
@@ -44,15 +45,20 @@ const (
 	kubePath      = "github.com/gwc-dev/gwc/runtime/kubernetes"
 	tracingPath   = "github.com/gwc-dev/gwc/runtime/tracing"
 	jwtPath       = "github.com/gwc-dev/gwc/runtime/jwt"
+	extauthzPath  = "github.com/gwc-dev/gwc/runtime/extauthz"
 )
 
-var qualifiers = map[string]string{runtimePath: "gwcrt", hosttablePath: "hosttable", hostPath: "host", kubePath: "kubernetes", tracingPath: "tracing", jwtPath: "jwt"}
+var qualifiers = map[string]string{runtimePath: "gwcrt", hosttablePath: "hosttable", hostPath: "host", kubePath: "kubernetes", tracingPath: "tracing", jwtPath: "jwt", extauthzPath: "extauthz"}
 
 // enumNames names the constants of the runtime's enumerations, by value.
 var enumNames = map[reflect.Type][]string{
 	reflect.TypeFor[runtime.MatchKind](): {"MatchAny", "MatchExact", "MatchPrefix", "MatchRegex"},
 	reflect.TypeFor[runtime.LBKind]():    {"LBLeastRequest", "LBRoundRobin", "LBRandom", "LBRingHash", "LBMaglev"},
 	reflect.TypeFor[runtime.TLSMode]():   {"", "TLSSimple", "TLSMutual", "TLSOptionalMutual"},
+	reflect.TypeFor[runtime.AuthzAttr](): {"AttrSourceIP", "AttrRemoteIP", "AttrSourcePrincipal", "AttrSourceNamespace",
+		"AttrRequestPrincipal", "AttrRequestAudiences", "AttrRequestPresenter", "AttrRequestClaim",
+		"AttrRequestHeader", "AttrHost", "AttrMethod", "AttrPath", "AttrPort", "AttrSNI"},
+	reflect.TypeFor[runtime.AuthzMatchKind](): {"AuthzExact", "AuthzPrefix", "AuthzSuffix", "AuthzPresent", "AuthzRegex"},
 }
 
 var (
@@ -189,6 +195,13 @@ func (p *printer) duration(d time.Duration) string {
 // them: the plugin chain, the endpoint discovery, the tracer and the JWT
 // authenticator.
 func (p *printer) iface(v reflect.Value) {
+	if e, ok := v.Interface().(*extauthz.Client); ok {
+		p.imports[extauthzPath] = true
+		p.write("extauthz.New(")
+		p.value(reflect.ValueOf(e.Spec()), false)
+		p.write(")")
+		return
+	}
 	if _, ok := v.Interface().(*kubernetes.Discovery); ok {
 		p.imports[kubePath] = true
 		p.write("kubernetes.New()")
@@ -361,18 +374,20 @@ func (p *printer) element(e reflect.Value, i int) {
 
 // The types the printer comments on.
 var (
-	listenerType  = reflect.TypeFor[runtime.Listener]()
-	vhostType     = reflect.TypeFor[runtime.VirtualHost]()
-	routeType     = reflect.TypeFor[runtime.Route]()
-	l4Type        = reflect.TypeFor[runtime.L4Route]()
-	serverTLSType = reflect.TypeFor[runtime.ServerTLS]()
-	clusterType   = reflect.TypeFor[runtime.Cluster]()
-	specType      = reflect.TypeFor[host.Spec]()
-	jwtRuleType   = reflect.TypeFor[jwt.Rule]()
-	configType    = reflect.TypeFor[runtime.Config]()
-	weightedType  = reflect.TypeFor[runtime.WeightedCluster]()
-	mirrorType    = reflect.TypeFor[runtime.Mirror]()
-	uint16Type    = reflect.TypeFor[uint16]()
+	listenerType   = reflect.TypeFor[runtime.Listener]()
+	vhostType      = reflect.TypeFor[runtime.VirtualHost]()
+	routeType      = reflect.TypeFor[runtime.Route]()
+	l4Type         = reflect.TypeFor[runtime.L4Route]()
+	serverTLSType  = reflect.TypeFor[runtime.ServerTLS]()
+	clusterType    = reflect.TypeFor[runtime.Cluster]()
+	specType       = reflect.TypeFor[host.Spec]()
+	jwtRuleType    = reflect.TypeFor[jwt.Rule]()
+	configType     = reflect.TypeFor[runtime.Config]()
+	weightedType   = reflect.TypeFor[runtime.WeightedCluster]()
+	mirrorType     = reflect.TypeFor[runtime.Mirror]()
+	uint16Type     = reflect.TypeFor[uint16]()
+	authzRuleType  = reflect.TypeFor[runtime.AuthzRule]()
+	authzValueType = reflect.TypeFor[runtime.AuthzValue]()
 )
 
 // elementNote is the comment above element i of a slice. It switches on
@@ -384,7 +399,7 @@ func (p *printer) elementNote(e reflect.Value, i int) []string {
 		return at(p.notes.listeners, i)
 	case vhostType:
 		return []string{strconv.Itoa(i) + ": " + e.FieldByName("Domain").String()}
-	case routeType, l4Type, serverTLSType:
+	case routeType, l4Type, serverTLSType, authzRuleType:
 		return []string{e.FieldByName("ID").String()}
 	case clusterType:
 		return at(p.notes.clusters, i)
@@ -418,6 +433,8 @@ func (p *printer) trailing(v reflect.Value, field string) string {
 	switch v.Type() {
 	case weightedType, mirrorType:
 		return p.clusterName(int(v.FieldByName("Cluster").Int()))
+	case authzValueType:
+		return authzNetwork(v.Interface().(runtime.AuthzValue))
 	case uint16Type:
 		if field == "MinVersion" || field == "MaxVersion" {
 			return tls.VersionName(uint16(v.Uint()))

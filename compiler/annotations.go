@@ -39,9 +39,11 @@ func (c *compilation) checkAnnotations() {
 	for _, k := range sortedKeys(c.gateways) {
 		c.compressionOf(c.gateways[k].Resource)
 		c.maxRequestBodyOf(c.gateways[k].Resource)
+		c.rateLimitOf(c.gateways[k].Resource)
 	}
 	for _, vs := range c.vss {
 		c.compressionOf(vs.Resource)
 		c.maxRequestBodyOf(vs.Resource)
+		c.rateLimitOf(vs.Resource)
 	}
 }

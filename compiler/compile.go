@@ -28,6 +28,8 @@ type compilation struct {
 	plugins     []*gatewayPlugin    // in input order; plugins.go orders them
 	telemetries []*telemetry        // sorted by namespace, name
 	mesh        *MeshConfig         // nil without --mesh-config
+	// authzPolicies are the AuthorizationPolicies, in input order.
+	authzPolicies []*authorizationPolicy
 	// requestAuthns are the RequestAuthentications, all applied to the
 	// gateway, sorted by namespace, name; requestauthn.go orders their
 	// rules.
@@ -70,6 +72,7 @@ func compile(resources []*load.Resource, mesh *MeshConfig, endpoints string) (*i
 	c.checkAnnotations()
 	cfg := c.lower(resources)
 	cfg.Plugins = c.lowerPlugins(cfg)
+	cfg.Authz = c.lowerAuthz(cfg)
 	cfg.JWTRules = c.lowerJWTRules()
 	c.warnClaimRoutes()
 	cfg.Workload = c.workload(cfg)
@@ -128,6 +131,11 @@ func (c *compilation) decode(resources []*load.Resource) {
 			gp := &gatewayPlugin{Resource: r}
 			if err = r.Value.LookupPath(specPath).Decode(&gp.Spec); err == nil {
 				c.plugins = append(c.plugins, gp)
+			}
+		case "AuthorizationPolicy":
+			ap := &authorizationPolicy{Resource: r}
+			if err = decodeSpec(r, &ap.Spec); err == nil {
+				c.authzPolicies = append(c.authzPolicies, ap)
 			}
 		case "Telemetry":
 			t := &telemetry{Resource: r}

@@ -75,6 +75,7 @@ func (c *compilation) lower(resources []*load.Resource) *ir.Config {
 			}
 			vh := ir.VirtualHost{Domain: domain}
 			vh.HTTPSRedirect, vh.TLSServers = vhostTLS(l, v)
+			vh.RateLimit = c.vhostRateLimit(v)
 			c.checkSharedHTTPSHost(l, v, len(vh.TLSServers))
 			for _, s := range v.servers {
 				vh.Servers = append(vh.Servers, s.origin())

@@ -23,7 +23,7 @@ ports=(
   31400 "the ingress (Gateway port 31400)"
   15021 "the ingress's status server"
   15000 "the ingress's admin server"
-  9080 "webapp (examples/coolstore, tls/*)"
+  9080 "webapp (examples/coolstore, tls/*, security-authz)"
   9081 "reviews v1-a (examples/upstreams)"
   9082 "reviews v1-b (examples/upstreams)"
   9083 "reviews v2 (examples/upstreams)"
@@ -187,6 +187,15 @@ expect '[Ww]ww-[Aa]uthenticate: Bearer realm="http://jwt.example.com/headers", e
 show tcp-echo "TCP on port 31400 to the echo service (examples/tcp-echo)"
 run 'exec 3<>/dev/tcp/127.0.0.1/31400; echo "hello over TCP" >&3; read -r -t 5 line <&3; echo "$line"'
 expect '^hello over TCP$'
+
+show security-authz "AuthorizationPolicy: deny by method, an IP allow list (examples/security-authz)"
+run 'curl -sS -o /dev/null -w "%{http_code}\n" -H "Host: httpbin.example.com" http://127.0.0.1:8080/get'
+expect '^200$'
+run 'curl -sS -w " %{http_code}\n" -X DELETE -H "Host: httpbin.example.com" http://127.0.0.1:8080/delete'
+expect '^RBAC: access denied 403$'
+# From another loopback address: not on the allow list.
+run 'curl -sS -w " %{http_code}\n" --interface 127.0.0.2 -H "Host: httpbin.example.com" http://127.0.0.1:8080/get'
+expect '^RBAC: access denied 403$'
 
 echo
 if ((failed)); then

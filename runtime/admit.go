@@ -98,6 +98,12 @@ func (h *listenerHandler) admit(w http.ResponseWriter, r *http.Request) bool {
 			x.identity = id
 		}
 	}
+	if z := h.e.cfg.Authz; z != nil && !h.authorize(w, r, z) {
+		return false
+	}
+	if h.l.RateLimited && !h.rateLimit(w, r) {
+		return false
+	}
 	return true
 }
 

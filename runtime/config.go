@@ -27,6 +27,10 @@ type Config struct {
 	Plugins Plugins
 	// Authn is nil unless the configuration has a RequestAuthentication.
 	Authn Authenticator
+	// Authz is nil unless the configuration has AuthorizationPolicies.
+	Authz *Authz
+	// ExtAuthz is nil unless a CUSTOM AuthorizationPolicy exists.
+	ExtAuthz ExtAuthz
 	// Tracing is nil unless a Telemetry resource enables tracing.
 	Tracing Tracer
 	// Topology is what the gateway trusts of the hops in front of it.
@@ -68,6 +72,9 @@ type Listener struct {
 	// L4 are the routes of a TCP listener (the first takes every
 	// connection) or of a TLS passthrough listener (chosen by SNI).
 	L4 []L4Route
+	// RateLimited says a virtual host has a RateLimit: only then is the
+	// host looked up before the policies' step ends.
+	RateLimited bool
 
 	// lazy says which virtual hosts are prepared, when Prepare left them
 	// to their first request (a Generated config); nil otherwise.
@@ -103,6 +110,8 @@ type VirtualHost struct {
 	// use this virtual host: each HTTPS server has its own route table in
 	// Istio, so a request for a host of another server gets 404.
 	TLSServers []int
+	// RateLimit is the host's local rate limit; nil for none.
+	RateLimit *RateLimit
 }
 
 // Route is one HTTP rule; the first route whose Matches accept a request

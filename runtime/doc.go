@@ -25,6 +25,11 @@
 //     x-envoy-attempt-count, server, x-envoy-upstream-service-time),
 //     weighted clusters, Istio's load balancers (LEAST_REQUEST by default),
 //     DNS endpoints kept fresh, and Istio's default retry policy;
+//   - admission before routing (admit.go): request authentication, then
+//     the AuthorizationPolicies compiled into tables (authz.go: CUSTOM
+//     through Config.ExtAuthz, which runtime/extauthz implements, then
+//     DENY, AUDIT, ALLOW), then each host's local rate limit
+//     (ratelimit.go);
 //   - endpoint sets that change at run time (upstream_discovery.go): DNS
 //     answers and, in a binary built with --endpoints kubernetes, the
 //     EndpointSlices that package runtime/kubernetes watches, both swapped

@@ -31,10 +31,11 @@ const (
 	flagDPE                        // downstream protocol error
 	flagNC                         // no cluster found
 	flagSI                         // stream idle timeout
+	flagRL                         // local rate limited (gwc.io/local-rate-limit)
 )
 
 // flagNames are the short names in the order Envoy prints them.
-var flagNames = [...]string{"UH", "UT", "UF", "UC", "UO", "NR", "UAEX", "DC", "URX", "DPE", "NC", "SI"}
+var flagNames = [...]string{"UH", "UT", "UF", "UC", "UO", "NR", "UAEX", "DC", "URX", "DPE", "NC", "SI", "RL"}
 
 // String returns the flags as Envoy logs them: comma-separated, "-" for none.
 func (f respFlags) String() string {
@@ -79,6 +80,8 @@ func (f respFlags) details(upstream bool) string {
 		return "http1.codec_error"
 	case f&flagSI != 0:
 		return "stream_idle_timeout"
+	case f&flagRL != 0:
+		return "local_rate_limited"
 	case upstream:
 		return "via_upstream"
 	}

@@ -3,6 +3,7 @@ package runtime
 import (
 	"fmt"
 	"net/http"
+	"net/netip"
 	"strconv"
 	"strings"
 
@@ -208,3 +209,131 @@ type headerRecorder struct {
 func (w *headerRecorder) Header() http.Header         { return w.header }
 func (w *headerRecorder) Write(b []byte) (int, error) { return len(b), nil }
 func (w *headerRecorder) WriteHeader(status int)      { w.status = status }
+
+// Authorize returns what the AuthorizationPolicies decide about r arriving
+// on port, with id the identity request authentication established (nil
+// for none), by the code the gateway runs: X-Forwarded-For trusted as the
+// Topology says, the path normalised, the rules in Istio's order. With no
+// policy every request is allowed.
+func (cfg *Config) Authorize(r *http.Request, port int, id *Identity) AuthzDecision {
+	if cfg.Authz == nil {
+		return AuthzDecision{Allowed: true}
+	}
+	if n := cfg.Topology.NumTrustedProxies; n > 0 {
+		r = trustClientAddress(r, n)
+	}
+	path, ok := authzPath(r)
+	if !ok {
+		return AuthzDecision{}
+	}
+	q := newAuthzRequest(r, path, port, id)
+	d := cfg.Authz.decide(q)
+	d.Custom = cfg.Authz.custom(q)
+	return d
+}
+
+// Describe says which rule decided, for `gwc explain`.
+func (d AuthzDecision) Describe() string {
+	s := d.describeLocal()
+	if d.Custom != nil {
+		s = "sent first to the external authorizer by CUSTOM rule " + d.Custom.Name + " (" + d.Custom.ID + "), whose denial would answer; then " + s
+	}
+	return s
+}
+
+func (d AuthzDecision) describeLocal() string {
+	switch {
+	case d.Allowed && d.Rule != nil:
+		return "allowed by ALLOW rule " + d.Rule.Name + " (" + d.Rule.ID + ")"
+	case d.Allowed:
+		return "allowed: no DENY rule matches and there is no ALLOW policy"
+	case d.Rule != nil:
+		return "403 RBAC: access denied by DENY rule " + d.Rule.Name + " (" + d.Rule.ID + ")"
+	case d.Action == "ALLOW":
+		return "403 RBAC: access denied: no ALLOW rule matches"
+	}
+	return "400, the path does not normalise"
+}
+
+// Describe returns the rule's conditions as one line, for `gwc routes`:
+// "from (...) or (...); to (...); when ...", "any request" for none.
+func (r *AuthzRule) Describe() string {
+	var parts []string
+	clauses := func(word string, cs []AuthzClause) {
+		if len(cs) == 0 {
+			return
+		}
+		var alts []string
+		for _, c := range cs {
+			alts = append(alts, "("+describeConditions(c.Conditions)+")")
+		}
+		parts = append(parts, word+" "+strings.Join(alts, " or "))
+	}
+	clauses("from", r.From)
+	clauses("to", r.To)
+	if len(r.When) > 0 {
+		parts = append(parts, "when "+describeConditions(r.When))
+	}
+	if len(parts) == 0 {
+		return "any request"
+	}
+	return strings.Join(parts, "; ")
+}
+
+func describeConditions(cs []AuthzCondition) string {
+	var out []string
+	for _, c := range cs {
+		name := c.Attr.String()
+		for _, k := range c.Key {
+			name += "[" + k + "]"
+		}
+		if len(c.Values) > 0 {
+			out = append(out, name+" "+describeAuthzValues(c.Attr, c.Values))
+		}
+		if len(c.NotValues) > 0 {
+			out = append(out, name+" not "+describeAuthzValues(c.Attr, c.NotValues))
+		}
+	}
+	return strings.Join(out, " and ")
+}
+
+func describeAuthzValues(attr AuthzAttr, vs []AuthzValue) string {
+	var out []string
+	for _, v := range vs {
+		switch attr {
+		case AttrSourceIP, AttrRemoteIP:
+			a, _ := netip.AddrFromSlice(v.IP)
+			out = append(out, netip.PrefixFrom(a, v.Bits).String())
+		case AttrPort:
+			out = append(out, strconv.Itoa(v.Port))
+		case AttrRequestPrincipal:
+			s := "iss " + v.Match.describe()
+			if v.Sub != nil {
+				s += " sub " + v.Sub.describe()
+			}
+			out = append(out, s)
+		default:
+			out = append(out, v.Match.describe())
+		}
+	}
+	if len(out) == 1 {
+		return out[0]
+	}
+	return "in (" + strings.Join(out, ", ") + ")"
+}
+
+func (m *AuthzMatch) describe() string {
+	switch m.Kind {
+	case AuthzExact:
+		return strconv.Quote(m.Value)
+	case AuthzPrefix:
+		return "prefix " + strconv.Quote(m.Value)
+	case AuthzSuffix:
+		return "suffix " + strconv.Quote(m.Value)
+	case AuthzPresent:
+		return "present"
+	case AuthzRegex:
+		return "regex " + strconv.Quote(m.Value)
+	}
+	return "?"
+}

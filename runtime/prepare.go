@@ -96,6 +96,23 @@ func (cfg *Config) Prepare() error {
 			}
 		}
 	}
+	for li := range cfg.Listeners {
+		for vi := range cfg.Listeners[li].VirtualHosts {
+			if rl := cfg.Listeners[li].VirtualHosts[vi].RateLimit; rl != nil && rl.check() != nil {
+				fail("%s: virtual host %q: rate limit %d per %s, burst %d: %w", listenerWhere(li, &cfg.Listeners[li]),
+					cfg.Listeners[li].VirtualHosts[vi].Domain, rl.Requests, rl.Interval, rl.Burst, errBadRateLimit)
+			}
+		}
+	}
+	if cfg.Authz != nil {
+		if err := cfg.Authz.check(); err != nil {
+			fail("%w", err)
+		}
+		if len(cfg.Authz.Custom) > 0 && cfg.ExtAuthz == nil {
+			// A CUSTOM rule with nobody to ask would let its requests through.
+			fail("CUSTOM authorization rules without an external authorizer")
+		}
+	}
 	for ci := range cfg.Clusters {
 		c := &cfg.Clusters[ci]
 		if err := c.Policy.check(); err != nil {

@@ -30,7 +30,7 @@ var ExtensionKinds = []string{"GatewayPlugin"}
 
 // SecurityKinds lists the security.istio.io kinds the schema defines, each
 // as the definition #<Kind>.
-var SecurityKinds = []string{"RequestAuthentication"}
+var SecurityKinds = []string{"RequestAuthentication", "AuthorizationPolicy"}
 
 // TelemetryKinds lists the telemetry.istio.io kinds the schema defines,
 // each as the definition #<Kind>.

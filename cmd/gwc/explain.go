@@ -12,8 +12,10 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/gwc-dev/gwc/compiler"
 	"github.com/gwc-dev/gwc/compiler/ir"
 	"github.com/gwc-dev/gwc/runtime"
+	"github.com/gwc-dev/gwc/runtime/jwt"
 )
 
 // gwc explain: which listener, virtual host, route and destination a
@@ -31,6 +33,7 @@ func runExplain(args []string, stdout, stderr io.Writer) int {
 	var headers headerFlags
 	fs.Var(&headers, "H", "a request `HEADER` as 'name: value' (repeatable)")
 	ns := fs.String("namespace", "default", "namespace of resources that set none, as kubectl's --namespace")
+	mesh := fs.String("mesh-config", "", "read Istio's mesh config (extensionProviders) from `FILE`, as gwc build does")
 	args, code, ok := parseFlags(fs, args, stderr)
 	if !ok {
 		return code
@@ -44,7 +47,7 @@ func runExplain(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "gwc explain: %v\n", err)
 		return 2
 	}
-	irc, rc, code := compiledTables(args[:len(args)-1], *ns, stderr)
+	irc, rc, code := compiledTablesWith(args[:len(args)-1], compiler.Options{Namespace: *ns, MeshConfig: *mesh}, stderr)
 	if rc == nil {
 		return code
 	}
@@ -149,6 +152,12 @@ func explain(w io.Writer, irc *ir.Config, rc *runtime.Config, req *http.Request)
 				continue
 			}
 		}
+		// Request authentication, then the policies, before routing, as
+		// the gateway admits a request.
+		req := explainJWT(w, rc, req)
+		if rc.Authz != nil && !explainAuthz(w, rc, req, l.Port) {
+			continue
+		}
 		vi := l.Hosts.Lookup(req.Host)
 		if vi < 0 || int(vi) >= len(l.VirtualHosts) {
 			var domains []string
@@ -161,6 +170,9 @@ func explain(w io.Writer, irc *ir.Config, rc *runtime.Config, req *http.Request)
 		}
 		vh := &l.VirtualHosts[vi]
 		fmt.Fprintf(w, "vhost     %s\n", vh.Domain)
+		if rl := vh.RateLimit; rl != nil {
+			fmt.Fprintf(w, "ratelimit %d per %s, burst %d, from %s (past it: 429 local_rate_limited)\n", rl.Requests, rl.Interval, rl.Burst, rl.ID)
+		}
 		for _, s := range irc.Listeners[li].VirtualHosts[vi].Servers {
 			fmt.Fprintf(w, "server    %s\n", s)
 		}
@@ -173,7 +185,6 @@ func explain(w io.Writer, irc *ir.Config, rc *runtime.Config, req *http.Request)
 			fmt.Fprintf(w, "location  %s\n", location)
 			continue
 		}
-		req := explainJWT(w, rc, req)
 		chosen := vh.Select(req)
 		for ri := range vh.Routes {
 			rt := &vh.Routes[ri]
@@ -209,4 +220,46 @@ func explain(w io.Writer, irc *ir.Config, rc *runtime.Config, req *http.Request)
 		}
 		fmt.Fprintf(w, "listener  none on port %d (the gateways serve %s)\n", port, strings.Join(ports, ", "))
 	}
+}
+
+// explainAuthz shows what the AuthorizationPolicies decide, by the
+// runtime's own rules, and reports whether the request goes on. The
+// request.auth attributes are those of the token explainJWT decoded,
+// WITHOUT verifying it, at a RequestAuthentication's locations.
+func explainAuthz(w io.Writer, rc *runtime.Config, req *http.Request, port int) bool {
+	d := rc.Authorize(req, port, runtime.IdentityOf(req))
+	fmt.Fprintf(w, "authz     %s\n", d.Describe())
+	if d.Allowed {
+		return true
+	}
+	if d.Rule != nil || d.Action != "" {
+		fmt.Fprintf(w, "details   %s\n", d.Details())
+	}
+	fmt.Fprintf(w, "result    %d, refused before routing\n", authzStatus(d))
+	return false
+}
+
+// authzStatus is the status of a refusal: 403, or 400 for a path that
+// does not normalise.
+func authzStatus(d runtime.AuthzDecision) int {
+	if d.Rule == nil && d.Action == "" {
+		return http.StatusBadRequest
+	}
+	return http.StatusForbidden
+}
+
+// tokenIdentity is the identity a RequestAuthentication would establish
+// for r's token, decoded WITHOUT verifying it: what request.auth.* would
+// hold if the gateway accepted the token. nil without a
+// RequestAuthentication or a token at its locations.
+func tokenIdentity(rc *runtime.Config, r *http.Request) *runtime.Identity {
+	a, ok := rc.Authn.(*jwt.Authenticator)
+	if !ok {
+		return nil
+	}
+	id, _, ok := a.Decode(r.Clone(r.Context()))
+	if !ok {
+		return nil
+	}
+	return id
 }

@@ -300,6 +300,23 @@ func (in *ingress) scrape(t *testing.T) map[string]*dto.MetricFamily {
 	return mfs
 }
 
+// settledCounts is requestCounts once n requests are counted: a client
+// gets its response before the exchange is recorded, so a scrape right
+// after the last response may miss it.
+func (in *ingress) settledCounts(t *testing.T, n float64) map[string]float64 {
+	t.Helper()
+	var counts map[string]float64
+	waitFor(t, func() bool {
+		counts = requestCounts(in.scrape(t))
+		total := 0.0
+		for _, c := range counts {
+			total += c
+		}
+		return total >= n
+	}, fmt.Sprintf("%v requests counted in istio_requests_total", n))
+	return counts
+}
+
 // requestCounts sums istio_requests_total by "code flags", e.g. "404 NR".
 func requestCounts(mfs map[string]*dto.MetricFamily) map[string]float64 {
 	counts := map[string]float64{}

@@ -46,6 +46,9 @@ type outcome struct {
 	Fault           string    `json:"fault,omitempty"`
 	// Action is the runtime's description of the route's action.
 	Action string `json:"action,omitempty"`
+	// Authz says which AuthorizationPolicy rule decided, when there are
+	// policies.
+	Authz string `json:"authz,omitempty"`
 
 	rt *runtime.Route
 }
@@ -174,6 +177,15 @@ func resolve(rc *runtime.Config, req *http.Request, port int) outcome {
 		}
 		if r := l.TLS[tlsServer].TCP; r != nil {
 			o.connection(rc, r)
+			return o
+		}
+	}
+	if rc.Authz != nil {
+		// Before routing, as the gateway runs its policies.
+		d := rc.Authorize(req, port, tokenIdentity(rc, req))
+		o.Authz = d.Describe()
+		if !d.Allowed {
+			o.Status, o.Reason = authzStatus(d), d.Describe()
 			return o
 		}
 	}

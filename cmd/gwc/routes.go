@@ -10,6 +10,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/gwc-dev/gwc/codegen"
+	"github.com/gwc-dev/gwc/compiler"
 	"github.com/gwc-dev/gwc/compiler/ir"
 	"github.com/gwc-dev/gwc/runtime"
 )
@@ -21,6 +22,7 @@ func runRoutes(args []string, stdout, stderr io.Writer) int {
 	fs := newFlagSet("routes", "[--format text|json] [--namespace NS] PATH...")
 	format := fs.String("format", "text", "output `FORMAT`: text or json")
 	ns := fs.String("namespace", "default", "namespace of resources that set none, as kubectl's --namespace")
+	mesh := fs.String("mesh-config", "", "read Istio's mesh config (extensionProviders) from `FILE`, as gwc build does")
 	paths, code, ok := parseFlags(fs, args, stderr)
 	if !ok {
 		return code
@@ -33,7 +35,7 @@ func runRoutes(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "gwc routes: no input: name files or directories of resources")
 		return 2
 	}
-	irc, rc, code := compiledTables(paths, *ns, stderr)
+	irc, rc, code := compiledTablesWith(paths, compiler.Options{Namespace: *ns, MeshConfig: *mesh}, stderr)
 	if rc == nil {
 		return code
 	}
@@ -50,12 +52,18 @@ func runRoutes(args []string, stdout, stderr io.Writer) int {
 	if len(specs) > 0 {
 		printPluginChain(stdout, irc, specs)
 	}
+	if rc.Authz != nil {
+		printAuthz(stdout, rc.Authz)
+	}
 	for li := range rc.Listeners {
 		l := &rc.Listeners[li]
 		fmt.Fprintf(stdout, "listener %s %s\n", net.JoinHostPort(l.Bind, strconv.Itoa(l.Port)), l.Protocol)
 		for vi := range l.VirtualHosts {
 			vh := &l.VirtualHosts[vi]
 			fmt.Fprintf(stdout, "  host %s%s\n", vh.Domain, describeHostTLS(l, vh))
+			if rl := vh.RateLimit; rl != nil {
+				fmt.Fprintf(stdout, "    rate limit %d per %s, burst %d (%s)\n", rl.Requests, rl.Interval, rl.Burst, rl.ID)
+			}
 			tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
 			if len(specs) > 0 {
 				fmt.Fprintln(tw, "    #\tMATCH\tACTION\tPLUGINS\tFROM")
@@ -100,7 +108,12 @@ func describeL4(rc *runtime.Config, r *runtime.L4Route) string {
 // compiledTables compiles paths and builds the prepared runtime tables;
 // on failure it prints the diagnostics and returns the exit status.
 func compiledTables(paths []string, ns string, stderr io.Writer) (*ir.Config, *runtime.Config, int) {
-	cfg, diags := compile(paths, ns, io.Discard)
+	return compiledTablesWith(paths, compiler.Options{Namespace: ns}, stderr)
+}
+
+// compiledTablesWith is compiledTables with all of the pipeline's options.
+func compiledTablesWith(paths []string, opts compiler.Options, stderr io.Writer) (*ir.Config, *runtime.Config, int) {
+	cfg, diags := compileWith(paths, opts, io.Discard)
 	if cfg == nil {
 		printDiags(stderr, diags)
 		return nil, nil, 1
@@ -203,4 +216,24 @@ func routeRows(irc *ir.Config, rc *runtime.Config) []routeRow {
 		}
 	}
 	return rows
+}
+
+// printAuthz lists the AuthorizationPolicy rules in the order the gateway
+// evaluates them, before any route.
+func printAuthz(w io.Writer, a *runtime.Authz) {
+	fmt.Fprintln(w, "authorization (before routing: CUSTOM, then DENY, then AUDIT, then ALLOW)")
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	for _, g := range []struct {
+		action string
+		rules  []runtime.AuthzRule
+	}{{"CUSTOM", a.Custom}, {"DENY", a.Deny}, {"AUDIT", a.Audit}, {"ALLOW", a.Allow}} {
+		for i := range g.rules {
+			r := &g.rules[i]
+			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", g.action, r.Name, r.Describe(), r.ID)
+		}
+	}
+	tw.Flush()
+	if a.AllowPolicies {
+		fmt.Fprintln(w, "  (an ALLOW policy exists: a request no ALLOW rule matches is denied)")
+	}
 }

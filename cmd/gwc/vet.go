@@ -21,6 +21,7 @@ func runVet(args []string, stdout, stderr io.Writer) int {
 	resourceOnly := fs.Bool("resource-only", false, "judge each resource alone, as Istio's admission webhook and istioctl validate do: no cross-resource analyzers")
 	var context pathList
 	fs.Var(&context, "context", "also read the resources under `PATH` for cross-resource checks, reporting only on the named PATHs (repeatable; pre-commit passes changed files and --context .)")
+	mesh := fs.String("mesh-config", "", "read Istio's mesh config (extensionProviders) from `FILE`, as gwc build does")
 	creds := fs.String("credentials-dir", "", "check that each Gateway credentialName NAME exists as `DIR`/NAME/tls.crt and tls.key")
 	paths, code, ok := parseFlags(fs, args, stderr)
 	if !ok {
@@ -39,7 +40,7 @@ func runVet(args []string, stdout, stderr io.Writer) int {
 		// the CPU time of a large vet for a bounded amount of memory.
 		debug.SetGCPercent(300)
 	}
-	diags := compiler.Run(paths, compiler.Options{Namespace: *ns, ResourceOnly: *resourceOnly, CredentialsDir: *creds, Context: context}).Diags
+	diags := compiler.Run(paths, compiler.Options{Namespace: *ns, ResourceOnly: *resourceOnly, CredentialsDir: *creds, Context: context, MeshConfig: *mesh}).Diags
 	switch *format {
 	case "json":
 		diags.WriteJSON(stdout)

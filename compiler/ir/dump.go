@@ -56,6 +56,9 @@ func Dump(cfg *Config) string {
 		}
 		for _, vh := range l.VirtualHosts {
 			p(1, "vhost %s%s", vh.Domain, dumpVHostTLS(vh))
+			if rl := vh.RateLimit; rl != nil {
+				p(2, "rate limit %d per %s burst %d from %s", rl.Requests, rl.Interval, rl.Burst, rl.Origin)
+			}
 			for _, r := range vh.Routes {
 				p(2, "route %s", r.Origin)
 				for _, m := range r.Matches {
@@ -120,6 +123,7 @@ func Dump(cfg *Config) string {
 		}
 	}
 	dumpPlugins(p, cfg.Plugins)
+	dumpAuthz(p, cfg.Authz)
 	dumpTracing(p, cfg.Tracing)
 	dumpJWTRules(p, cfg.JWTRules)
 	return b.String()

@@ -26,6 +26,8 @@ type Config struct {
 	// Topology is the Gateways' gatewayTopology; the zero value when none
 	// sets one.
 	Topology Topology
+	// Authz are the AuthorizationPolicies, sorted by namespace and name.
+	Authz []AuthzPolicy
 	// Endpoints is where destinations without a ServiceEntry get their
 	// endpoints: "" for DNS, "kubernetes" for the Kubernetes API's
 	// EndpointSlices (gwc build --endpoints kubernetes).
@@ -145,6 +147,19 @@ type VirtualHost struct {
 	// TLSServers index Listener.TLS: the servers whose connections may use
 	// this domain (each HTTPS server has its own route table in Istio).
 	TLSServers []int
+	// RateLimit is the domain's local rate limit (gwc.io/local-rate-limit);
+	// nil for none.
+	RateLimit *RateLimit
+}
+
+// RateLimit is a token bucket: Requests tokens per Interval, at most
+// Burst; full at start.
+type RateLimit struct {
+	Requests int
+	Interval time.Duration
+	Burst    int
+	// Origin is the annotation it was read from.
+	Origin Origin
 }
 
 // Origin says where something came from, e.g.
@@ -516,6 +531,88 @@ type PluginMatch struct {
 	Hosts []string
 	// Routes are Route Origin strings (as the runtime's Route.ID).
 	Routes []string
+}
+
+// AuthzPolicy is one AuthorizationPolicy applied at the gateway.
+type AuthzPolicy struct {
+	Origin Origin
+	// Action is "ALLOW", "DENY", "AUDIT" or "CUSTOM".
+	Action string
+	// Name is Envoy's policy name under Istio, "ns[NS]-policy[NAME]".
+	Name string
+	// Rules are the policy's rules; none is Istio's allow-nothing (ALLOW)
+	// or a policy that matches nothing (DENY, AUDIT, CUSTOM).
+	Rules []AuthzRule
+	// Provider is the external authorizer of a CUSTOM policy.
+	Provider *ExtAuthz
+}
+
+// ExtAuthz is a meshConfig extensionProviders entry of kind
+// envoyExtAuthzHttp or envoyExtAuthzGrpc.
+type ExtAuthz struct {
+	Provider string
+	GRPC     bool
+	Service  string
+	Port     int
+	// Timeout is 0 for Istio's default (600s); StatusOnError 0 for 403.
+	Timeout       time.Duration
+	FailOpen      bool
+	StatusOnError int
+	// The HTTP provider's fields; header lists in Istio's forms.
+	PathPrefix                 string
+	IncludeRequestHeaders      []string
+	AdditionalHeaders          []Label // sorted by Key
+	HeadersToUpstreamOnAllow   []string
+	HeadersToDownstreamOnAllow []string
+	HeadersToDownstreamOnDeny  []string
+}
+
+// AuthzRule is one rule: it matches when one From clause matches (or there
+// are none), one To clause matches (or there are none) and every When
+// condition holds.
+type AuthzRule struct {
+	Origin Origin
+	// Name is "ns[NS]-policy[NAME]-rule[I]".
+	Name string
+	From []AuthzClause
+	To   []AuthzClause
+	When []AuthzCondition
+}
+
+// AuthzClause is one from[].source or to[].operation; its conditions are
+// AND'ed.
+type AuthzClause struct {
+	Conditions []AuthzCondition
+}
+
+// AuthzCondition is a field and its not form, or a when condition: one of
+// Values must match (when there are any) and none of NotValues.
+type AuthzCondition struct {
+	// Attribute is Istio's name of what is compared: "source.ip",
+	// "remote.ip", "source.principal", "source.namespace",
+	// "request.auth.principal", "request.auth.audiences",
+	// "request.auth.presenter", "request.auth.claims", "request.headers",
+	// "hosts", "methods", "paths", "destination.port", "connection.sni".
+	Attribute string
+	// Key is the claim's path or the header's lower-case name.
+	Key       []string
+	Values    []AuthzValue
+	NotValues []AuthzValue
+}
+
+// AuthzValue is one value, classified: Kind "exact", "prefix", "suffix"
+// (Value without the '*'), "present" ("*": any non-empty value), "regex"
+// (an RE2 full match: path templates, namespace globs), "cidr" (Value a
+// masked prefix, 10.0.0.0/8) or "port" (Port).
+type AuthzValue struct {
+	// Text is the value as written.
+	Text  string
+	Kind  string
+	Value string
+	Port  int
+	// Sub is a request principal's subject; the value itself is then its
+	// issuer.
+	Sub *AuthzValue
 }
 
 // Tracing is what the Telemetry resources that apply to the gateway ask of

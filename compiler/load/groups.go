@@ -39,10 +39,9 @@ var groups = map[string]*apiGroup{
 		versions: []string{"v1", "v1beta1"},
 		kinds:    schema.SecurityKinds,
 		notEnforced: map[string]string{
-			"AuthorizationPolicy": notEnforcedSecurity,
-			"PeerAuthentication":  "PeerAuthentication sets mutual TLS between sidecars, which a standalone gateway has no mesh identity for; set tls.mode MUTUAL on the Gateway's server to require client certificates",
+			"PeerAuthentication": "PeerAuthentication sets mutual TLS between sidecars, which a standalone gateway has no mesh identity for; set tls.mode MUTUAL on the Gateway's server to require client certificates",
 		},
-		about: "security.istio.io defines RequestAuthentication, AuthorizationPolicy and PeerAuthentication",
+		about: "security.istio.io defines RequestAuthentication, AuthorizationPolicy and PeerAuthentication; gwc compiles RequestAuthentication and AuthorizationPolicy",
 	},
 	"telemetry.istio.io": {
 		versions: []string{"v1", "v1alpha1"},
@@ -50,5 +49,3 @@ var groups = map[string]*apiGroup{
 		about:    "telemetry.istio.io defines Telemetry: gwc compiles its tracing",
 	},
 }
-
-const notEnforcedSecurity = "enforce it with a GatewayPlugin (docs/plugins.md), or keep it out of the gateway's input"

@@ -10,24 +10,22 @@ import (
 	"time"
 
 	"github.com/gwc-dev/gwc/codegen"
-	"github.com/gwc-dev/gwc/compiler"
 	"github.com/gwc-dev/gwc/compiler/ir"
 )
 
 func runBuild(args []string, stdout, stderr io.Writer) int {
-	fs := newFlagSet("build", "[-o PATH] [--emit-source DIR] [--namespace NS] [--dump-ir] [--platform LIST] [--image FILE.tar] [--image-layout DIR] [--push REF] [--base REF|FILE.tar] [--manifests DIR] [--dockerfile] [--endpoints dns|kubernetes] [--mesh-config FILE] PATH...")
+	fs := newFlagSet("build", "[-o PATH] [--emit-source DIR] [--dump-ir] [--platform LIST] [--image FILE.tar] [--image-layout DIR] [--push REF] [--base REF|FILE.tar] [--manifests DIR] [--dockerfile] "+inputSynopsis+" PATH...")
 	out := fs.String("o", "ingress", "write the ingress binary to `PATH`")
 	emit := fs.String("emit-source", "", "also write the generated Go module to `DIR` (kept after the build)")
-	ns := fs.String("namespace", "default", "namespace of resources that set none, as kubectl's --namespace")
 	dumpIR := fs.Bool("dump-ir", false, "print the compiled IR (listeners, virtual hosts, routes, clusters) on stdout and stop")
-	endpoints := addEndpointsFlag(fs)
+	input := addInputFlags(fs)
 	sf := addShipFlags(fs)
-	mesh := fs.String("mesh-config", "", "read Istio's mesh config (extensionProviders, defaultProviders) from `FILE`: the istio ConfigMap's data.mesh, or the ConfigMap")
 	paths, code, ok := parseFlags(fs, args, stderr)
 	if !ok {
 		return code
 	}
-	if !endpoints.valid(stderr, "build") {
+	opts, ok := input.options(stderr, "build")
+	if !ok {
 		return 2
 	}
 	if len(paths) == 0 {
@@ -46,7 +44,7 @@ func runBuild(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "gwc build: %v\n", err)
 		return 1
 	}
-	cfg, diags := compileWith(paths, compiler.Options{Namespace: *ns, Endpoints: endpoints.source(), MeshConfig: *mesh}, stderr)
+	cfg, diags := compileWith(paths, opts, stderr)
 	printDiags(stderr, diags)
 	if cfg == nil {
 		fmt.Fprintln(stderr, "gwc build: errors in the input; nothing was written")

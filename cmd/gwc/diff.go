@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/gwc-dev/gwc/codegen"
+	"github.com/gwc-dev/gwc/compiler"
 	"github.com/gwc-dev/gwc/compiler/diag"
 	"github.com/gwc-dev/gwc/runtime"
 )
@@ -22,12 +23,12 @@ import (
 // unreachable. Exit 0 when no behaviour changed, 1 when some did, 2 on
 // errors.
 
-const diffSynopsis = "[--format text|json] [--namespace NS] OLD... -- NEW... | --rev REV PATH..."
+const diffSynopsis = "[--format text|json] " + inputSynopsis + " OLD... -- NEW... | --rev REV PATH..."
 
 func runDiff(args []string, stdout, stderr io.Writer) int {
 	fs := newFlagSet("diff", diffSynopsis)
 	format := fs.String("format", "text", "output `FORMAT`: text or json")
-	ns := fs.String("namespace", "default", "namespace of resources that set none, as kubectl's --namespace")
+	input := addInputFlags(fs)
 	rev := fs.String("rev", "", "compare PATH... at git revision `REV` (OLD) with the working tree (NEW)")
 	before, after, split := cutArgs(args, "--")
 	oldPaths, code, ok := parseFlags(fs, before, stderr)
@@ -42,6 +43,10 @@ func runDiff(args []string, stdout, stderr io.Writer) int {
 	}
 	if *format != "text" && *format != "json" {
 		fmt.Fprintf(stderr, "gwc diff: unknown format %q: use text or json\n", *format)
+		return 2
+	}
+	opts, ok := input.options(stderr, "diff")
+	if !ok {
 		return 2
 	}
 	var oldName string
@@ -61,12 +66,12 @@ func runDiff(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "gwc diff: want OLD... -- NEW..., or --rev REV PATH...")
 		return 2
 	}
-	oldRC, oldDiags := diffTables(oldPaths, *ns, stderr)
+	oldRC, oldDiags := diffTables(oldPaths, opts, stderr)
 	if oldRC == nil {
 		fmt.Fprintln(stderr, "gwc diff: OLD does not compile")
 		return 2
 	}
-	newRC, newDiags := diffTables(newPaths, *ns, stderr)
+	newRC, newDiags := diffTables(newPaths, opts, stderr)
 	if newRC == nil {
 		fmt.Fprintln(stderr, "gwc diff: NEW does not compile")
 		return 2
@@ -95,8 +100,8 @@ func runDiff(args []string, stdout, stderr io.Writer) int {
 // diffTables compiles paths into prepared runtime tables, printing the
 // diagnostics on failure; it returns the diagnostics too, for the rules
 // the analyzers find unreachable.
-func diffTables(paths []string, ns string, stderr io.Writer) (*runtime.Config, diag.List) {
-	cfg, diags := compile(paths, ns, io.Discard)
+func diffTables(paths []string, opts compiler.Options, stderr io.Writer) (*runtime.Config, diag.List) {
+	cfg, diags := compileWith(paths, opts, io.Discard)
 	if cfg == nil {
 		printDiags(stderr, diags)
 		return nil, nil

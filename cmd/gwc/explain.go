@@ -12,7 +12,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/gwc-dev/gwc/compiler"
 	"github.com/gwc-dev/gwc/compiler/ir"
 	"github.com/gwc-dev/gwc/runtime"
 	"github.com/gwc-dev/gwc/runtime/jwt"
@@ -29,11 +28,10 @@ func (h *headerFlags) String() string     { return strings.Join(*h, ", ") }
 func (h *headerFlags) Set(v string) error { *h = append(*h, v); return nil }
 
 func runExplain(args []string, stdout, stderr io.Writer) int {
-	fs := newFlagSet("explain", "[-H 'name: value']... [--namespace NS] PATH... 'METHOD URL'")
+	fs := newFlagSet("explain", "[-H 'name: value']... "+inputSynopsis+" PATH... 'METHOD URL'")
 	var headers headerFlags
 	fs.Var(&headers, "H", "a request `HEADER` as 'name: value' (repeatable)")
-	ns := fs.String("namespace", "default", "namespace of resources that set none, as kubectl's --namespace")
-	mesh := fs.String("mesh-config", "", "read Istio's mesh config (extensionProviders) from `FILE`, as gwc build does")
+	input := addInputFlags(fs)
 	args, code, ok := parseFlags(fs, args, stderr)
 	if !ok {
 		return code
@@ -47,7 +45,11 @@ func runExplain(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "gwc explain: %v\n", err)
 		return 2
 	}
-	irc, rc, code := compiledTablesWith(args[:len(args)-1], compiler.Options{Namespace: *ns, MeshConfig: *mesh}, stderr)
+	opts, ok := input.options(stderr, "explain")
+	if !ok {
+		return 2
+	}
+	irc, rc, code := compiledTablesWith(args[:len(args)-1], opts, stderr)
 	if rc == nil {
 		return code
 	}

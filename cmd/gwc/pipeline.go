@@ -1,6 +1,7 @@
 package main
 
 import (
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -67,3 +68,39 @@ func (c sourceCache) read(file string) []byte {
 	c[file] = b
 	return b
 }
+
+// inputFlags are the flags that decide what the input means. Every verb
+// that compiles it takes them, so that vet, routes, explain, test and diff
+// judge the configuration gwc build builds.
+type inputFlags struct {
+	namespace, mesh, endpoints *string
+}
+
+func addInputFlags(fs *flag.FlagSet) inputFlags {
+	return inputFlags{
+		namespace: fs.String("namespace", "default", "namespace of resources that set none, as kubectl's --namespace"),
+		mesh: fs.String("mesh-config", "", "read Istio's mesh config (extensionProviders, defaultProviders) from `FILE`: "+
+			"the istio ConfigMap's data.mesh, or the ConfigMap"),
+		endpoints: fs.String("endpoints", "dns",
+			"where destinations without a ServiceEntry get their endpoints: `dns` (the Service's cluster DNS name, one ClusterIP) "+
+				"or kubernetes (the pods, from the Service's EndpointSlices watched through the Kubernetes API; the binary then links client-go)"),
+	}
+}
+
+// options returns the compiler's options for the flags, or false after
+// saying what is wrong with them.
+func (f inputFlags) options(stderr io.Writer, verb string) (compiler.Options, bool) {
+	opts := compiler.Options{Namespace: *f.namespace, MeshConfig: *f.mesh}
+	switch *f.endpoints {
+	case "dns":
+	case compiler.EndpointsKubernetes:
+		opts.Endpoints = compiler.EndpointsKubernetes
+	default:
+		fmt.Fprintf(stderr, "gwc %s: --endpoints %q: want dns or kubernetes\n", verb, *f.endpoints)
+		return opts, false
+	}
+	return opts, true
+}
+
+// inputSynopsis is the input flags in a verb's usage line.
+const inputSynopsis = "[--namespace NS] [--mesh-config FILE] [--endpoints dns|kubernetes]"

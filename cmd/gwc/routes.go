@@ -19,10 +19,9 @@ import (
 // them, read from the same runtime.Config the binary holds.
 
 func runRoutes(args []string, stdout, stderr io.Writer) int {
-	fs := newFlagSet("routes", "[--format text|json] [--namespace NS] PATH...")
+	fs := newFlagSet("routes", "[--format text|json] "+inputSynopsis+" PATH...")
 	format := fs.String("format", "text", "output `FORMAT`: text or json")
-	ns := fs.String("namespace", "default", "namespace of resources that set none, as kubectl's --namespace")
-	mesh := fs.String("mesh-config", "", "read Istio's mesh config (extensionProviders) from `FILE`, as gwc build does")
+	input := addInputFlags(fs)
 	paths, code, ok := parseFlags(fs, args, stderr)
 	if !ok {
 		return code
@@ -35,7 +34,11 @@ func runRoutes(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "gwc routes: no input: name files or directories of resources")
 		return 2
 	}
-	irc, rc, code := compiledTablesWith(paths, compiler.Options{Namespace: *ns, MeshConfig: *mesh}, stderr)
+	opts, ok := input.options(stderr, "routes")
+	if !ok {
+		return 2
+	}
+	irc, rc, code := compiledTablesWith(paths, opts, stderr)
 	if rc == nil {
 		return code
 	}

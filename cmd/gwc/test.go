@@ -18,12 +18,12 @@ import (
 // tables, with the runtime's own host lookup and matchers (outcome.go),
 // and check what happens against what the files expect.
 
-const testSynopsis = "[--format text|json|junit] [--namespace NS] PATH... --tests FILE..."
+const testSynopsis = "[--format text|json|junit] " + inputSynopsis + " PATH... --tests FILE..."
 
 func runTest(args []string, stdout, stderr io.Writer) int {
 	fs := newFlagSet("test", testSynopsis)
 	format := fs.String("format", "text", "output `FORMAT`: text, json or junit (JUnit XML)")
-	ns := fs.String("namespace", "default", "namespace of resources that set none, as kubectl's --namespace")
+	input := addInputFlags(fs)
 	var tests pathList
 	fs.Var(&tests, "tests", "a route test `FILE` (repeatable; the arguments after it are test files too, up to the next flag)")
 	args, code, ok := parseFlags(fs, testsAfterFlag(args), stderr)
@@ -43,7 +43,11 @@ func runTest(args []string, stdout, stderr io.Writer) int {
 		printDiags(stderr, diags)
 		return 2
 	}
-	_, rc, _ := compiledTables(args, *ns, stderr)
+	opts, ok := input.options(stderr, "test")
+	if !ok {
+		return 2
+	}
+	_, rc, _ := compiledTablesWith(args, opts, stderr)
 	if rc == nil {
 		return 2 // the configuration does not compile: no verdict
 	}

@@ -11,17 +11,16 @@ import (
 	"github.com/gwc-dev/gwc/compiler/diag"
 )
 
-const vetSynopsis = "[--format text|json|sarif] [--strict] [--resource-only] [--context PATH] [--credentials-dir DIR] [--namespace NS] PATH..."
+const vetSynopsis = "[--format text|json|sarif] [--strict] [--resource-only] [--context PATH] [--credentials-dir DIR] " + inputSynopsis + " PATH..."
 
 func runVet(args []string, stdout, stderr io.Writer) int {
 	fs := newFlagSet("vet", vetSynopsis)
 	format := fs.String("format", "text", "output `FORMAT`: text (file:line:col: severity code: message, source line, hint), json or sarif")
-	ns := fs.String("namespace", "default", "namespace of resources that set none, as kubectl's --namespace")
+	input := addInputFlags(fs)
 	strict := fs.Bool("strict", false, "exit 1 on warnings too")
 	resourceOnly := fs.Bool("resource-only", false, "judge each resource alone, as Istio's admission webhook and istioctl validate do: no cross-resource analyzers")
 	var context pathList
 	fs.Var(&context, "context", "also read the resources under `PATH` for cross-resource checks, reporting only on the named PATHs (repeatable; pre-commit passes changed files and --context .)")
-	mesh := fs.String("mesh-config", "", "read Istio's mesh config (extensionProviders) from `FILE`, as gwc build does")
 	creds := fs.String("credentials-dir", "", "check that each Gateway credentialName NAME exists as `DIR`/NAME/tls.crt and tls.key")
 	paths, code, ok := parseFlags(fs, args, stderr)
 	if !ok {
@@ -40,7 +39,12 @@ func runVet(args []string, stdout, stderr io.Writer) int {
 		// the CPU time of a large vet for a bounded amount of memory.
 		debug.SetGCPercent(300)
 	}
-	diags := compiler.Run(paths, compiler.Options{Namespace: *ns, ResourceOnly: *resourceOnly, CredentialsDir: *creds, Context: context, MeshConfig: *mesh}).Diags
+	opts, ok := input.options(stderr, "vet")
+	if !ok {
+		return 2
+	}
+	opts.ResourceOnly, opts.CredentialsDir, opts.Context = *resourceOnly, *creds, context
+	diags := compiler.Run(paths, opts).Diags
 	switch *format {
 	case "json":
 		diags.WriteJSON(stdout)

@@ -320,8 +320,15 @@ spec:
 	if recv.resource["service.name"] != "istio-ingressgateway.istio-system" {
 		t.Errorf("service.name %q", recv.resource["service.name"])
 	}
-	if n := gauge(in.scrape(t), "gwc_tracing_spans_exported_total"); n != 3 {
-		t.Errorf("gwc_tracing_spans_exported_total = %v, want 3", n)
+	// The counter moves once the exporter's call returns, which can be
+	// after the receiver has the spans.
+	var exported float64
+	waitFor(t, func() bool {
+		exported = gauge(in.scrape(t), "gwc_tracing_spans_exported_total")
+		return exported >= 3
+	}, "3 spans counted in gwc_tracing_spans_exported_total")
+	if exported != 3 {
+		t.Errorf("gwc_tracing_spans_exported_total = %v, want 3", exported)
 	}
 }
 

@@ -20,6 +20,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
 
 	"github.com/gwc-dev/gwc/internal/kubeapi"
 )
@@ -28,10 +29,13 @@ import (
 // kubernetes, its informers talking to a small API server written for the
 // test (internal/kubeapi: list and watch in JSON, resourceVersion,
 // bookmarks, 410 Gone), pods played by real backends on loopback
-// addresses 127.0.0.2.. (one port, as pods share a targetPort). While a
-// client keeps sending, the test scales the Service up and down, marks
-// pods terminating, moves a label from v1 to v2 and ends the watches with
-// 410 Gone: no request that could have succeeded may fail.
+// addresses 127.0.0.2.. (one port, as pods share a targetPort). A
+// multi-port Service whose ports' targetPorts differ from their numbers
+// (one named, resolving to a different number on each pod) is resolved
+// through the Service, and follows a change of its ports. While a client
+// keeps sending, the test scales the Service up and down, marks pods
+// terminating, moves a label from v1 to v2 and ends the watches with 410
+// Gone: no request that could have succeeded may fail.
 
 const kubeRoutes = `apiVersion: networking.istio.io/v1
 kind: DestinationRule
@@ -57,6 +61,10 @@ spec:
     route: [{destination: {host: nothere, port: {number: 80}}}]
   - match: [{uri: {prefix: /h2c}}]
     route: [{destination: {host: greeter, port: {number: 80}}}]
+  - match: [{uri: {prefix: /inventory/admin}}]
+    route: [{destination: {host: inventory, port: {number: 9000}}}]
+  - match: [{uri: {prefix: /inventory}}]
+    route: [{destination: {host: inventory, port: {number: 80}}}]
   - route: [{destination: {host: catalog, port: {number: 80}}}]
 `
 
@@ -136,33 +144,95 @@ func (p *pods) slice(name string, eps ...podEP) *discoveryv1.EndpointSlice {
 
 func ptrTo[T any](v T) *T { return &v }
 
+// kubeService is Service shop/name with ports.
+func kubeService(name string, ports ...corev1.ServicePort) *corev1.Service {
+	return &corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "shop"}, Spec: corev1.ServiceSpec{Ports: ports}}
+}
+
+// catalogService is the catalog Service: port 80 to the pods' port.
+func (p *pods) catalogService() *corev1.Service {
+	return kubeService("catalog", corev1.ServicePort{Name: "http", Port: 80, Protocol: corev1.ProtocolTCP, TargetPort: intstr.FromInt32(int32(p.port))})
+}
+
+// backendOn serves body on ip at a port other than the ones in not, and
+// returns the port.
+func backendOn(t *testing.T, ip, body string, not ...int) int {
+	t.Helper()
+	for range 20 {
+		ln, err := net.Listen("tcp", ip+":0")
+		if err != nil {
+			t.Fatalf("listening on %s: %v", ip, err)
+		}
+		port := ln.Addr().(*net.TCPAddr).Port
+		if slices.Contains(not, port) {
+			ln.Close()
+			continue
+		}
+		srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { fmt.Fprint(w, body) })}
+		go srv.Serve(ln)
+		t.Cleanup(func() { srv.Close() })
+		return port
+	}
+	t.Fatalf("no port on %s other than %v", ip, not)
+	return 0
+}
+
 func kubePod(name, version string) *corev1.Pod {
 	return &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "shop", Labels: map[string]string{"app": "catalog", "version": version}}}
 }
 
 func TestKubernetesEndpointsEndToEnd(t *testing.T) {
-	const a, b, c, d = "127.0.0.2", "127.0.0.3", "127.0.0.4", "127.0.0.5"
+	const a, b, c, d, e, f = "127.0.0.2", "127.0.0.3", "127.0.0.4", "127.0.0.5", "127.0.0.7", "127.0.0.8"
 	pp := startPods(t, a, b, c, d)
 	api := kubeapi.Start(t)
 	api.Set(kubePod("a", "v1"))
 	api.Set(kubePod("b", "v1"))
+	api.Set(pp.catalogService())
 	api.Set(pp.slice("catalog-1", podEP{ip: a, name: "a"}, podEP{ip: b, name: "b"}))
 	// A gRPC-style Service: its port's appProtocol says cleartext HTTP/2.
 	h2Port := h2cBackend(t, "127.0.0.6")
+	api.Set(kubeService("greeter", corev1.ServicePort{Name: "api", Port: 80, Protocol: corev1.ProtocolTCP,
+		TargetPort: intstr.FromInt32(int32(h2Port)), AppProtocol: ptrTo("kubernetes.io/h2c")}))
 	api.Set(&discoveryv1.EndpointSlice{
 		ObjectMeta:  metav1.ObjectMeta{Name: "greeter-1", Namespace: "shop", Labels: map[string]string{discoveryv1.LabelServiceName: "greeter"}},
 		AddressType: discoveryv1.AddressTypeIPv4,
 		Ports:       []discoveryv1.EndpointPort{{Name: ptrTo("api"), Port: ptrTo(int32(h2Port)), AppProtocol: ptrTo("kubernetes.io/h2c")}},
 		Endpoints:   []discoveryv1.Endpoint{{Addresses: []string{"127.0.0.6"}, Conditions: discoveryv1.EndpointConditions{Ready: ptrTo(true)}}},
 	})
+	// A multi-port Service whose targetPorts differ from its ports: port
+	// 80 to the named port web, 8080 on pod e and another number on pod
+	// f (so the controller puts them in two slices), and port 9000 to
+	// number admin.port. The slices carry the Service ports' names and
+	// the resolved numbers, never 80 or 9000.
+	admin := startPods(t, e, f)
+	webE := backendOn(t, e, "web e", admin.port)
+	webF := backendOn(t, f, "web f", admin.port, webE)
+	inventory := func(adminPort int32) *corev1.Service {
+		return kubeService("inventory",
+			corev1.ServicePort{Name: "http", Port: 80, Protocol: corev1.ProtocolTCP, TargetPort: intstr.FromString("web")},
+			corev1.ServicePort{Name: "admin", Port: adminPort, Protocol: corev1.ProtocolTCP, TargetPort: intstr.FromInt32(int32(admin.port))})
+	}
+	api.Set(inventory(9000))
+	for _, p := range []struct {
+		ip, name string
+		web      int
+	}{{e, "e", webE}, {f, "f", webF}} {
+		api.Set(&discoveryv1.EndpointSlice{
+			ObjectMeta:  metav1.ObjectMeta{Name: "inventory-" + p.name, Namespace: "shop", Labels: map[string]string{discoveryv1.LabelServiceName: "inventory"}},
+			AddressType: discoveryv1.AddressTypeIPv4,
+			Ports:       []discoveryv1.EndpointPort{{Name: ptrTo("http"), Port: ptrTo(int32(p.web))}, {Name: ptrTo("admin"), Port: ptrTo(int32(admin.port))}},
+			Endpoints: []discoveryv1.Endpoint{{Addresses: []string{p.ip}, Conditions: discoveryv1.EndpointConditions{Ready: ptrTo(true)},
+				TargetRef: &corev1.ObjectReference{Kind: "Pod", Namespace: "shop", Name: p.name}}},
+		})
+	}
 	kubeconfig := filepath.Join(t.TempDir(), "kubeconfig")
 	if err := os.WriteFile(kubeconfig, []byte(api.Kubeconfig()), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	bin := buildIngressWith(t, []string{"--endpoints", "kubernetes"}, map[string]string{"gateway.yaml": shopGateway, "routes.yaml": kubeRoutes})
 	in := startIngressWith(t, bin, []string{"--kubeconfig", kubeconfig, "--endpoints-sync-timeout", "20s"}, 80)
-	admin := adminBound.FindStringSubmatch(in.logs())
-	if admin == nil {
+	adminAddr := adminBound.FindStringSubmatch(in.logs())
+	if adminAddr == nil {
 		t.Fatalf("no admin address in the log:\n%s", in.logs())
 	}
 	base := in.url(80)
@@ -197,9 +267,44 @@ func TestKubernetesEndpointsEndToEnd(t *testing.T) {
 	if status, body := get(t, client, base+"/h2c", "shop.example.com"); status != 200 || body != "HTTP/2.0" {
 		t.Errorf("/h2c (appProtocol kubernetes.io/h2c): %d %q, want 200 from HTTP/2", status, body)
 	}
+	if got, want := answered("/inventory", 20), []string{"web e", "web f"}; !slices.Equal(got, want) {
+		t.Errorf("/inventory (Service port 80, targetPort web: %d on e, %d on f) reached %v, want %v", webE, webF, got, want)
+	}
+	if got, want := answered("/inventory/admin", 20), []string{e, f}; !slices.Equal(got, want) {
+		t.Errorf("/inventory/admin (Service port 9000, targetPort %d) reached %v, want %v", admin.port, got, want)
+	}
 	counts := requestCounts(in.scrape(t))
 	if counts["503 UH"] != 1 || counts["503 NC"] != 1 {
 		t.Errorf("istio_requests_total by code and flags: %v, want one 503 UH and one 503 NC", counts)
+	}
+
+	// The Service's port 9000 becomes 9001, no slice changing: the
+	// destination's port 9000 has no endpoints (503 UH) and a log line
+	// says why; back to 9000, traffic follows again.
+	const adminCluster = "outbound|9000||inventory.shop.svc.cluster.local"
+	api.Set(inventory(9001))
+	followAddrs := func(step, cluster string, want ...string) {
+		t.Helper()
+		slices.Sort(want)
+		start := time.Now()
+		for got := clusterEndpoints(t, adminAddr[1], cluster); !slices.Equal(got, want); got = clusterEndpoints(t, adminAddr[1], cluster) {
+			if time.Since(start) > 20*time.Second {
+				t.Fatalf("%s: cluster %s has %v, want %v", step, cluster, got, want)
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		t.Logf("%s: the endpoints followed in %s", step, time.Since(start).Round(time.Millisecond))
+	}
+	followAddrs("Service port renumbered", adminCluster)
+	if status, body := get(t, client, base+"/inventory/admin", "shop.example.com"); status != 503 || body != "no healthy upstream" {
+		t.Errorf("/inventory/admin after the Service lost port 9000: %d %q, want 503 no healthy upstream", status, body)
+	}
+	waitLog(t, in, regexp.MustCompile(`msg="the Service has no TCP port the destination names: requests get 503 UH until it has" .*service=inventory port=9000`))
+	api.Set(inventory(9000))
+	followAddrs("Service port restored", adminCluster,
+		net.JoinHostPort(e, fmt.Sprint(admin.port)), net.JoinHostPort(f, fmt.Sprint(admin.port)))
+	if got, want := answered("/inventory/admin", 20), []string{e, f}; !slices.Equal(got, want) {
+		t.Errorf("/inventory/admin after the Service port came back reached %v, want %v", got, want)
 	}
 
 	// A client keeps sending to the Service and to subset v1, which always
@@ -260,7 +365,7 @@ func TestKubernetesEndpointsEndToEnd(t *testing.T) {
 		slices.Sort(addrs)
 		start := time.Now()
 		for {
-			got := clusterEndpoints(t, admin[1], cluster)
+			got := clusterEndpoints(t, adminAddr[1], cluster)
 			if slices.Equal(got, addrs) {
 				break
 			}
@@ -325,8 +430,8 @@ func TestKubernetesEndpointsEndToEnd(t *testing.T) {
 	api.Delete(kubePod("c", "v1"))
 	follow("scale down", all, "/", b, d)
 
-	if up := watchesUp(t, in); up != 2 {
-		t.Errorf("gwc_endpoint_watch_up: %d watches up, want 2 (endpointslices and pods in shop)", up)
+	if up := watchesUp(t, in); up != 3 {
+		t.Errorf("gwc_endpoint_watch_up: %d watches up, want 3 (services, endpointslices and pods in shop)", up)
 	}
 
 	// The API server goes down: the last endpoints keep serving (the
@@ -334,7 +439,7 @@ func TestKubernetesEndpointsEndToEnd(t *testing.T) {
 	// the binary does not exit; back up, the watches resume.
 	api.SetDown(true)
 	waitLog(t, in, apiUnreachable)
-	for start := time.Now(); watchesUp(t, in) == 2; {
+	for start := time.Now(); watchesUp(t, in) == 3; {
 		if time.Since(start) > 20*time.Second {
 			t.Fatal("gwc_endpoint_watch_up stays 1 while the API server is down")
 		}
@@ -453,6 +558,7 @@ func TestKubernetesSyncBound(t *testing.T) {
 		t.Errorf("before the first list: %d %q, want 503 no healthy upstream", status, body)
 	}
 	api.Set(kubePod("a", "v1"))
+	api.Set(pp.catalogService())
 	api.Set(pp.slice("catalog-1", podEP{ip: "127.0.0.2", name: "a"}))
 	api.SetDown(false)
 	for start := time.Now(); ; {

@@ -7,13 +7,18 @@ import (
 )
 
 // Access is what an ingress built with --endpoints kubernetes reads of the
-// Kubernetes API in one namespace: EndpointSlices always, Pods when a
-// subset selects them by label. Render writes a Role and a RoleBinding
-// for each, granting exactly get, list and watch on them to the
-// ingress's ServiceAccount.
+// Kubernetes API in one namespace: the Services the routes name and their
+// EndpointSlices always, Pods when a subset selects them by label. Render
+// writes a Role and a RoleBinding for each, granting exactly get, list and
+// watch on them to the ingress's ServiceAccount.
 type Access struct {
 	Namespace string
-	Pods      bool
+	// Services are the names of the Services the routes use there,
+	// sorted. With one, the ingress watches it by a field selector on
+	// metadata.name (runtime/kubernetes), so the Role can name it in
+	// resourceNames; with several it watches the namespace's Services.
+	Services []string
+	Pods     bool
 }
 
 // DiscoveryAccess returns the namespaces cfg's clusters watch, sorted;
@@ -31,6 +36,10 @@ func DiscoveryAccess(cfg *ir.Config) []Access {
 			i = len(out) - 1
 		}
 		out[i].Pods = out[i].Pods || len(s.Labels) > 0
+		if !slices.Contains(out[i].Services, s.Name) {
+			out[i].Services = append(out[i].Services, s.Name)
+			slices.Sort(out[i].Services)
+		}
 	}
 	slices.SortFunc(out, func(a, b Access) int {
 		if a.Namespace < b.Namespace {

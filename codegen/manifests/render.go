@@ -67,7 +67,10 @@ type (
 	credential struct{ Secret, Volume, MountPath string }
 	access     struct {
 		Namespace string
-		Pods      bool
+		// Service is the one Service of the namespace, which the Role
+		// names; "" when there are several.
+		Service string
+		Pods    bool
 	}
 	portView struct {
 		Name             string
@@ -156,7 +159,11 @@ func Render(s Spec) ([]byte, error) {
 		v.Ports = append(v.Ports, portView{Name: quote(p.Name), Port: p.Port, TargetPort: p.TargetPort})
 	}
 	for _, a := range s.Discovery {
-		v.Access = append(v.Access, access{Namespace: quote(a.Namespace), Pods: a.Pods})
+		acc := access{Namespace: quote(a.Namespace), Pods: a.Pods}
+		if len(a.Services) == 1 {
+			acc.Service = quote(a.Services[0])
+		}
+		v.Access = append(v.Access, acc)
 	}
 	if s.Namespace == "" {
 		s.Namespace = "default"

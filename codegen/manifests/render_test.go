@@ -261,9 +261,10 @@ func TestPorts(t *testing.T) {
 }
 
 // TestRenderDiscoveryRBAC: a binary that watches EndpointSlices runs as
-// its own ServiceAccount, granted exactly get, list and watch on
-// endpointslices in each namespace the routes use, and on pods only where
-// a subset selects them by label.
+// its own ServiceAccount, granted exactly get, list and watch on services
+// (by name where a namespace has one) and endpointslices in each
+// namespace the routes use, and on pods only where a subset selects them
+// by label.
 func TestRenderDiscoveryRBAC(t *testing.T) {
 	plain := decodeStrict(t, mustRender(t, testSpec()))
 	if plain.sa != nil || len(plain.roles) > 0 || len(plain.bindings) > 0 {
@@ -277,6 +278,7 @@ func TestRenderDiscoveryRBAC(t *testing.T) {
 	s.Discovery = DiscoveryAccess(&ir.Config{Clusters: []ir.Cluster{
 		{Name: "a", Service: &ir.Service{Namespace: "shop", Name: "catalog", Port: 80}},
 		{Name: "b", Service: &ir.Service{Namespace: "shop", Name: "catalog", Port: 80, Labels: []string{"version=v1"}}},
+		{Name: "e", Service: &ir.Service{Namespace: "shop", Name: "orders", Port: 80}},
 		{Name: "c", Service: &ir.Service{Namespace: "billing", Name: "pay", Port: 80}},
 		{Name: "d", Host: "dns.example.com", Resolve: true},
 	}})
@@ -286,8 +288,8 @@ func TestRenderDiscoveryRBAC(t *testing.T) {
 		t.Errorf("the Deployment does not run as the ServiceAccount: account %v, pod %q automount %v", o.sa, pod.ServiceAccountName, pod.AutomountServiceAccountToken)
 	}
 	want := map[string][]string{
-		"billing": {"discovery.k8s.io/endpointslices get,list,watch"},
-		"shop":    {"discovery.k8s.io/endpointslices get,list,watch", "/pods get,list,watch"},
+		"billing": {"/services[pay] get,list,watch", "discovery.k8s.io/endpointslices get,list,watch"},
+		"shop":    {"/services get,list,watch", "discovery.k8s.io/endpointslices get,list,watch", "/pods get,list,watch"},
 	}
 	if len(o.roles) != len(want) || len(o.bindings) != len(want) {
 		t.Fatalf("%d roles and %d bindings, want %d each", len(o.roles), len(o.bindings), len(want))
@@ -295,7 +297,11 @@ func TestRenderDiscoveryRBAC(t *testing.T) {
 	for i, r := range o.roles {
 		var rules []string
 		for _, rule := range r.Rules {
-			rules = append(rules, fmt.Sprintf("%s/%s %s", strings.Join(rule.APIGroups, ","), strings.Join(rule.Resources, ","), strings.Join(rule.Verbs, ",")))
+			names := ""
+			if len(rule.ResourceNames) > 0 {
+				names = "[" + strings.Join(rule.ResourceNames, ",") + "]"
+			}
+			rules = append(rules, fmt.Sprintf("%s/%s%s %s", strings.Join(rule.APIGroups, ","), strings.Join(rule.Resources, ","), names, strings.Join(rule.Verbs, ",")))
 		}
 		if !slices.Equal(rules, want[r.Namespace]) {
 			t.Errorf("role in %q: %q, want %q", r.Namespace, rules, want[r.Namespace])

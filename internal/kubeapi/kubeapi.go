@@ -1,12 +1,13 @@
 // Package kubeapi is a small Kubernetes API server for tests: it serves
-// list and watch of EndpointSlices and Pods over HTTP as kube-apiserver
+// list and watch of Services, EndpointSlices and Pods over HTTP as kube-apiserver
 // does, in JSON, so that a real client-go client (the ingress's informers)
 // can run against it on loopback. No kube-apiserver can run on the test
 // machines, so this one keeps to what the informers use:
 //
-//   - GET /apis/discovery.k8s.io/v1/namespaces/NS/endpointslices and
-//     /api/v1/namespaces/NS/pods, with labelSelector: a List with the
-//     store's resourceVersion;
+//   - GET /apis/discovery.k8s.io/v1/namespaces/NS/endpointslices,
+//     /api/v1/namespaces/NS/pods and /api/v1/namespaces/NS/services, with
+//     labelSelector and fieldSelector (metadata.name, metadata.namespace):
+//     a List with the store's resourceVersion;
 //   - the same with watch=true&resourceVersion=RV: a stream of watch
 //     events (ADDED, MODIFIED, DELETED) after RV, one JSON object a line,
 //     BOOKMARK events when allowWatchBookmarks is set, and 410 Gone when
@@ -34,6 +35,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/labels"
 )
 
@@ -54,7 +56,7 @@ type Server struct {
 
 type key struct{ resource, namespace, name string }
 
-// object is a stored EndpointSlice or Pod.
+// object is a stored Service, EndpointSlice or Pod.
 type object interface {
 	GetNamespace() string
 	GetName() string
@@ -72,6 +74,7 @@ type event struct {
 type watcher struct {
 	resource, namespace string
 	sel                 labels.Selector
+	fields              fields.Selector
 	ch                  chan event
 	expired             chan struct{}
 	// cut ends the stream without an event, as a connection that drops.
@@ -103,8 +106,8 @@ current-context: test
 `, s.URL)
 }
 
-// Set creates or replaces an EndpointSlice or a Pod; the server keeps a
-// copy.
+// Set creates or replaces a Service, an EndpointSlice or a Pod; the
+// server keeps a copy.
 func (s *Server) Set(obj object) {
 	obj = withKind(obj)
 	s.mu.Lock()
@@ -118,7 +121,7 @@ func (s *Server) Set(obj object) {
 	s.record(k, typ, obj)
 }
 
-// Delete deletes the EndpointSlice or Pod of obj's kind, namespace and name.
+// Delete deletes the Service, EndpointSlice or Pod of obj's kind, namespace and name.
 func (s *Server) Delete(obj object) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -178,8 +181,8 @@ func (s *Server) SetDown(down bool) {
 	}
 }
 
-// Lists returns how many lists of resource ("endpointslices", "pods") the
-// server answered.
+// Lists returns how many lists of resource ("services", "endpointslices",
+// "pods") the server answered.
 func (s *Server) Lists(resource string) int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -192,12 +195,21 @@ func resourceOf(obj object) string {
 		return "endpointslices"
 	case *corev1.Pod:
 		return "pods"
+	case *corev1.Service:
+		return "services"
 	}
 	panic(fmt.Sprintf("kubeapi: no resource for %T", obj))
 }
 
 func (w *watcher) wants(e event) bool {
-	return e.resource == w.resource && e.obj.GetNamespace() == w.namespace && w.sel.Matches(labels.Set(e.obj.GetLabels()))
+	return e.resource == w.resource && e.obj.GetNamespace() == w.namespace && matches(e.obj, w.sel, w.fields)
+}
+
+// matches says whether o is selected by its labels and by the two fields
+// every resource has, as the API server selects.
+func matches(o object, sel labels.Selector, fs fields.Selector) bool {
+	return sel.Matches(labels.Set(o.GetLabels())) &&
+		fs.Matches(fields.Set{"metadata.name": o.GetName(), "metadata.namespace": o.GetNamespace()})
 }
 
 // ServeHTTP answers list and watch.
@@ -206,8 +218,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch parts := strings.Split(strings.Trim(r.URL.Path, "/"), "/"); {
 	case len(parts) == 6 && parts[0] == "apis" && parts[1] == "discovery.k8s.io" && parts[2] == "v1" && parts[3] == "namespaces" && parts[5] == "endpointslices":
 		ns, res = parts[4], "endpointslices"
-	case len(parts) == 5 && parts[0] == "api" && parts[1] == "v1" && parts[2] == "namespaces" && parts[4] == "pods":
-		ns, res = parts[3], "pods"
+	case len(parts) == 5 && parts[0] == "api" && parts[1] == "v1" && parts[2] == "namespaces" && (parts[4] == "pods" || parts[4] == "services"):
+		ns, res = parts[3], parts[4]
 	default:
 		status(w, http.StatusNotFound, "NotFound", "the server could not find the requested resource")
 		return
@@ -229,33 +241,42 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		status(w, http.StatusBadRequest, "BadRequest", err.Error())
 		return
 	}
+	fs, err := fields.ParseSelector(q.Get("fieldSelector"))
+	if err != nil {
+		status(w, http.StatusBadRequest, "BadRequest", err.Error())
+		return
+	}
+	for _, r := range fs.Requirements() {
+		if r.Field != "metadata.name" && r.Field != "metadata.namespace" {
+			status(w, http.StatusBadRequest, "BadRequest", fmt.Sprintf("field label not supported: %s", r.Field))
+			return
+		}
+	}
 	if q.Get("sendInitialEvents") != "" {
 		status(w, http.StatusBadRequest, "BadRequest", "sendInitialEvents is not supported")
 		return
 	}
 	if q.Get("watch") == "true" || q.Get("watch") == "1" {
-		s.watch(w, r, &watcher{resource: res, namespace: ns, sel: sel, ch: make(chan event, 1024), expired: make(chan struct{}), cut: make(chan struct{})},
+		s.watch(w, r, &watcher{resource: res, namespace: ns, sel: sel, fields: fs, ch: make(chan event, 1024), expired: make(chan struct{}), cut: make(chan struct{})},
 			q.Get("resourceVersion"), q.Get("allowWatchBookmarks") == "true")
 		return
 	}
-	s.list(w, res, ns, sel)
+	s.list(w, res, ns, sel, fs)
 }
 
-func (s *Server) list(w http.ResponseWriter, res, ns string, sel labels.Selector) {
+func (s *Server) list(w http.ResponseWriter, res, ns string, sel labels.Selector, fs fields.Selector) {
 	s.mu.Lock()
 	var items []object
 	for k, o := range s.objects {
-		if k.resource == res && k.namespace == ns && sel.Matches(labels.Set(o.GetLabels())) {
+		if k.resource == res && k.namespace == ns && matches(o, sel, fs) {
 			items = append(items, o)
 		}
 	}
 	rv := strconv.Itoa(s.rv)
 	s.lists[res]++
 	s.mu.Unlock()
-	kind, apiVersion := "EndpointSliceList", "discovery.k8s.io/v1"
-	if res == "pods" {
-		kind, apiVersion = "PodList", "v1"
-	}
+	kind, apiVersion := kindOf(res)
+	kind += "List"
 	if items == nil {
 		items = []object{}
 	}
@@ -311,10 +332,7 @@ func (s *Server) watch(w http.ResponseWriter, r *http.Request, wt *watcher, from
 			s.mu.Lock()
 			rv := strconv.Itoa(s.rv)
 			s.mu.Unlock()
-			kind, apiVersion := "EndpointSlice", "discovery.k8s.io/v1"
-			if wt.resource == "pods" {
-				kind, apiVersion = "Pod", "v1"
-			}
+			kind, apiVersion := kindOf(wt.resource)
 			if err := enc.Encode(map[string]any{"type": "BOOKMARK", "object": map[string]any{
 				"kind": kind, "apiVersion": apiVersion, "metadata": map[string]any{"resourceVersion": rv}}}); err != nil {
 				return
@@ -328,6 +346,17 @@ func (s *Server) watch(w http.ResponseWriter, r *http.Request, wt *watcher, from
 	}
 }
 
+// kindOf returns the kind and apiVersion of a resource's objects.
+func kindOf(resource string) (kind, apiVersion string) {
+	switch resource {
+	case "pods":
+		return "Pod", "v1"
+	case "services":
+		return "Service", "v1"
+	}
+	return "EndpointSlice", "discovery.k8s.io/v1"
+}
+
 // withKind sets the object's kind and apiVersion, as the API server writes
 // them in watch events.
 func withKind(o object) object {
@@ -339,6 +368,10 @@ func withKind(o object) object {
 	case *corev1.Pod:
 		c := v.DeepCopy()
 		c.TypeMeta = metav1.TypeMeta{Kind: "Pod", APIVersion: "v1"}
+		return c
+	case *corev1.Service:
+		c := v.DeepCopy()
+		c.TypeMeta = metav1.TypeMeta{Kind: "Service", APIVersion: "v1"}
 		return c
 	}
 	return o

@@ -15,6 +15,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -117,13 +118,29 @@ type namespace struct {
 	name string
 	log  *slog.Logger
 	// targets by Service name.
-	targets map[string][]gwcrt.DiscoveryTarget
-	slices  cache.SharedIndexInformer
+	targets map[string][]*target
+	// services has the Service objects of targets: with a field selector
+	// on the name when the namespace has one, else all of the namespace's.
+	services cache.SharedIndexInformer
+	slices   cache.SharedIndexInformer
 	// pods is nil when no subset of the namespace selects by label.
 	pods cache.SharedIndexInformer
 	// mu serialises recomputations, so a target's updates do not overlap
 	// and the last one published is the newest.
 	mu sync.Mutex
+}
+
+// target is a DiscoveryTarget and what was last told of it, so that a
+// problem is logged when it starts, not at every recomputation.
+type target struct {
+	gwcrt.DiscoveryTarget
+	missingPort bool
+	// lastHTTP2 is the protocol of the last update; started is the one at
+	// the end of the start's wait, which fixed the cluster's transport
+	// (nil before); protocolWarned says a change from it was logged.
+	lastHTTP2      bool
+	started        *bool
+	protocolWarned bool
 }
 
 const serviceIndex = "service"
@@ -151,11 +168,11 @@ func (d *Discovery) Start(log *slog.Logger, targets []gwcrt.DiscoveryTarget) err
 	for _, t := range targets {
 		ns := byNS[t.Service.Namespace]
 		if ns == nil {
-			ns = &namespace{name: t.Service.Namespace, log: d.log, targets: map[string][]gwcrt.DiscoveryTarget{}}
+			ns = &namespace{name: t.Service.Namespace, log: d.log, targets: map[string][]*target{}}
 			byNS[t.Service.Namespace] = ns
 			d.nss = append(d.nss, ns)
 		}
-		ns.targets[t.Service.Name] = append(ns.targets[t.Service.Name], t)
+		ns.targets[t.Service.Name] = append(ns.targets[t.Service.Name], &target{DiscoveryTarget: t})
 	}
 	sort.Slice(d.nss, func(i, j int) bool { return d.nss[i].name < d.nss[j].name })
 	d.stop = make(chan struct{})
@@ -169,6 +186,9 @@ func (d *Discovery) Start(log *slog.Logger, targets []gwcrt.DiscoveryTarget) err
 			}
 		}
 		slices.Sort(names)
+		if err := d.watchServices(client, ns, names); err != nil {
+			return err
+		}
 		selector := discoveryv1.LabelServiceName + " in (" + strings.Join(names, ",") + ")"
 		sw := d.watch(ns.name, "endpointslices")
 		sliceClient := client.DiscoveryV1().EndpointSlices(ns.name)
@@ -209,11 +229,53 @@ func (d *Discovery) Start(log *slog.Logger, targets []gwcrt.DiscoveryTarget) err
 		}
 	}
 	for _, ns := range d.nss {
-		go ns.slices.RunWithContext(ctxOf(d.stop))
+		ctx := ctxOf(d.stop)
+		go ns.services.RunWithContext(ctx)
+		go ns.slices.RunWithContext(ctx)
+		synced := []cache.InformerSynced{ns.services.HasSynced, ns.slices.HasSynced}
 		if ns.pods != nil {
-			go ns.pods.RunWithContext(ctxOf(d.stop))
+			go ns.pods.RunWithContext(ctx)
+			synced = append(synced, ns.pods.HasSynced)
 		}
+		// A Service that does not exist sends no event when the list
+		// says so (after the sync bound, say): recompute all once then.
+		go func() {
+			if cache.WaitForCacheSync(ctx.Done(), synced...) {
+				ns.recompute(nil)
+			}
+		}()
 	}
+	return nil
+}
+
+// watchServices starts the namespace's Service informer. With one Service
+// it lists and watches that one by a field selector on metadata.name, so
+// that RBAC may grant exactly it (resourceNames); with several, the
+// namespace's Services, of which the handlers keep the targets'.
+func (d *Discovery) watchServices(client Client, ns *namespace, names []string) error {
+	var field string
+	if len(names) == 1 {
+		field = "metadata.name=" + names[0]
+	}
+	w := d.watch(ns.name, "services")
+	api := client.CoreV1().Services(ns.name)
+	ns.services = cache.NewSharedIndexInformer(w.listWatch(
+		func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
+			o.FieldSelector = field
+			return api.List(ctx, o)
+		},
+		func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
+			o.FieldSelector = field
+			return api.Watch(ctx, o)
+		}), &corev1.Service{}, 0, cache.Indexers{})
+	if _, err := ns.services.AddEventHandler(cache.ResourceEventHandlerFuncs{
+		AddFunc:    func(obj any) { ns.serviceChanged(nil, obj) },
+		UpdateFunc: func(old, obj any) { ns.serviceChanged(old, obj) },
+		DeleteFunc: func(obj any) { ns.serviceChanged(nil, obj) },
+	}); err != nil {
+		return fmt.Errorf("watching Services in %s: %w", ns.name, err)
+	}
+	d.synced = append(d.synced, ns.services.HasSynced)
 	return nil
 }
 
@@ -234,15 +296,17 @@ func (d *Discovery) WaitSynced(ctx context.Context) bool {
 		ctx, cancel = context.WithTimeout(ctx, d.SyncTimeout)
 		defer cancel()
 	}
-	if !cache.WaitForCacheSync(ctx.Done(), d.synced...) {
-		return false
-	}
-	// A recomputation that ran while the pods were not yet listed may
-	// have left subset members out: do them all once more.
+	ok := cache.WaitForCacheSync(ctx.Done(), d.synced...)
+	// A recomputation that ran while the pods or Services were not yet
+	// listed may have left endpoints out: do them all once more, and
+	// remember the protocol the runtime fixes the transports with.
 	for _, ns := range d.nss {
-		ns.recompute(nil)
+		if ok {
+			ns.recompute(nil)
+		}
+		ns.fixProtocols()
 	}
-	return true
+	return ok
 }
 
 // Stop stops the informers.
@@ -270,6 +334,25 @@ func sliceService(obj any) ([]string, error) {
 		return []string{name}, nil
 	}
 	return nil, nil
+}
+
+// serviceChanged recomputes a watched Service's targets when it comes,
+// goes, or its ports change; other changes do not move endpoints.
+func (ns *namespace) serviceChanged(old, obj any) {
+	if t, ok := obj.(cache.DeletedFinalStateUnknown); ok {
+		obj = t.Obj
+	}
+	s, ok := obj.(*corev1.Service)
+	if !ok {
+		return
+	}
+	if _, watched := ns.targets[s.Name]; !watched {
+		return
+	}
+	if o, ok := old.(*corev1.Service); ok && equality.Semantic.DeepEqual(o.Spec.Ports, s.Spec.Ports) {
+		return
+	}
+	ns.recompute([]string{s.Name})
 }
 
 func (ns *namespace) sliceChanged(obj any) {
@@ -348,6 +431,10 @@ func (ns *namespace) recompute(names []string) {
 		}
 	}
 	for _, name := range names {
+		svc := service{known: ns.services.HasSynced()}
+		if obj, ok, err := ns.services.GetStore().GetByKey(ns.name + "/" + name); err == nil && ok {
+			svc.obj, _ = obj.(*corev1.Service)
+		}
 		objs, _ := ns.slices.GetIndexer().ByIndex(serviceIndex, name)
 		all := make([]*discoveryv1.EndpointSlice, 0, len(objs))
 		for _, o := range objs {
@@ -356,12 +443,39 @@ func (ns *namespace) recompute(names []string) {
 			}
 		}
 		for _, t := range ns.targets[name] {
-			up := endpointsOf(t.Service, all, pods)
+			up, missing := endpointsOf(t.Service, svc, all, pods)
 			if up.NoService && ns.slices.HasSynced() {
-				ns.log.Debug("no EndpointSlice for the service: requests get 503 NC until one exists",
+				ns.log.Debug("no such Service: requests get 503 NC until it exists",
 					"namespace", ns.name, "service", name, "cluster", t.Cluster)
 			}
+			if missing && !t.missingPort {
+				ns.log.Warn("the Service has no TCP port the destination names: requests get 503 UH until it has",
+					"namespace", ns.name, "service", name, "port", t.Service.Port, "cluster", t.Cluster)
+			}
+			t.missingPort = missing
+			changed := t.started != nil && up.HTTP2 != *t.started && !missing && !up.NoService
+			if changed && !t.protocolWarned {
+				ns.log.Warn("the Service port's protocol changed: the cluster keeps the one it started with until a restart",
+					"namespace", ns.name, "service", name, "port", t.Service.Port, "cluster", t.Cluster, "http2", up.HTTP2)
+			}
+			t.protocolWarned = changed
+			t.lastHTTP2 = up.HTTP2
 			t.Update(up)
+		}
+	}
+}
+
+// fixProtocols records each target's protocol at the end of the first
+// sync, which the runtime then fixes the cluster's transport with.
+func (ns *namespace) fixProtocols() {
+	ns.mu.Lock()
+	defer ns.mu.Unlock()
+	for _, ts := range ns.targets {
+		for _, t := range ts {
+			if t.started == nil {
+				v := t.lastHTTP2
+				t.started = &v
+			}
 		}
 	}
 }

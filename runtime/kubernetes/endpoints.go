@@ -15,40 +15,74 @@ import (
 // whether the pod is known.
 type podLabels func(ns, name string) (map[string]string, bool)
 
+// service is what endpointsOf knows of a target's Service object.
+type service struct {
+	// known says the Services of the namespace are listed, so obj nil
+	// means the Service does not exist.
+	known bool
+	obj   *corev1.Service
+}
+
 // endpointsOf computes the endpoint set of one target from the
 // EndpointSlices of its Service, as istiod builds a cluster's
 // ClusterLoadAssignment from them
-// (pilot/pkg/serviceregistry/kube/controller/endpointslice.go):
+// (pilot/pkg/serviceregistry/kube/controller/endpointslice.go, and
+// pilot/pkg/xds/endpoints/endpoint_builder.go, which keeps the endpoints
+// whose port name is the Service port's):
 //
-//   - the port: the slice port the Service port maps to. EndpointSlices
-//     carry the Service port's name and its resolved targetPort number, not
-//     the Service port number; gwc does not read Services (its RBAC is
-//     EndpointSlices only), so the port is the slice's only port, or else
-//     the one whose number is the Service port (targetPort equal to port);
+//   - the Service: one that does not exist has no cluster (NoService:
+//     503 NC); one that exists without endpoints has an empty one (503 UH);
+//   - the port: the destination names a Service port by number; the
+//     Service maps it to its name, and an EndpointSlice carries each
+//     Service port's name with the number its targetPort resolved to on
+//     the slice's pods (a named targetPort may resolve to different
+//     numbers on different pods, which then sit in different slices). So
+//     the endpoints of a slice are taken at the slice port of that name. A
+//     port the Service does not have selects nothing (503 UH), as istiod's
+//     servicePort finds none. Until the Services are listed (or when they
+//     cannot be), the port falls back to the slice's only port, or else
+//     the one whose number is the destination's port;
 //   - conditions: an endpoint that is not ready is left out (Ready unset
 //     counts as ready, as the API says); a terminating one is dropped, as
 //     istiod drops it for every service that is not a persistent-session
 //     one;
 //   - subset labels: an endpoint belongs to a subset when its pod (its
 //     targetRef) has every label of the subset;
-//   - the protocol: the port's appProtocol, else Istio's port-name prefix.
+//   - the protocol: the Service port's appProtocol, else Istio's port-name
+//     prefix (the slice port's, which copies them, while the Service is
+//     not known).
 //
 // Addresses of type FQDN are skipped: istiod does not use them either.
-func endpointsOf(svc gwcrt.ServiceRef, all []*discoveryv1.EndpointSlice, pods podLabels) gwcrt.EndpointUpdate {
-	if len(all) == 0 {
-		return gwcrt.EndpointUpdate{NoService: true}
+// missingPort reports a Service that lacks the destination's port.
+func endpointsOf(svc gwcrt.ServiceRef, known service, all []*discoveryv1.EndpointSlice, pods podLabels) (up gwcrt.EndpointUpdate, missingPort bool) {
+	var name string
+	switch {
+	case known.obj != nil:
+		sp, ok := servicePort(known.obj, svc.Port)
+		if !ok {
+			return gwcrt.EndpointUpdate{}, true
+		}
+		name = sp.Name
+		up.HTTP2 = http2Port(sp.Name, sp.AppProtocol)
+	case known.known || len(all) == 0:
+		return gwcrt.EndpointUpdate{NoService: true}, false
 	}
-	var up gwcrt.EndpointUpdate
 	for _, s := range all {
 		if s.AddressType != discoveryv1.AddressTypeIPv4 && s.AddressType != discoveryv1.AddressTypeIPv6 {
 			continue
 		}
-		port, ok := slicePort(s.Ports, svc.Port)
+		var port discoveryv1.EndpointPort
+		var ok bool
+		if known.obj != nil {
+			port, ok = namedSlicePort(s.Ports, name)
+		} else {
+			port, ok = slicePort(s.Ports, svc.Port)
+			if ok && http2Port(deref(port.Name), port.AppProtocol) {
+				up.HTTP2 = true
+			}
+		}
 		if !ok {
 			continue
-		}
-		if http2Port(port) {
-			up.HTTP2 = true
 		}
 		for _, ep := range s.Endpoints {
 			if !usable(ep.Conditions) || len(ep.Addresses) == 0 {
@@ -66,11 +100,34 @@ func endpointsOf(svc gwcrt.ServiceRef, all []*discoveryv1.EndpointSlice, pods po
 	}
 	slices.Sort(up.Addrs)
 	up.Addrs = slices.Compact(up.Addrs)
-	return up
+	return up, false
 }
 
-// slicePort picks the slice port of Service port want: the only one, or
-// the one whose number is want.
+// servicePort is the Service's TCP port numbered n. istiod takes the
+// first port of the number whatever its protocol; a UDP or SCTP port of
+// the same number cannot carry HTTP, so gwc skips it.
+func servicePort(s *corev1.Service, n int) (corev1.ServicePort, bool) {
+	for _, p := range s.Spec.Ports {
+		if int(p.Port) == n && (p.Protocol == "" || p.Protocol == corev1.ProtocolTCP) {
+			return p, true
+		}
+	}
+	return corev1.ServicePort{}, false
+}
+
+// namedSlicePort is the slice port of the Service port named name ("" for
+// the one port of a Service whose port has no name).
+func namedSlicePort(ports []discoveryv1.EndpointPort, name string) (discoveryv1.EndpointPort, bool) {
+	for _, p := range ports {
+		if p.Port != nil && deref(p.Name) == name {
+			return p, true
+		}
+	}
+	return discoveryv1.EndpointPort{}, false
+}
+
+// slicePort picks the slice port of Service port want without the
+// Service: the only one, or the one whose number is want.
 func slicePort(ports []discoveryv1.EndpointPort, want int) (discoveryv1.EndpointPort, bool) {
 	if len(ports) == 1 && ports[0].Port != nil {
 		return ports[0], true
@@ -81,6 +138,13 @@ func slicePort(ports []discoveryv1.EndpointPort, want int) (discoveryv1.Endpoint
 		}
 	}
 	return discoveryv1.EndpointPort{}, false
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
 }
 
 // usable says whether an endpoint may take new requests: ready (or of
@@ -115,18 +179,15 @@ func inSubset(ref *corev1.ObjectReference, labels []string, pods podLabels) bool
 // ConvertProtocol): appProtocol first (kubernetes.io/h2c, grpc, http2,
 // grpc-web), else the port name's prefix before "-" (grpc, http2,
 // grpc-web).
-func http2Port(p discoveryv1.EndpointPort) bool {
-	if p.AppProtocol != nil && *p.AppProtocol != "" {
-		switch strings.ToLower(*p.AppProtocol) {
+func http2Port(name string, appProtocol *string) bool {
+	if appProtocol != nil && *appProtocol != "" {
+		switch strings.ToLower(*appProtocol) {
 		case "kubernetes.io/h2c", "grpc", "http2", "grpc-web":
 			return true
 		}
 		return false
 	}
-	if p.Name == nil {
-		return false
-	}
-	name := strings.ToLower(*p.Name)
+	name = strings.ToLower(name)
 	if strings.HasPrefix(name, "grpc-web") {
 		return true
 	}

@@ -337,6 +337,13 @@ func (c *conn) fillRequest(hs string) bool {
 		c.resp.c = c
 	}
 	r := c.req
+	if r.Context() != c.ctx {
+		// A handler replaced the request's context (the gateway's
+		// admission step puts the verified identity there): what it put
+		// there belongs to that request, never to the next one on the
+		// connection.
+		*r = *r.WithContext(c.ctx)
+	}
 	clear(c.hdr)
 	c.vals = c.vals[:0]
 	if cap(c.vals) < len(h.fields) {

@@ -183,6 +183,9 @@ expect '"X-Route": "everyone"'
 run 'curl -sS -i -H "Host: jwt.example.com" -H "Authorization: Bearer not.a.token" http://127.0.0.1:8080/headers | grep -iE "^HTTP|^www-authenticate|Jwt"'
 expect '^HTTP/1.1 401'
 expect '[Ww]ww-[Aa]uthenticate: Bearer realm="http://jwt.example.com/headers", error="invalid_token"'
+run 'curl -sS -i -H "Host: jwt.example.com" http://127.0.0.1:8080/admin/headers | grep -E "^HTTP|RBAC"'
+expect '^HTTP/1.1 403'
+expect '^RBAC: access denied'
 
 show tcp-echo "TCP on port 31400 to the echo service (examples/tcp-echo)"
 run 'exec 3<>/dev/tcp/127.0.0.1/31400; echo "hello over TCP" >&3; read -r -t 5 line <&3; echo "$line"'

@@ -163,7 +163,7 @@ spec:
 // TestSecurityJWTExample builds ./examples/security-jwt and replays its
 // README: tokens of the example's issuer pass with their group forwarded
 // and route on it, a token altered on the way gets 401, a request without
-// a token passes.
+// a token passes except under /admin/, where it gets 403.
 func TestSecurityJWTExample(t *testing.T) {
 	startDemoBackend(t)
 	in := startIngress(t, buildPaths(t, "../../examples/security-jwt"), 80)
@@ -199,6 +199,17 @@ func TestSecurityJWTExample(t *testing.T) {
 	}
 	if status, s, body := send(); status != 200 || s.Headers["X-Route"] != "everyone" || s.Headers["X-Jwt-Group"] != "" {
 		t.Errorf("no token: %d %q", status, body)
+	}
+	// Istio's "require a valid token": /admin/ needs a principal.
+	adminPath := func(header ...string) (int, string) {
+		t.Helper()
+		return get(t, http.DefaultClient, in.url(80)+"/admin/headers", "jwt.example.com", header...)
+	}
+	if status, body := adminPath(); status != 403 || body != "RBAC: access denied" {
+		t.Errorf("/admin/ without a token: %d %q, want 403 RBAC: access denied", status, body)
+	}
+	if status, body := adminPath("Authorization", "Bearer "+token("user.jwt")); status != 200 {
+		t.Errorf("/admin/ with a valid token: %d %q", status, body)
 	}
 	// The user's token with the admin's payload: the signature no longer
 	// matches.

@@ -14,9 +14,12 @@ const statusShutdown = time.Second
 // drainIdleGrace is how long a drain after a handover leaves a keep-alive
 // connection that has just answered a request: a busy client's next
 // request arrives within it and is served with "Connection: close",
-// rather than racing the close. After SIGTERM the clients have been told
-// to go elsewhere (readiness is 503), and idle connections close at once.
-const drainIdleGrace = time.Second
+// rather than racing the close. It is long enough for a client slowed by a
+// loaded machine (1s was not, under make test on two cores); only a
+// connection left idle that long holds the old process. After SIGTERM the
+// clients have been told to go elsewhere (readiness is 503), and idle
+// connections close at once.
+const drainIdleGrace = 5 * time.Second
 
 // drain stops the gateway gracefully: readiness turns 503 at once, the
 // listeners stop accepting, idle keep-alive connections close, requests in

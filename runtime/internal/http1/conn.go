@@ -108,7 +108,13 @@ func (c *conn) serve() {
 		if c.resp.hijacked {
 			return
 		}
-		if c.close || s.inShut.Load() {
+		// A shutdown that began after the response's head was written
+		// (without "Connection: close") does not close here: the client
+		// may already be sending its next request on the connection.
+		// The connection goes idle, and the shutdown closes it after
+		// IdleGrace, or the next request is answered with
+		// "Connection: close".
+		if c.close {
 			c.closeWrite()
 			return
 		}

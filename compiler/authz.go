@@ -59,6 +59,8 @@ type authzSource struct {
 	NotRemoteIPBlocks    []string `json:"notRemoteIpBlocks"`
 	ServiceAccounts      []string `json:"serviceAccounts"`
 	NotServiceAccounts   []string `json:"notServiceAccounts"`
+	TrustDomains         []string `json:"trustDomains"`
+	NotTrustDomains      []string `json:"notTrustDomains"`
 }
 
 type authzOperation struct {
@@ -83,9 +85,12 @@ func init() {
 		return verdict{diag.Error, what + " is not enforced by gwc: a gateway built without it would not apply it", hint}
 	}
 	sa := notEnforced("serviceAccounts", "match the client certificate's SPIFFE identity with principals (cluster.local/ns/NS/sa/NAME)")
+	td := notEnforced("trustDomains", "match the client certificate's SPIFFE identity with principals (TRUST_DOMAIN/ns/NS/sa/NAME)")
 	unsupported["AuthorizationPolicy"] = map[string]verdict{
 		"spec.rules[].from[].source.serviceAccounts":    sa,
 		"spec.rules[].from[].source.notServiceAccounts": sa,
+		"spec.rules[].from[].source.trustDomains":       td,
+		"spec.rules[].from[].source.notTrustDomains":    td,
 	}
 }
 
@@ -154,10 +159,18 @@ func (c *compilation) authzPolicy(ap *authorizationPolicy, cfg *ir.Config) (ir.A
 		k.errorf(codeValidation, "spec.provider", "remove provider, or set action: CUSTOM",
 			"provider must only be set with action CUSTOM")
 	}
-	if s.Rules == nil {
-		// No rules: an ALLOW policy allows nothing; a DENY or AUDIT
-		// policy matches nothing.
+	if s.Rules == nil || len(*s.Rules) == 0 {
+		// No rules: an ALLOW policy allows nothing; an AUDIT policy
+		// matches nothing; Istio's webhook refuses DENY and CUSTOM ones
+		// (pkg/config/validation ValidateAuthorizationPolicy).
+		if action == "DENY" || action == "CUSTOM" {
+			k.errorf(codeValidation, "spec", "add an empty rule, rules: [{}], to apply it to every request",
+				"%s action without rules is meaningless as it will never be triggered", action)
+		}
 		return p, k.ok
+	}
+	if action == "CUSTOM" {
+		k.customRules(*s.Rules)
 	}
 	for i, rule := range *s.Rules {
 		p.Rules = append(p.Rules, k.rule(p.Name, i, rule))
@@ -246,6 +259,45 @@ func (k *authzCheck) rule(policy string, i int, rule authzRule) ir.AuthzRule {
 	return out
 }
 
+// customRules refuses what Istio's webhook refuses in a CUSTOM policy:
+// peer identities and request.auth attributes, which the external
+// authorizer runs before (pkg/config/validation ValidateAuthorizationPolicy).
+func (k *authzCheck) customRules(rules []authzRule) {
+	for i, rule := range rules {
+		for j, from := range rule.From {
+			s := from.Source
+			if s == nil {
+				continue
+			}
+			for _, f := range []struct {
+				name string
+				n    int
+			}{
+				{"namespaces", len(s.Namespaces)}, {"notNamespaces", len(s.NotNamespaces)},
+				{"serviceAccounts", len(s.ServiceAccounts)}, {"notServiceAccounts", len(s.NotServiceAccounts)},
+				{"trustDomains", len(s.TrustDomains)}, {"notTrustDomains", len(s.NotTrustDomains)},
+				{"principals", len(s.Principals)}, {"notPrincipals", len(s.NotPrincipals)},
+				{"requestPrincipals", len(s.RequestPrincipals)}, {"notRequestPrincipals", len(s.NotRequestPrincipals)},
+			} {
+				if f.n > 0 {
+					k.errorf(codeValidation, fmt.Sprintf("spec.rules[%d].from[%d].source.%s", i, j, f.name),
+						"match it in a DENY or ALLOW policy, which runs after the external authorizer",
+						"from.source.%s is not supported with action CUSTOM", f.name)
+				}
+			}
+		}
+		for j, w := range rule.When {
+			switch key := w.Key; {
+			case key == "source.namespace", key == "source.serviceAccount", key == "source.trustDomain",
+				key == "source.principal", strings.HasPrefix(key, "request.auth."):
+				k.errorf(codeValidation, fmt.Sprintf("spec.rules[%d].when[%d].key", i, j),
+					"match it in a DENY or ALLOW policy, which runs after the external authorizer",
+					"condition %q is not supported with action CUSTOM", key)
+			}
+		}
+	}
+}
+
 func hasOperation(o *authzOperation) bool {
 	return len(o.Hosts)+len(o.NotHosts)+len(o.Ports)+len(o.NotPorts)+len(o.Methods)+len(o.NotMethods)+len(o.Paths)+len(o.NotPaths) > 0
 }
@@ -253,7 +305,8 @@ func hasOperation(o *authzOperation) bool {
 func hasSource(s *authzSource) bool {
 	return len(s.Principals)+len(s.NotPrincipals)+len(s.RequestPrincipals)+len(s.NotRequestPrincipals)+
 		len(s.Namespaces)+len(s.NotNamespaces)+len(s.IPBlocks)+len(s.NotIPBlocks)+
-		len(s.RemoteIPBlocks)+len(s.NotRemoteIPBlocks)+len(s.ServiceAccounts)+len(s.NotServiceAccounts) > 0
+		len(s.RemoteIPBlocks)+len(s.NotRemoteIPBlocks)+len(s.ServiceAccounts)+len(s.NotServiceAccounts)+
+		len(s.TrustDomains)+len(s.NotTrustDomains) > 0
 }
 
 // whenKey reads a when condition's key: the attribute, and the bracketed
@@ -281,12 +334,13 @@ func (k *authzCheck) whenKey(path, key string) (attr string, sub []string, ok bo
 		key == "destination.port", key == "connection.sni":
 		return key, nil, true
 	case strings.HasPrefix(key, "request.headers["):
-		parts, ok := bracketed("request.headers")
-		if !ok || len(parts) != 1 {
+		// istiod takes the name between the first '[' and the last ']'.
+		name, ok := strings.CutSuffix(strings.TrimPrefix(key, "request.headers["), "]")
+		if !ok || name == "" {
 			k.errorf(codeValidation, path+".key", "write the header as request.headers[name]", "bad key %q: want request.headers[name]", key)
 			return "", nil, false
 		}
-		return "request.headers", []string{strings.ToLower(parts[0])}, true
+		return "request.headers", []string{strings.ToLower(name)}, true
 	case strings.HasPrefix(key, "request.auth.claims["):
 		parts, ok := bracketed("request.auth.claims")
 		if !ok {
@@ -295,7 +349,7 @@ func (k *authzCheck) whenKey(path, key string) (attr string, sub []string, ok bo
 			return "", nil, false
 		}
 		return "request.auth.claims", parts, true
-	case key == "destination.ip", key == "source.serviceAccount", strings.HasPrefix(key, "experimental.envoy.filters."),
+	case key == "destination.ip", key == "source.serviceAccount", key == "source.trustDomain", strings.HasPrefix(key, "experimental.envoy.filters."),
 		strings.HasPrefix(key, "request.experimental.inline.headers["):
 		k.errorf(diag.CodeNotEnforced, path+".key", "remove the condition, or keep the policy out of the gateway's input",
 			"condition %q is not enforced by gwc: a gateway built without it would not apply it", key)
@@ -482,7 +536,9 @@ func (k *authzCheck) pathTemplate(path, v string) (ir.AuthzValue, bool) {
 			re.WriteString("/")
 		}
 		switch {
-		case seenAny:
+		case seenAny && (g == "{*}" || g == "{**}"):
+			// Istio's webhook allows literal segments after {**}, not
+			// another operator.
 			k.errorf(codeValidation, path, "put {**} last: it matches the rest of the path", "invalid path template %q: {**} is not the last operator", v)
 			return ir.AuthzValue{}, false
 		case g == "{*}":

@@ -13,6 +13,11 @@ import (
 // specs are not read this way: their pluginConfig is kept as written,
 // and JSON would turn every number into a float64.
 func decodeSpec(r *load.Resource, v any) error {
+	if !r.Value.LookupPath(specPath).Exists() {
+		// Kinds whose schema makes spec optional (AuthorizationPolicy,
+		// RequestAuthentication, Telemetry): no spec is the zero spec.
+		return nil
+	}
 	if js, err := r.SpecJSON(); err == nil {
 		if json.Unmarshal(js, v) == nil {
 			return nil

@@ -107,7 +107,8 @@ func (c *compilation) jwtRule(ra *requestAuthentication, i int) (ir.JWTRule, boo
 	for j, ch := range s.OutputClaimToHeaders {
 		h := strings.ToLower(ch.Header)
 		if k, dup := seen[h]; dup {
-			c.errorc(codeValidation, res, fmt.Sprintf("%s.outputClaimToHeaders[%d].header", field, j),
+			// Istio accepts it; gwc sets each header from one claim.
+			c.errorc(codeUnsupported, res, fmt.Sprintf("%s.outputClaimToHeaders[%d].header", field, j),
 				"give each claim its own header", "header %q is also set by outputClaimToHeaders[%d]", ch.Header, k)
 			ok = false
 		}
@@ -121,9 +122,15 @@ func (c *compilation) jwtRule(ra *requestAuthentication, i int) (ir.JWTRule, boo
 	}
 	if s.Timeout != "" {
 		d, err := time.ParseDuration(s.Timeout)
-		if err != nil || d < time.Millisecond {
+		switch {
+		case err != nil || d < time.Millisecond:
 			c.errorc(codeValidation, res, field+".timeout", "write a duration of at least 1ms, such as 5s",
 				"timeout %q is not a valid duration", s.Timeout)
+			ok = false
+		case d%time.Millisecond != 0:
+			// Istio's webhook (pkg/config/validation/agent ValidateDuration).
+			c.errorc(codeValidation, res, field+".timeout", "round the duration to whole milliseconds, such as 1500ms",
+				"timeout %q: only durations to ms precision are supported", s.Timeout)
 			ok = false
 		}
 		r.Timeout = d
@@ -166,12 +173,18 @@ func (c *compilation) jwtRule(ra *requestAuthentication, i int) (ir.JWTRule, boo
 }
 
 // checkJWKSURI accepts what Istio's ParseJwksURI does: an http or https
-// URL with a host. Plain http is accepted, as Istio does, with a warning.
+// URL. Plain http is accepted, as Istio does, with a warning; a URL
+// without a host, which Istio accepts, leaves gwc nothing to fetch.
 func (c *compilation) checkJWKSURI(res *load.Resource, path, raw string) bool {
 	u, err := url.Parse(raw)
-	if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
+	if err != nil || u.Scheme != "http" && u.Scheme != "https" {
 		c.errorc(codeValidation, res, path, "write an https URL such as https://issuer.example.com/.well-known/jwks.json",
-			"jwksUri %q is not an http or https URL with a host", raw)
+			"jwksUri %q is not an http or https URL", raw)
+		return false
+	}
+	if u.Host == "" {
+		c.errorc(codeUnsupported, res, path, "write an https URL with a host, such as https://issuer.example.com/.well-known/jwks.json",
+			"jwksUri %q has no host: there is no key set to fetch", raw)
 		return false
 	}
 	if u.Scheme == "http" && !loopbackHost(u.Hostname()) {
@@ -201,7 +214,8 @@ func (c *compilation) checkJWKS(res *load.Resource, path, raw string) bool {
 		return false
 	}
 	if len(doc.Keys) == 0 {
-		c.errorc(codeValidation, res, path, `list the public keys under "keys"`, "jwks has no keys")
+		// Istio accepts it, and its Envoy refuses every token.
+		c.errorc(codeUnsupported, res, path, `list the public keys under "keys"`, "jwks has no keys: every token would be refused")
 		return false
 	}
 	ok := true

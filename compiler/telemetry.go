@@ -206,6 +206,9 @@ func (c *compilation) lowerTracing(cfg *ir.Config) *ir.Tracing {
 				ct.Kind, ct.Value, ct.Default = "header", strings.ToLower(tag.Header.Name), tag.Header.DefaultValue
 			case tag.Environment != nil:
 				ct.Kind, ct.Value, ct.Default = "environment", tag.Environment.Name, tag.Environment.DefaultValue
+			default:
+				// An empty tag: Istio accepts it and istiod adds no tag.
+				continue
 			}
 			tags[name] = ct
 		}
@@ -226,7 +229,9 @@ func (c *compilation) lowerTracing(cfg *ir.Config) *ir.Tracing {
 		}
 		if provider == nil {
 			t := levels[cmp.Or(slices.IndexFunc(levels[:], func(t *telemetry) bool { return t != nil }), 0)]
-			c.errorc(diag.CodeTelemetry, t, "spec.tracing", "name an opentelemetry or zipkin provider of the mesh config in tracing[].providers, or set its defaultProviders.tracing (gwc build --mesh-config FILE)",
+			// IST0101, a reference to the mesh config: gwc vet
+			// --resource-only leaves it out, as Istio's webhook does.
+			c.errorc(diag.CodeNotFound, t, "spec.tracing", "name an opentelemetry or zipkin provider of the mesh config in tracing[].providers, or set its defaultProviders.tracing (gwc build --mesh-config FILE)",
 				"tracing has no provider: Istio would report no span")
 			return nil
 		}
@@ -332,7 +337,10 @@ func (c *compilation) tracingProvider(t *telemetry, path, name string) *Extensio
 				hint = "name one of the mesh config's tracing providers: " + strings.Join(names, ", ")
 			}
 		}
-		c.errorc(diag.CodeTelemetry, t, path, hint, "provider %q is not defined", name)
+		// IST0101, as an undefined CUSTOM authorization provider: a
+		// reference to the mesh config, which gwc vet --resource-only
+		// does not resolve (Istio's webhook does not either).
+		c.errorc(diag.CodeNotFound, t, path, hint, "provider %q is not defined", name)
 		return nil
 	}
 	if !tracingKind(p.Kind) {

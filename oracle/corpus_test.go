@@ -164,6 +164,105 @@ spec:
   ports: [{number: 80, name: http, protocol: HTTP}]
   resolution: DNS
   endpoints: [{address: www.example.com}]
+`, `
+apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata: {name: allow, namespace: ns}
+spec:
+  selector: {matchLabels: {istio: ingressgateway}}
+  action: ALLOW
+  rules:
+  - from:
+    - source:
+        requestPrincipals: ["https://issuer.example.com/*"]
+        notRequestPrincipals: ["*/blocked"]
+        ipBlocks: [10.0.0.0/8, 192.168.1.1]
+        notIpBlocks: [10.1.0.0/16]
+        remoteIpBlocks: [203.0.113.0/24]
+        notRemoteIpBlocks: ["2001:db8::/32"]
+    to:
+    - operation:
+        hosts: [shop.example.com, "*.example.com"]
+        notHosts: [admin.example.com]
+        ports: ["80", "8080"]
+        notPorts: ["9090"]
+        methods: [GET, POST]
+        notMethods: [DELETE]
+        paths: ["/api/*", "/static/{*}/logo.png", /exact, "*/suffix"]
+        notPaths: ["/api/admin/{**}"]
+    when:
+    - key: request.auth.claims[groups]
+      values: [admins]
+    - key: request.headers[x-tenant]
+      notValues: [blocked]
+    - key: source.ip
+      values: [10.0.0.1]
+    - key: remote.ip
+      values: [10.0.0.0/8]
+    - key: request.auth.principal
+      values: ["issuer/sub"]
+    - key: request.auth.audiences
+      values: [shop]
+    - key: request.auth.presenter
+      values: [app]
+    - key: destination.port
+      values: ["80"]
+    - key: connection.sni
+      values: [shop.example.com]
+  - to: [{operation: {methods: [GET]}}]
+`, `
+apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata: {name: deny, namespace: ns}
+spec:
+  action: DENY
+  rules:
+  - to: [{operation: {paths: ["/admin*"], ports: ["80"]}}]
+`, `
+apiVersion: security.istio.io/v1beta1
+kind: AuthorizationPolicy
+metadata: {name: custom, namespace: ns}
+spec:
+  action: CUSTOM
+  provider: {name: ext-authz}
+  rules:
+  - to: [{operation: {paths: ["/private/*"]}}]
+    when:
+    - key: request.headers[x-user]
+      values: ["*"]
+`, `
+apiVersion: security.istio.io/v1
+kind: RequestAuthentication
+metadata: {name: jwt, namespace: ns}
+spec:
+  selector: {matchLabels: {istio: ingressgateway}}
+  jwtRules:
+  - issuer: https://issuer.example.com
+    audiences: [shop, api]
+    jwksUri: https://issuer.example.com/.well-known/jwks.json
+    fromHeaders: [{name: x-jwt, prefix: "Bearer "}]
+    fromParams: [token]
+    fromCookies: [session]
+    outputPayloadToHeader: x-jwt-payload
+    forwardOriginalToken: true
+    outputClaimToHeaders: [{header: x-sub, claim: sub}]
+    timeout: 5s
+  - issuer: other.example.com
+    jwks: '{"keys":[{"kty":"EC","crv":"P-256","x":"MKBCTNIcKUSDii11ySs3526iDZ8AiTo7Tu6KPAqv7D4","y":"4Etl6SRW2YiLUrN5vfvVHuhp7x8PxltmWWlbbM4IFyM","use":"sig","kid":"1"}]}'
+`, `
+apiVersion: telemetry.istio.io/v1
+kind: Telemetry
+metadata: {name: tracing, namespace: istio-system}
+spec:
+  selector: {matchLabels: {istio: ingressgateway}}
+  tracing:
+  - providers: [{name: otel}]
+    randomSamplingPercentage: 10
+    disableSpanReporting: false
+    customTags:
+      lit: {literal: {value: gw}}
+      env: {environment: {name: POD_NAME, defaultValue: unknown}}
+      hdr: {header: {name: x-tenant, defaultValue: none}}
 `}
 
 // stringValues replace every string: empty, blank, wildcards, bad and
@@ -184,6 +283,30 @@ var stringValues = []string{
 	"5xx,bogus", "retriable-status-codes,503", "gateway-error", "503",
 	"=", "a=b", "Max-Age=1", "SameSite=Strict",
 	"aGVsbG8=", "not base64!", "v1", "V1", "sub_set", "a.b",
+}
+
+// policyValues also replace every string of the security.istio.io and
+// telemetry.istio.io seeds: CIDRs and IPs of every malformed kind, ports,
+// path templates Istio's parser refuses, condition values, principals,
+// issuers and jwksUri forms, header names and prefixes, provider names.
+var policyValues = []string{
+	"10.0.0.0/33", "10.0.0.1/8", "10.0.0.256", "10.0.0.0/-1", "10.0.0.0/", "/8", "2001:db8::/129", "2001:db8::1/64", "::/0", "0.0.0.0/0",
+	"fe80::1%eth0", "10.0.0.1 ", " 10.0.0.1", "10.0.0.*",
+	"0", "65535", "65536", "-1", "80-90", "http", "08080", "+80",
+	"/", "/*", "*/", "/a*b", "/{*}", "/{**}", "/{**}/a", "/a/{**}", "/a/{*}/{**}", "/{*}/{*}", "/a{*}", "/{*}a", "/{x}", "/{ * }",
+	"/{*}/*", "*/{*}", "/a b", "/a?b", "/a#b", "/%2F", "/~!$&'()+,;=:@", "//", "/a//b", "a",
+	"*/*", "*/sub", "iss/*", "issuer/sub", "spiffe://cluster.local/ns/a/sa/b", "cluster.local/ns/a/sa/b", "ns/a",
+	"request.auth.claims[groups]", "request.auth.claims[a][b]", "request.auth.claims[]", "request.auth.claims", "request.headers[x]",
+	"request.headers[]", "request.headers", "source.ip", "remote.ip", "source.namespace", "source.principal", "request.auth.principal",
+	"request.auth.audiences", "request.auth.presenter", "destination.ip", "destination.port", "connection.sni", "experimental.envoy.filters.a[b]",
+	"source.serviceAccount", "source.trustDomain", "bogus.key",
+	"https://issuer.example.com/jwks", "http://issuer.example.com/jwks", "https://issuer.example.com:8443/jwks", "https://10.0.0.1/jwks",
+	"https://[::1]:8443/jwks", "http://localhost:8080/jwks", "file:///etc/jwks.json", "https:///jwks", "https://issuer.example.com:99999/jwks",
+	"https://issuer.example.com:x/jwks", "HTTPS://ISSUER.EXAMPLE.COM/jwks", "//issuer.example.com/jwks", "issuer.example.com/jwks",
+	`{"keys":[]}`, `{"keys":[{"kty":"oct","k":"c2VjcmV0"}]}`, `{"keys":[{"kty":"RSA"}]}`, "{}", "not json",
+	"Bearer ", "bearer", "x-jwt", "X-JWT", "x_jwt", "x.jwt", "x/jwt", "authorization",
+	"otel", "zipkin", "envoy", "prometheus", "stackdriver", "skywalking", "ext-authz", "BOGUS_PROVIDER",
+	"GET", "get", "PURGE", "*", "POST ",
 }
 
 // numberValues replace every number.
@@ -337,9 +460,144 @@ var additions = []struct {
 	{"ServiceEntry", "spec", "subjectAltNames", "[spiffe://a/b]"},
 	{"ServiceEntry", "spec", "exportTo", "[\"~\"]"},
 	{"ServiceEntry", "spec", "exportTo", "[\"~\", \".\"]"},
+	{"AuthorizationPolicy", "spec", "action", "AUDIT"},
+	{"AuthorizationPolicy", "spec", "action", "CUSTOM"},
+	{"AuthorizationPolicy", "spec", "action", "DENY"},
+	{"AuthorizationPolicy", "spec", "provider", "{name: ext-authz}"},
+	{"AuthorizationPolicy", "spec", "provider", "{}"},
+	{"AuthorizationPolicy", "spec", "targetRef", "{kind: Gateway, group: gateway.networking.k8s.io, name: gw}"},
+	{"AuthorizationPolicy", "spec", "targetRefs", "[{kind: Gateway, group: gateway.networking.k8s.io, name: gw}]"},
+	{"AuthorizationPolicy", "spec", "targetRefs", "[{kind: Service, group: \"\", name: svc}]"},
+	{"AuthorizationPolicy", "spec", "targetRefs", "[{kind: Gateway, group: gateway.networking.k8s.io, name: gw, namespace: other}]"},
+	{"AuthorizationPolicy", "spec", "selector", "{}"},
+	{"AuthorizationPolicy", "spec", "selector", "{matchLabels: {\"bad key!\": x}}"},
+	{"AuthorizationPolicy", "spec", "selector", "{matchLabels: {\"\": x}}"},
+	{"AuthorizationPolicy", "spec", "rules", "[]"},
+	{"AuthorizationPolicy", "spec", "rules", "[{}]"},
+	{"AuthorizationPolicy", "spec", "rules", "[{from: []}]"},
+	{"AuthorizationPolicy", "spec", "rules", "[{to: []}]"},
+	{"AuthorizationPolicy", "spec", "rules", "[{when: []}]"},
+	{"AuthorizationPolicy", "spec", "rules", "[{from: [{}]}]"},
+	{"AuthorizationPolicy", "spec", "rules", "[{from: [{source: {}}]}]"},
+	{"AuthorizationPolicy", "spec", "rules", "[{to: [{}]}]"},
+	{"AuthorizationPolicy", "spec", "rules", "[{to: [{operation: {}}]}]"},
+	{"AuthorizationPolicy", "spec", "rules", "[{when: [{key: source.ip}]}]"},
+	{"AuthorizationPolicy", "spec", "rules", "[{when: [{key: \"\", values: [a]}]}]"},
+	{"AuthorizationPolicy", "spec", "rules", "[{when: [{key: \"request.auth.claims[a]\", values: []}]}]"},
+	{"AuthorizationPolicy", "spec", "rules", "[{when: [{values: [a]}]}]"},
+	{"AuthorizationPolicy", "spec", "rules", "[{to: [{operation: {ports: [\"80\"]}}], bogus: 1}]"},
+	{"AuthorizationPolicy", "spec.rules[0].from[0].source", "principals", "[cluster.local/ns/a/sa/b]"},
+	{"AuthorizationPolicy", "spec.rules[0].from[0].source", "notPrincipals", "[\"*\"]"},
+	{"AuthorizationPolicy", "spec.rules[0].from[0].source", "namespaces", "[a]"},
+	{"AuthorizationPolicy", "spec.rules[0].from[0].source", "notNamespaces", "[a]"},
+	{"AuthorizationPolicy", "spec.rules[0].from[0].source", "serviceAccounts", "[a/b]"},
+	{"AuthorizationPolicy", "spec.rules[0].from[0].source", "notServiceAccounts", "[a/b]"},
+	{"AuthorizationPolicy", "spec.rules[0].from[0].source", "serviceAccounts", "[b]"},
+	{"AuthorizationPolicy", "spec.rules[0].from[0].source", "serviceAccounts", "[a/b/c]"},
+	{"AuthorizationPolicy", "spec.rules[0].from[0].source", "trustDomains", "[cluster.local]"},
+	{"AuthorizationPolicy", "spec.rules[0].from[0].source", "notTrustDomains", "[\"\"]"},
+	{"AuthorizationPolicy", "spec.rules[0].from[0].source", "ipBlocks", "[]"},
+	{"AuthorizationPolicy", "spec.rules[0].from[0].source", "ipBlocks", "[\"\"]"},
+	{"AuthorizationPolicy", "spec.rules[0].from[0].source", "bogus", "[a]"},
+	{"AuthorizationPolicy", "spec.rules[0].to[0].operation", "bogus", "[a]"},
+	{"AuthorizationPolicy", "spec.rules[0].to[0].operation", "ports", "[]"},
+	{"AuthorizationPolicy", "spec.rules[0].to[0].operation", "ports", "[80]"},
+	{"AuthorizationPolicy", "spec.rules[0].to[0].operation", "paths", "[\"/a/{**}/b\"]"},
+	{"AuthorizationPolicy", "spec.rules[0].to[0].operation", "paths", "[\"/{*}/{**}\"]"},
+	{"AuthorizationPolicy", "spec.rules[0].to[0].operation", "paths", "[\"/a/{*}*\"]"},
+	{"AuthorizationPolicy", "spec.rules[0].when[0]", "values", "[]"},
+	{"AuthorizationPolicy", "spec.rules[0].when[0]", "notValues", "[a]"},
+	{"AuthorizationPolicy", "spec.rules[0].when[2]", "values", "[10.0.0.0/33]"},
+	{"AuthorizationPolicy", "spec.rules[0].when[2]", "notValues", "[bad]"},
+	{"AuthorizationPolicy", "spec.rules[0].when[7]", "values", "[\"65536\"]"},
+	{"AuthorizationPolicy", "spec.rules[0].when[7]", "values", "[http]"},
+	{"AuthorizationPolicy", "spec.rules[0].when[0]", "bogus", "x"},
+	{"AuthorizationPolicy", "spec.rules[0].when[0]", "key", "request.auth.claims[a][b][c]"},
+	{"AuthorizationPolicy", "spec.rules[0].when[0]", "key", "request.auth.claims[a.b]"},
+	{"AuthorizationPolicy", "spec.rules[0].when[0]", "key", "request.auth.claims[a"},
+	{"AuthorizationPolicy", "spec.rules[0].when[1]", "key", "request.headers[bad header]"},
+	{"AuthorizationPolicy", "spec.rules[0].when[1]", "key", "request.headers[:authority]"},
+	{"AuthorizationPolicy", "spec.rules[0].when[1]", "key", "request.headers[x][y]"},
+	{"AuthorizationPolicy", "spec.rules[0]", "from", "[{source: {namespaces: [a], serviceAccounts: [a/b]}}]"},
+	{"AuthorizationPolicy", "spec.rules[0]", "from", "[{source: {principals: [a], notServiceAccounts: [a/b]}}]"},
+	{"AuthorizationPolicy", "spec.rules[0]", "from", "[{source: {ipBlocks: [10.0.0.0/8]}}, {source: {remoteIpBlocks: [10.0.0.0/8]}}]"},
+	{"AuthorizationPolicy", "spec.rules[0]", "to", "[{operation: {methods: [GET]}}, {operation: {paths: [/a]}}]"},
+	{"AuthorizationPolicy", "spec.rules[0]", "when", "[{key: source.namespace, values: [a]}]"},
+	{"AuthorizationPolicy", "spec.rules[0]", "when", "[{key: source.principal, values: [a]}]"},
+	{"AuthorizationPolicy", "spec.rules[0]", "when", "[{key: source.serviceAccount, values: [a/b]}]"},
+	{"AuthorizationPolicy", "spec.rules[0]", "when", "[{key: destination.ip, values: [10.0.0.1]}]"},
+	{"AuthorizationPolicy", "spec.rules[0]", "when", "[{key: \"experimental.envoy.filters.network.a[b]\", values: [c]}]"},
+	{"AuthorizationPolicy", "spec.rules[0]", "when", "[{key: \"request.auth.claims[a]\", values: [\"\"]}]"},
+	{"AuthorizationPolicy", "spec.rules[0]", "when", "[{key: \"request.headers[x]\", values: [\"\"]}]"},
+	{"AuthorizationPolicy", "spec.rules[0]", "when", "[{key: destination.port, values: [\"0\"]}]"},
+	{"AuthorizationPolicy", "spec.rules[0]", "when", "[{key: connection.sni, notValues: [\"*.example.com\"]}]"},
+	{"AuthorizationPolicy", "spec.rules[0]", "when", "[{key: remote.ip, values: [\"\"]}]"},
+	{"RequestAuthentication", "spec", "targetRef", "{kind: Gateway, group: gateway.networking.k8s.io, name: gw}"},
+	{"RequestAuthentication", "spec", "targetRefs", "[{kind: Gateway, group: gateway.networking.k8s.io, name: gw}]"},
+	{"RequestAuthentication", "spec", "targetRefs", "[{kind: Service, group: \"\", name: svc}]"},
+	{"RequestAuthentication", "spec", "selector", "{}"},
+	{"RequestAuthentication", "spec", "selector", "{matchLabels: {\"bad key!\": x}}"},
+	{"RequestAuthentication", "spec", "jwtRules", "[{}]"},
+	{"RequestAuthentication", "spec", "jwtRules", "[{issuer: a}, {issuer: a}]"},
+	{"RequestAuthentication", "spec", "jwtRules", "[{jwksUri: \"https://issuer.example.com/jwks\"}]"},
+	{"RequestAuthentication", "spec.jwtRules[0]", "jwks", "'{\"keys\":[]}'"},
+	{"RequestAuthentication", "spec.jwtRules[0]", "audiences", "[\"\"]"},
+	{"RequestAuthentication", "spec.jwtRules[0]", "audiences", "[]"},
+	{"RequestAuthentication", "spec.jwtRules[0]", "fromHeaders", "[{name: \"\"}]"},
+	{"RequestAuthentication", "spec.jwtRules[0]", "fromHeaders", "[{prefix: x}]"},
+	{"RequestAuthentication", "spec.jwtRules[0]", "fromHeaders", "[{name: \"bad header\"}]"},
+	{"RequestAuthentication", "spec.jwtRules[0]", "fromHeaders", "[{name: \":path\"}]"},
+	{"RequestAuthentication", "spec.jwtRules[0]", "fromHeaders", "[{name: x, bogus: y}]"},
+	{"RequestAuthentication", "spec.jwtRules[0]", "fromParams", "[\"\"]"},
+	{"RequestAuthentication", "spec.jwtRules[0]", "fromCookies", "[\"\"]"},
+	{"RequestAuthentication", "spec.jwtRules[0]", "fromCookies", "[\"bad cookie\"]"},
+	{"RequestAuthentication", "spec.jwtRules[0]", "outputClaimToHeaders", "[{header: \"bad header\", claim: a}]"},
+	{"RequestAuthentication", "spec.jwtRules[0]", "outputClaimToHeaders", "[{header: \":path\", claim: a}]"},
+	{"RequestAuthentication", "spec.jwtRules[0]", "outputClaimToHeaders", "[{header: x}]"},
+	{"RequestAuthentication", "spec.jwtRules[0]", "outputClaimToHeaders", "[{claim: x}]"},
+	{"RequestAuthentication", "spec.jwtRules[0]", "outputClaimToHeaders", "[{header: x-a, claim: a.b}]"},
+	{"RequestAuthentication", "spec.jwtRules[0]", "outputPayloadToHeader", "\"bad header\""},
+	{"RequestAuthentication", "spec.jwtRules[0]", "spaceDelimitedClaims", "[scope]"},
+	{"RequestAuthentication", "spec.jwtRules[0]", "spaceDelimitedClaims", "[\"\"]"},
+	{"RequestAuthentication", "spec.jwtRules[0]", "timeout", "0s"},
+	{"RequestAuthentication", "spec.jwtRules[0]", "bogus", "x"},
+	{"Telemetry", "spec", "metrics", "[{providers: [{name: prometheus}]}]"},
+	{"Telemetry", "spec", "accessLogging", "[{providers: [{name: envoy}]}]"},
+	{"Telemetry", "spec", "accessLogging", "[{filter: {expression: \"response.code >= 400\"}}]"},
+	{"Telemetry", "spec", "targetRef", "{kind: Gateway, group: gateway.networking.k8s.io, name: gw}"},
+	{"Telemetry", "spec", "targetRefs", "[{kind: Gateway, group: gateway.networking.k8s.io, name: gw}]"},
+	{"Telemetry", "spec", "selector", "{}"},
+	{"Telemetry", "spec", "selector", "{matchLabels: {\"bad key!\": x}}"},
+	{"Telemetry", "spec", "tracing", "[{}]"},
+	{"Telemetry", "spec", "tracing", "[{}, {}]"},
+	{"Telemetry", "spec", "tracing", "[{providers: [{name: otel}]}, {match: {mode: CLIENT}, disableSpanReporting: true}]"},
+	{"Telemetry", "spec.tracing[0]", "providers", "[{name: a}, {name: b}]"},
+	{"Telemetry", "spec.tracing[0]", "providers", "[{}]"},
+	{"Telemetry", "spec.tracing[0]", "match", "{mode: CLIENT}"},
+	{"Telemetry", "spec.tracing[0]", "match", "{mode: SERVER}"},
+	{"Telemetry", "spec.tracing[0]", "match", "{mode: BOGUS}"},
+	{"Telemetry", "spec.tracing[0]", "match", "{}"},
+	{"Telemetry", "spec.tracing[0]", "useRequestIdForTraceSampling", "true"},
+	{"Telemetry", "spec.tracing[0]", "enableIstioTags", "false"},
+	{"Telemetry", "spec.tracing[0]", "randomSamplingPercentage", "0.0001"},
+	{"Telemetry", "spec.tracing[0]", "bogus", "1"},
+	{"Telemetry", "spec.tracing[0].customTags", "x", "{}"},
+	{"Telemetry", "spec.tracing[0].customTags", "x", "{literal: {}}"},
+	{"Telemetry", "spec.tracing[0].customTags", "x", "{literal: {value: \"\"}}"},
+	{"Telemetry", "spec.tracing[0].customTags", "x", "{literal: {value: a}, header: {name: b}}"},
+	{"Telemetry", "spec.tracing[0].customTags", "x", "{header: {name: \"bad header\"}}"},
+	{"Telemetry", "spec.tracing[0].customTags", "x", "{environment: {name: \"\"}}"},
+	{"Telemetry", "spec.tracing[0].customTags", "bad key!", "{literal: {value: a}}"},
 	{"ServiceEntry", "metadata", "name", "Bad_Name"},
 	{"Gateway", "metadata", "name", "a.b"},
 	{"Gateway", "metadata", "namespace", "Bad_NS"},
+}
+
+// policyGroup reports whether a seed is a security.istio.io or
+// telemetry.istio.io resource.
+func policyGroup(seed map[string]any) bool {
+	v, _ := seed["apiVersion"].(string)
+	return strings.HasPrefix(v, "security.istio.io/") || strings.HasPrefix(v, "telemetry.istio.io/")
 }
 
 // generated returns the corpus.
@@ -378,6 +636,11 @@ func generated() ([]sample, error) {
 				}
 				for _, v := range numberValues[:4] {
 					values = append(values, v)
+				}
+				if policyGroup(seed) {
+					for _, v := range policyValues {
+						values = append(values, v)
+					}
 				}
 			case float64:
 				for _, v := range numberValues {

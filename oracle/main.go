@@ -1,4 +1,7 @@
-// Command oracle prints Istio's own verdict on Istio networking resources,
+// Command oracle prints Istio's own verdict on the Istio resources gwc
+// reads (networking.istio.io Gateway, VirtualService, DestinationRule,
+// ServiceEntry; security.istio.io AuthorizationPolicy and
+// RequestAuthentication; telemetry.istio.io Telemetry),
 // one JSON line per YAML document, by running the checks a Kubernetes
 // cluster with Istio applies to a kubectl apply: the API server's object
 // metadata rules and the CRD's OpenAPI schema and CEL rules (Istio's
@@ -48,8 +51,8 @@ type Verdict struct {
 	Line int    `json:"line"` // first line of the document
 	Kind string `json:"kind,omitempty"`
 	Name string `json:"name,omitempty"`
-	// Skipped is set for documents that are not Istio networking
-	// resources (Secrets, gwc's GatewayPlugin, ...): no verdict.
+	// Skipped is set for documents that are not among the kinds above
+	// (Secrets, gwc's GatewayPlugin, PeerAuthentication, ...): no verdict.
 	Skipped bool `json:"skipped,omitempty"`
 	Valid   bool `json:"valid"`
 	// Stage says which part of the cluster rejects it: "yaml", "apiserver"
@@ -59,8 +62,13 @@ type Verdict struct {
 	Warnings []string `json:"warnings,omitempty"`
 }
 
-// kinds are the resources gwc reads; the oracle judges only these.
-var kinds = map[string]bool{"Gateway": true, "VirtualService": true, "DestinationRule": true, "ServiceEntry": true}
+// kinds are the Istio resources gwc reads, by API group; the oracle
+// judges only these.
+var kinds = map[string]map[string]bool{
+	"networking.istio.io": {"Gateway": true, "VirtualService": true, "DestinationRule": true, "ServiceEntry": true},
+	"security.istio.io":   {"AuthorizationPolicy": true, "RequestAuthentication": true},
+	"telemetry.istio.io":  {"Telemetry": true},
+}
 
 func main() {
 	crds := flag.String("crds", "", "Istio's CRD `FILE` (default: crd-all.gen.yaml of the linked istio.io/istio in the module cache)")
@@ -180,7 +188,7 @@ func (o *Oracle) judge(doc []byte) *Verdict {
 	un := &unstructured.Unstructured{Object: obj}
 	gvk := un.GroupVersionKind()
 	v := &Verdict{Kind: gvk.Kind, Name: un.GetName()}
-	if gvk.Group != "networking.istio.io" || !kinds[gvk.Kind] {
+	if !kinds[gvk.Group][gvk.Kind] {
 		v.Skipped = true
 		return v
 	}

@@ -18,7 +18,7 @@ type sample struct {
 	data   []byte // one YAML or JSON document
 }
 
-// repoSamples collects every Istio networking resource the repository
+// repoSamples collects every Istio resource of the judged kinds the repository
 // holds: YAML files (examples, testdata), the YAML sections of txtar
 // archives and the yaml blocks of the docs.
 func repoSamples(root string) ([]sample, error) {
@@ -65,7 +65,7 @@ func repoSamples(root string) ([]sample, error) {
 
 var yamlBlock = regexp.MustCompile("(?ms)^```ya?ml\n(.*?)^```")
 
-// documents returns the Istio networking resources of a YAML stream.
+// documents returns the judged Istio resources of a YAML stream.
 func documents(origin string, first int, data []byte) []sample {
 	var out []sample
 	for _, d := range splitDocuments(data) {
@@ -88,5 +88,6 @@ func isIstio(doc []byte) bool {
 	if yaml.Unmarshal(doc, &m) != nil {
 		return false
 	}
-	return strings.HasPrefix(m.APIVersion, "networking.istio.io/") && kinds[m.Kind]
+	group, _, _ := strings.Cut(m.APIVersion, "/")
+	return kinds[group][m.Kind]
 }

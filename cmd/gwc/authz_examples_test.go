@@ -5,8 +5,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -18,27 +16,7 @@ import (
 // codes Istio's tasks document: deny by method, and an IP allow list by
 // connecting from another loopback address.
 func TestSecurityAuthzExample(t *testing.T) {
-	demo := filepath.Join(t.TempDir(), "demo-backend")
-	if out, err := exec.Command("go", "build", "-o", demo, "../../examples/demo-backend").CombinedOutput(); err != nil {
-		t.Fatalf("building the demo backend: %v\n%s", err, out)
-	}
-	lockDemoPorts(t)
-	backend := exec.Command(demo, "--addr", "127.0.0.1:9080", "--name", "httpbin")
-	if err := backend.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { backend.Process.Kill(); backend.Wait() })
-	for i := 0; ; i++ {
-		c, err := net.Dial("tcp", "127.0.0.1:9080")
-		if err == nil {
-			c.Close()
-			break
-		}
-		if i == 100 {
-			t.Fatalf("demo backend not listening: %v", err)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	startDemoBackend(t, "httpbin")
 	in := startIngress(t, buildPaths(t, "../../examples/security-authz"), 80)
 
 	from := func(src string) *http.Client {

@@ -18,7 +18,7 @@ import (
 // real demo backend where the example's ServiceEntry says it is
 // (127.0.0.1:9080), and replays the README's requests.
 func TestCoolstoreExample(t *testing.T) {
-	startDemoBackend(t)
+	startDemoBackend(t, "")
 	in := startIngress(t, buildPaths(t, "../../examples/coolstore"), 80)
 
 	status, body := get(t, http.DefaultClient, in.url(80)+"/api/catalog?page=2", "webapp.istioinaction.io")
@@ -39,9 +39,10 @@ func TestCoolstoreExample(t *testing.T) {
 }
 
 // startDemoBackend builds and runs the demo backend where the examples'
-// ServiceEntries say webapp is (127.0.0.1:9080), holding the demo's port
-// lock until the test ends.
-func startDemoBackend(t *testing.T) {
+// ServiceEntries put their services (127.0.0.1:9080), answering as name
+// (the backend's default, webapp, when ""), holding the demo's port lock
+// until the test ends.
+func startDemoBackend(t *testing.T, name string) {
 	t.Helper()
 	demo := filepath.Join(t.TempDir(), "demo-backend")
 	if out, err := exec.Command("go", "build", "-o", demo, "../../examples/demo-backend").CombinedOutput(); err != nil {
@@ -53,7 +54,11 @@ func startDemoBackend(t *testing.T) {
 	} else {
 		ln.Close()
 	}
-	backend := exec.Command(demo, "--addr", "127.0.0.1:9080")
+	args := []string{"--addr", "127.0.0.1:9080"}
+	if name != "" {
+		args = append(args, "--name", name)
+	}
+	backend := exec.Command(demo, args...)
 	if err := backend.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -165,7 +170,7 @@ spec:
 // and route on it, a token altered on the way gets 401, a request without
 // a token passes except under /admin/, where it gets 403.
 func TestSecurityJWTExample(t *testing.T) {
-	startDemoBackend(t)
+	startDemoBackend(t, "")
 	in := startIngress(t, buildPaths(t, "../../examples/security-jwt"), 80)
 	token := func(name string) string {
 		b, err := os.ReadFile(filepath.Join("../../examples/security-jwt", name))

@@ -91,11 +91,10 @@ func (h *listenerHandler) admit(w http.ResponseWriter, r *http.Request) bool {
 		}
 		if id != nil {
 			// The request is the listener's to change: the claims
-			// travel on it to the route matchers.
+			// travel on it to the authorization step and the route
+			// matchers (the engine gives the next request on the
+			// connection a fresh context).
 			*r = *WithIdentity(r, id)
-		}
-		if x := exchangeOf(w); x != nil {
-			x.identity = id
 		}
 	}
 	if z := h.e.cfg.Authz; z != nil && !h.authorize(w, r, z) {

@@ -111,9 +111,6 @@ type exchange struct {
 	// local replies with no flag of their own (Envoy's upgrade_failed).
 	details string
 	body    countingBody
-	// identity is what request authentication established; nil without
-	// a token or without a RequestAuthentication.
-	identity *Identity
 }
 
 // responseDetails is %RESPONSE_CODE_DETAILS% for x.

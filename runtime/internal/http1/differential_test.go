@@ -299,6 +299,7 @@ var smugglingSeeds = []string{
 	"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: +5\r\n\r\nhello",
 	"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nContent-Length: 5\r\n\r\nhelloGET / HTTP/1.1\r\nHost: a\r\n\r\n",
 	"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 1, 1\r\n\r\nx",
+	"POST / HTTP/1.0\r\nContent-Length: 5\r\nContent-Length: 05\r\n\r\n00000",
 	// the request line
 	"GET  / HTTP/1.1\r\nHost: a\r\n\r\n",
 	"GET /\tHTTP/1.1\r\nHost: a\r\n\r\n",

@@ -149,6 +149,7 @@ func parseHead(b []byte, h *head, maxFields int) error {
 		off = len(b) - len(rest)
 	}
 	var te, cl bool
+	var clValue []byte
 	for i, f := range h.fields {
 		value := b[f.value.off:f.value.end]
 		switch f.canon {
@@ -163,11 +164,14 @@ func parseHead(b []byte, h *head, maxFields int) error {
 			if err != nil {
 				return err
 			}
-			if cl && n != h.clen {
+			if cl && !bytes.Equal(value, clValue) {
 				// RFC 9110 section 8.6: differing values are an error.
+				// Compared as written, as net/http does: "5" and "05"
+				// frame the same body, but a peer that reads only one of
+				// them may not agree.
 				return errBadCL
 			}
-			cl, h.clen = true, n
+			cl, h.clen, clValue = true, n, value
 		case "Transfer-Encoding":
 			// RFC 9112 section 6.1: a server that receives a transfer
 			// coding it does not understand answers 501. gwc understands

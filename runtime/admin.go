@@ -29,8 +29,8 @@ func newStatusServer(g *gateway) *http.Server {
 func newAdminServer(g *gateway) *http.Server {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz/ready", g.serveReady)
-	mux.HandleFunc("GET /config_dump", g.serveConfigDump)
-	mux.HandleFunc("GET /clusters", g.serveClusters)
+	mux.HandleFunc("GET /config_dump", g.afterStart(g.serveConfigDump))
+	mux.HandleFunc("GET /clusters", g.afterStart(g.serveClusters))
 	g.addAdminRoutes(mux)
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
@@ -47,6 +47,19 @@ func (g *gateway) serveReady(w http.ResponseWriter, _ *http.Request) {
 		return
 	}
 	w.WriteHeader(http.StatusServiceUnavailable)
+}
+
+// afterStart answers 503 until the gateway has started: before endpoint
+// discovery's first sync the clusters' endpoints and protocols are not
+// settled.
+func (g *gateway) afterStart(h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if !g.started.Load() {
+			http.Error(w, "starting: waiting for endpoint discovery's first sync", http.StatusServiceUnavailable)
+			return
+		}
+		h(w, r)
+	}
 }
 
 func writeJSON(w http.ResponseWriter, v any) {
@@ -195,7 +208,7 @@ func (g *gateway) addMetricsRoutes(mux *http.ServeMux) {
 // Go's profiler.
 func (g *gateway) addAdminRoutes(mux *http.ServeMux) {
 	g.addMetricsRoutes(mux)
-	mux.HandleFunc("GET /routes", g.serveRoutes)
+	mux.HandleFunc("GET /routes", g.afterStart(g.serveRoutes))
 	mux.HandleFunc("GET /stats", g.serveStats)
 	mux.HandleFunc("GET /server_info", g.serveServerInfo)
 	if g.opts.obs.pprof {

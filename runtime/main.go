@@ -107,6 +107,13 @@ func run(ctx context.Context, cfg *Config, args []string, stderr io.Writer, read
 		log.Error("cannot start", "err", err)
 		return 1
 	}
+	g.serveErrors = make(chan error, len(g.listeners)+2)
+	if g.takeover == nil {
+		// Probes and metrics answer from here on: 503 until ready, while
+		// endpoint discovery syncs too. Taking over, the old process
+		// answers them until this one is ready.
+		g.serveStatus()
+	}
 	// Readiness waits for endpoint discovery's first sync, bounded.
 	if err := startDiscovery(ctx, cfg, log); err != nil {
 		log.Error("cannot start", "err", err)
@@ -122,6 +129,7 @@ func run(ctx context.Context, cfg *Config, args []string, stderr io.Writer, read
 	g.engine.streamIdle = opts.obs.streamIdleTimeout
 	g.engine.mirrors.limit.Store(int64(opts.up.maxMirrors))
 	g.obs.attach(g.engine)
+	g.started.Store(true)
 	go newEndpointWatch(g.engine.ups, log).run(stop)
 	return g.serve(ctx)
 }
@@ -139,8 +147,12 @@ type gateway struct {
 	opts   *options
 	log    *slog.Logger
 	engine *engine
-	state  atomic.Int32
-	obs    *observer
+	// started is set once engine exists and endpoint discovery's first
+	// sync settled the clusters: the admin endpoints that describe them
+	// wait for it.
+	started atomic.Bool
+	state   atomic.Int32
+	obs     *observer
 
 	listeners   []net.Listener // as cfg.Listeners
 	statusLn    net.Listener   // nil when disabled
@@ -287,10 +299,6 @@ func (g *gateway) inheritedSockets() (*inherited, error) {
 
 // serve serves until ctx is done or a server fails, then drains.
 func (g *gateway) serve(ctx context.Context) int {
-	g.serveErrors = make(chan error, len(g.listeners)+2)
-	if g.takeover == nil {
-		g.serveStatus() // 503 until ready
-	}
 	for _, ready := range g.readyWhen {
 		if err := ready(ctx); err != nil {
 			return g.notReady(ctx, err)

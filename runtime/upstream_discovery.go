@@ -150,10 +150,9 @@ func (u *upstream) noEndpoints() error {
 const defaultSyncTimeout = time.Minute
 
 // startDiscovery starts cfg's discovery, before the engine exists, and
-// waits for its first sync: the status server is not up until then, so
-// /healthz/ready stays unanswered (not ready) until the endpoints are
-// known or the bound passes. Ports the sync found speaking HTTP/2 get the
-// HTTP/2 transport. It returns nil without discovery.
+// waits for its first sync: /healthz/ready answers 503 until the endpoints
+// are known or the bound passes. Ports the sync found speaking HTTP/2 get
+// the HTTP/2 transport. It returns nil without discovery.
 func startDiscovery(ctx context.Context, cfg *Config, log *slog.Logger) error {
 	if cfg.Discovery == nil {
 		return nil

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -571,6 +572,79 @@ func TestKubernetesSyncBound(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+// TestKubernetesProbesWhileSyncing: while the first sync waits for an API
+// server that is down, the status server already answers: /healthz/ready
+// 503 (not a probe timeout) and the watch metrics say why. Once the API
+// server is back the ingress is ready, long before the bound.
+func TestKubernetesProbesWhileSyncing(t *testing.T) {
+	pp := startPods(t, "127.0.0.2")
+	api := kubeapi.Start(t)
+	api.SetDown(true)
+	api.Set(kubePod("a", "v1"))
+	api.Set(pp.catalogService())
+	api.Set(pp.slice("catalog-1", podEP{ip: "127.0.0.2", name: "a"}))
+	kubeconfig := filepath.Join(t.TempDir(), "kubeconfig")
+	if err := os.WriteFile(kubeconfig, []byte(api.Kubeconfig()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	bin := buildIngressWith(t, []string{"--endpoints", "kubernetes"}, map[string]string{"gateway.yaml": shopGateway, "routes.yaml": kubeRoutes})
+	status := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	probed := make(chan error, 1)
+	go func() {
+		// The API server comes back once the probes saw the sync wait, or
+		// after 10 s without: then the start is ready but the test fails.
+		probed <- probeWhileSyncing("http://" + status)
+		api.SetDown(false)
+	}()
+	in := startIngressWith(t, bin, []string{"--kubeconfig", kubeconfig, "--endpoints-sync-timeout", "10m", "--status-addr", status}, 80)
+	if err := <-probed; err != nil {
+		t.Error(err)
+	}
+	if !strings.Contains(in.logs(), `msg="endpoint discovery synced"`) {
+		t.Errorf("ready without a sync:\n%s", in.logs())
+	}
+	client := &http.Client{Timeout: 10 * time.Second}
+	if status, body := get(t, client, in.url(80)+"/", "shop.example.com"); status != 200 || body != "127.0.0.2" {
+		t.Errorf("once synced: %d %q, want 200 from 127.0.0.2", status, body)
+	}
+}
+
+// probeWhileSyncing polls a starting ingress's status server until
+// /healthz/ready answers 503 and /stats/prometheus shows a watch down.
+func probeWhileSyncing(base string) error {
+	client := &http.Client{Timeout: time.Second}
+	get := func(path string) (int, string, error) {
+		resp, err := client.Get(base + path)
+		if err != nil {
+			return 0, "", err
+		}
+		defer resp.Body.Close()
+		b, err := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b), err
+	}
+	var last string
+	for start := time.Now(); time.Since(start) < 10*time.Second; time.Sleep(50 * time.Millisecond) {
+		code, _, err := get("/healthz/ready")
+		if err != nil {
+			last = err.Error()
+			continue
+		}
+		if code != http.StatusServiceUnavailable {
+			return fmt.Errorf("/healthz/ready answered %d while the API server is down, want 503", code)
+		}
+		_, metrics, err := get("/stats/prometheus")
+		if err != nil {
+			last = err.Error()
+			continue
+		}
+		if strings.Contains(metrics, `gwc_endpoint_watch_up{namespace="shop",resource="endpointslices"} 0`) {
+			return nil
+		}
+		last = "no endpointslices watch down in /stats/prometheus"
+	}
+	return fmt.Errorf("the status server did not show the sync wait within 10s: %s", last)
 }
 
 // TestKubernetesClientOnlyWithFlag: the same configuration built with

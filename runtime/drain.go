@@ -40,33 +40,15 @@ func (g *gateway) drain() {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), g.opts.drainTimeout)
 	defer cancel()
-	var (
-		wg     sync.WaitGroup
-		mu     sync.Mutex
-		forced bool
-	)
-	for _, srv := range g.servers {
-		if g.handedOver {
-			srv.h1.IdleGrace = drainIdleGrace
-		}
-		wg.Go(func() {
-			if err := srv.shutdown(ctx); err != nil {
-				mu.Lock()
-				forced = true
-				mu.Unlock()
-			}
-		})
+	// After a handover, a port the successor does not serve is this
+	// process's alone: it keeps serving until the rest has drained and
+	// closes then, as Envoy's parent keeps accepting through a hot
+	// restart's drain. Otherwise every server shuts down at once.
+	first := func(socket string) bool { return !g.handedOver || g.handover.took[socket] }
+	forced := g.shutdownServers(ctx, first)
+	if g.shutdownServers(ctx, func(socket string) bool { return !first(socket) }) {
+		forced = true
 	}
-	for _, s := range g.l4 {
-		wg.Go(func() {
-			if s.shutdown(ctx) != nil {
-				mu.Lock()
-				forced = true
-				mu.Unlock()
-			}
-		})
-	}
-	wg.Wait()
 	if forced {
 		g.log.Warn("drain timeout passed; closed connections with requests in flight", "timeout", g.opts.drainTimeout)
 	}
@@ -80,6 +62,41 @@ func (g *gateway) drain() {
 		}
 	}
 	g.log.Info("stopped")
+}
+
+// shutdownServers shuts the servers of the listeners whose socket name
+// which selects down, and reports whether ctx ended before every request
+// in flight was answered.
+func (g *gateway) shutdownServers(ctx context.Context, which func(socket string) bool) (forced bool) {
+	var (
+		wg sync.WaitGroup
+		mu sync.Mutex
+	)
+	shut := func(f func(context.Context) error) {
+		wg.Go(func() {
+			if f(ctx) != nil {
+				mu.Lock()
+				forced = true
+				mu.Unlock()
+			}
+		})
+	}
+	for _, srv := range g.servers {
+		if !which(srv.socket) {
+			continue
+		}
+		if g.handedOver {
+			srv.h1.IdleGrace = drainIdleGrace
+		}
+		shut(srv.shutdown)
+	}
+	for _, s := range g.l4 {
+		if which(socketName(s.l)) {
+			shut(s.shutdown)
+		}
+	}
+	wg.Wait()
+	return forced
 }
 
 // stopStatus stops the status and admin servers, giving requests to them

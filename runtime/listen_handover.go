@@ -113,6 +113,9 @@ type handoverServer struct {
 	// successorServes is set, before given is closed, when the successor
 	// took the handover socket (it serves the next handover on path).
 	successorServes bool
+	// took names the sockets the successor serves; set before given is
+	// closed.
+	took map[string]bool
 }
 
 // serve answers handovers until the listener closes.

@@ -7,10 +7,15 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"io"
 	"net"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -277,11 +282,24 @@ func TestHandoverBadInput(t *testing.T) {
 	}
 }
 
-// A port the new configuration no longer has is closed by the old process
-// after its drain; a new process serving handovers elsewhere leaves the old
-// path to be removed.
+// A port the new configuration no longer has stays the old process's: it
+// serves it until the ports the new process took have drained (here a
+// request held in flight on port 80), then closes it; a new process
+// serving handovers elsewhere leaves the old path to be removed.
 func TestHandoverRemovedPort(t *testing.T) {
-	a, b := backend(t, "A"), backend(t, "B")
+	arrived, release := make(chan struct{}), make(chan struct{})
+	a := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/slow" {
+			close(arrived)
+			<-release
+		}
+		io.WriteString(w, "A")
+	}))
+	t.Cleanup(a.Close)
+	var releaseOnce sync.Once
+	unblock := func() { releaseOnce.Do(func() { close(release) }) }
+	t.Cleanup(unblock) // before a.Close, which waits for the request
+	b := backend(t, "B")
 	dir := t.TempDir()
 	sock, sock2 := filepath.Join(dir, "one.sock"), filepath.Join(dir, "two.sock")
 	cfgA := oneRoute(t, []Cluster{staticCluster("a", hostPort(a))})
@@ -289,17 +307,37 @@ func TestHandoverRemovedPort(t *testing.T) {
 	l81.Port = 81
 	cfgA.Listeners = append(cfgA.Listeners, l81)
 	old := startGateway(t, cfgA, "--handover-socket", sock)
+	slow := make(chan string, 1)
+	go func() {
+		resp, err := client().Get("http://" + old.addr[80] + "/slow")
+		if err != nil {
+			slow <- err.Error()
+			return
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		slow <- fmt.Sprintf("%d %s", resp.StatusCode, body)
+	}()
+	<-arrived
 	next := startGateway(t, oneRoute(t, []Cluster{staticCluster("b", hostPort(b))}), "--takeover", sock, "--handover-socket", sock2)
-	if old.exited(t) != 0 {
-		t.Error("old process did not exit 0")
-	}
-	old.logs.waitFor(t, `msg="the new ingress does not serve some sockets; they close after the drain" sockets=http-81,handover`)
-	if c, err := net.Dial("tcp", old.addr[81]); err == nil {
-		c.Close()
-		t.Errorf("port 81, which the new configuration lacks, still accepts after the drain")
+	old.logs.waitFor(t, `msg="the new ingress does not serve some sockets; this one serves them until the rest has drained, then closes them" sockets=http-81,handover`)
+	old.logs.waitFor(t, `msg="draining after a handover"`)
+	if resp, body := old.do(t, client(), 81, "GET", "h", "/", nil); resp.StatusCode != 200 || body != "A" {
+		t.Errorf("port 81 during the old process's drain: %d %q, want 200 from the old configuration", resp.StatusCode, body)
 	}
 	if got := backendOf(t, next); got != "B" {
 		t.Errorf("port 80 after the handover: %q, want B", got)
+	}
+	unblock()
+	if got := <-slow; got != "200 A" {
+		t.Errorf("the request in flight on the old process: %s, want 200 A", got)
+	}
+	if old.exited(t) != 0 {
+		t.Error("old process did not exit 0")
+	}
+	if c, err := net.Dial("tcp", old.addr[81]); err == nil {
+		c.Close()
+		t.Errorf("port 81, which the new configuration lacks, still accepts after the drain")
 	}
 	if _, err := os.Stat(sock); !os.IsNotExist(err) {
 		t.Errorf("the old handover socket is left: %v", err)

@@ -11,7 +11,6 @@ import (
 	"log/slog"
 	"net"
 	"os"
-	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -227,20 +226,21 @@ func (h *handoverServer) handle(c *net.UnixConn) {
 		return
 	}
 	g.obs.metrics.handovers.WithLabelValues("handed_over", "ok").Inc()
-	took := func(name string) bool {
-		return slices.ContainsFunc(res.Sockets, func(s handoverSocket) bool { return s.Name == name })
+	took := map[string]bool{}
+	for _, s := range res.Sockets {
+		took[s.Name] = true
 	}
 	var closing []string
 	for _, s := range socks {
-		if !took(s.Name) {
+		if !took[s.Name] {
 			closing = append(closing, s.Name)
 		}
 	}
 	if len(closing) > 0 {
-		g.log.Info("the new ingress does not serve some sockets; they close after the drain", "sockets", strings.Join(closing, ","))
+		g.log.Info("the new ingress does not serve some sockets; this one serves them until the rest has drained, then closes them", "sockets", strings.Join(closing, ","))
 	}
 	h.once.Do(func() {
-		h.successorServes = took("handover")
+		h.successorServes, h.took = took["handover"], took
 		close(h.given)
 	})
 	c.SetDeadline(time.Now().Add(handoverTimeout))

@@ -156,8 +156,10 @@ func (h *listenerHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // connections that speak HTTP/2 (ALPN h2, or h2c with prior knowledge, as
 // Envoy's AUTO codec accepts on plaintext) to net/http's HTTP/2 server.
 type httpServer struct {
-	h1 *http1.Server
-	h2 *http.Server
+	// socket is the listener's socket name (socketName).
+	socket string
+	h1     *http1.Server
+	h2     *http.Server
 	// h2conns feeds h2 the connections h1 hands over.
 	h2conns *connQueue
 }

@@ -324,6 +324,7 @@ func (g *gateway) serve(ctx context.Context) int {
 		g.opts.obs.applyLimits(srv)
 		local := ln.Addr().String()
 		srv.h1.Rejected = func(c net.Conn, status int, details string) { g.obs.rejected(c, status, details, local) }
+		srv.socket = socketName(&g.cfg.Listeners[i])
 		g.servers = append(g.servers, srv)
 		if t := g.terminators[i]; t != nil {
 			var l4 *l4Server

@@ -1,8 +1,10 @@
 package runtime
 
 import (
+	"io"
 	"net"
 	"sync"
+	"time"
 )
 
 // connQueue is a net.Listener whose connections come from push: the
@@ -18,12 +20,40 @@ func newConnQueue() *connQueue {
 	return &connQueue{conns: make(chan net.Conn), done: make(chan struct{})}
 }
 
-// push hands c to the server, or closes it when the queue is closed.
+// push hands c to the server or, once the queue is closed (the server
+// shut down), refuses it with refuseH2.
 func (q *connQueue) push(c net.Conn) {
 	select {
 	case q.conns <- c:
 	case <-q.done:
-		c.Close()
+		refuseH2(c)
+	}
+}
+
+// goAwayUnprocessed is the server's side of an HTTP/2 connection that will
+// process no stream: its connection preface, an empty SETTINGS frame (RFC
+// 9113 section 3.4), then GOAWAY with last stream 0 and NO_ERROR (section
+// 6.8), which tells the client that none of its requests was processed
+// and that it may send them again on a new connection.
+var goAwayUnprocessed = []byte{
+	0, 0, 0, 0x4, 0, 0, 0, 0, 0, // SETTINGS: length 0, no flags, stream 0
+	0, 0, 8, 0x7, 0, 0, 0, 0, 0, // GOAWAY: length 8, no flags, stream 0
+	0, 0, 0, 0, // last stream ID 0
+	0, 0, 0, 0, // error code NO_ERROR
+}
+
+// refuseH2 answers an HTTP/2 connection that reached the engine as its
+// server shut down (accepted just before a drain, its preface read after)
+// with goAwayUnprocessed, so that the client retries elsewhere (after a
+// handover, at the socket's new owner) instead of seeing a reset. It
+// reads what the client sends until the client closes, at most a second:
+// closing with the client's bytes unread would reset the connection, and
+// the GOAWAY could be lost with it.
+func refuseH2(c net.Conn) {
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(time.Second))
+	if _, err := c.Write(goAwayUnprocessed); err == nil {
+		io.Copy(io.Discard, c)
 	}
 }
 

@@ -176,6 +176,9 @@ func dumpOf(cfg *Config, addrs []string) dumpConfig {
 	}
 	for _, c := range cfg.Clusters {
 		dc := dumpCluster{Name: c.Name, Resolve: c.Resolve, HTTP2: c.HTTP2, Endpoints: []dumpEndpoint{}, Policy: c.Policy.describe()}
+		if c.discovered != nil {
+			dc.HTTP2 = c.discovered.http2.Load() // as the port is now
+		}
 		for _, ep := range c.Endpoints {
 			dc.Endpoints = append(dc.Endpoints, dumpEndpoint(ep))
 		}

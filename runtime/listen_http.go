@@ -56,11 +56,13 @@ func newEngine(cfg *Config, log *slog.Logger, stop <-chan struct{}) *engine {
 		up := newUpstream(&cfg.Clusters[i], stop, log, cfg.resolver)
 		e.ups = append(e.ups, up)
 		t := e.clusterTransport(&cfg.Clusters[i])
-		if cfg.Clusters[i].HTTP2 {
-			if e.h2c == nil {
-				e.h2c = newH2CTransport()
-			}
-			t = e.h2c
+		switch {
+		case up.disc != nil:
+			// Discovery says, and may change, which protocol the port
+			// speaks.
+			t = &protocolSwitch{h1: t, h2: e.h2cTransport(), http2: &up.disc.http2}
+		case cfg.Clusters[i].HTTP2:
+			t = e.h2cTransport()
 		}
 		e.transports = append(e.transports, t)
 		if up.dns != nil {
@@ -68,6 +70,15 @@ func newEngine(cfg *Config, log *slog.Logger, stop <-chan struct{}) *engine {
 		}
 	}
 	return e
+}
+
+// h2cTransport returns the transport the clusters speaking cleartext
+// HTTP/2 share.
+func (e *engine) h2cTransport() http.RoundTripper {
+	if e.h2c == nil {
+		e.h2c = newH2CTransport()
+	}
+	return e.h2c
 }
 
 // listenerHandler serves one HTTP listener: Envoy's HTTP connection manager

@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gwc-dev/gwc/runtime/internal/http1"
@@ -123,14 +124,21 @@ type proxy struct {
 	// mirror sends copies of a request to the route's mirrors.
 	mirror func(rt *Route, out *http.Request, body []byte)
 	// fwd is transport when it is the forwarder: bodiless requests then
-	// take the lean path (proxy_lean.go) instead of ReverseProxy.
-	fwd  *forwarder
-	pool bufferPool
+	// take the lean path (proxy_lean.go) instead of ReverseProxy. On a
+	// discovered cluster it is transport's HTTP/1.1 side, taken while
+	// http2 is false.
+	fwd   *forwarder
+	http2 *atomic.Bool
+	pool  bufferPool
 }
 
 func newProxy(up *upstream, transport http.RoundTripper, pool bufferPool, log *slog.Logger) *proxy {
 	p := &proxy{up: up, transport: transport, log: log, pool: pool}
-	if f, ok := transport.(*forwarder); ok && !up.tls {
+	h1 := transport
+	if s, ok := transport.(*protocolSwitch); ok {
+		h1, p.http2 = s.h1, s.http2
+	}
+	if f, ok := h1.(*forwarder); ok && !up.tls {
 		p.fwd = f
 	}
 	p.rp = httputil.ReverseProxy{
@@ -147,7 +155,7 @@ func newProxy(up *upstream, transport http.RoundTripper, pool bufferPool, log *s
 
 // serve forwards r.
 func (p *proxy) serve(w http.ResponseWriter, r *http.Request) {
-	if p.fwd != nil && leanable(r) {
+	if p.fwd != nil && leanable(r) && (p.http2 == nil || !p.http2.Load()) {
 		p.serveLean(w, r)
 		return
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"log/slog"
+	"net/http"
 	"slices"
 	"sync/atomic"
 	"time"
@@ -133,6 +134,31 @@ func (d *discoveredEndpoints) update(u EndpointUpdate) {
 	}
 }
 
+// protocolSwitch is the transport of a discovered cluster: HTTP/1.1 or
+// cleartext HTTP/2, as the port's protocol is now (appProtocol or the
+// port name), so that a change applies to the next request, as istiod
+// pushes a changed cluster to Envoy. Connections of the protocol left
+// stay pooled until they idle out.
+type protocolSwitch struct {
+	h1, h2 http.RoundTripper
+	http2  *atomic.Bool
+}
+
+func (s *protocolSwitch) RoundTrip(r *http.Request) (*http.Response, error) {
+	if s.http2.Load() {
+		return s.h2.RoundTrip(r)
+	}
+	return s.h1.RoundTrip(r)
+}
+
+func (s *protocolSwitch) CloseIdleConnections() {
+	for _, t := range []http.RoundTripper{s.h1, s.h2} {
+		if c, ok := t.(interface{ CloseIdleConnections() }); ok {
+			c.CloseIdleConnections()
+		}
+	}
+}
+
 // errClusterNotFound answers a request to a discovered service that does
 // not exist: Envoy's 503 with response flag NC.
 var errClusterNotFound = errors.New("cluster not found")
@@ -151,8 +177,7 @@ const defaultSyncTimeout = time.Minute
 
 // startDiscovery starts cfg's discovery, before the engine exists, and
 // waits for its first sync: /healthz/ready answers 503 until the endpoints
-// are known or the bound passes. Ports the sync found speaking HTTP/2 get
-// the HTTP/2 transport. It returns nil without discovery.
+// are known or the bound passes. It returns nil without discovery.
 func startDiscovery(ctx context.Context, cfg *Config, log *slog.Logger) error {
 	if cfg.Discovery == nil {
 		return nil
@@ -176,11 +201,6 @@ func startDiscovery(ctx context.Context, cfg *Config, log *slog.Logger) error {
 	} else if ctx.Err() == nil {
 		log.Warn("endpoint discovery not synced at the bound: serving with the endpoints known so far; the watches keep trying",
 			"waited", time.Since(start).Round(time.Millisecond).String())
-	}
-	for i := range cfg.Clusters {
-		if d := cfg.Clusters[i].discovered; d != nil && d.http2.Load() {
-			cfg.Clusters[i].HTTP2 = true
-		}
 	}
 	return nil
 }

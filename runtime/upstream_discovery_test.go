@@ -2,8 +2,12 @@ package runtime
 
 import (
 	"context"
+	"encoding/json"
 	"flag"
+	"io"
 	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"slices"
 	"sync"
 	"testing"
@@ -99,22 +103,45 @@ func TestDiscoveredEndpointsSwap(t *testing.T) {
 	}
 }
 
-// TestStartDiscoveryProtocol: a port the first sync found speaking HTTP/2
-// gets the HTTP/2 transport.
-func TestStartDiscoveryProtocol(t *testing.T) {
-	d := &fakeDiscovery{synced: true}
-	cfg := &Config{Clusters: []Cluster{
-		{Name: "grpc", Service: &ServiceRef{Namespace: "shop", Name: "grpc", Port: 80}},
-		{Name: "web", Service: &ServiceRef{Namespace: "shop", Name: "web", Port: 80}},
-	}, Discovery: &startHook{fakeDiscovery: d, onStart: func(ts []DiscoveryTarget) {
-		ts[0].Update(EndpointUpdate{Addrs: []string{"10.0.0.1:9090"}, HTTP2: true})
-		ts[1].Update(EndpointUpdate{Addrs: []string{"10.0.0.2:8080"}})
-	}}}
-	if err := startDiscovery(context.Background(), cfg, slog.New(slog.DiscardHandler)); err != nil {
-		t.Fatal(err)
-	}
-	if !cfg.Clusters[0].HTTP2 || cfg.Clusters[1].HTTP2 {
-		t.Errorf("HTTP2: grpc %t, web %t; want true, false", cfg.Clusters[0].HTTP2, cfg.Clusters[1].HTTP2)
+// TestDiscoveredProtocolFollowsThePort: a discovered cluster speaks the
+// protocol its port has now: HTTP/1.1, then cleartext HTTP/2 once the
+// port's appProtocol says so, then HTTP/1.1 again, with no restart (as
+// istiod pushes a changed cluster to Envoy).
+func TestDiscoveredProtocolFollowsThePort(t *testing.T) {
+	be := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, r.Proto) }))
+	be.Config.Protocols = new(http.Protocols)
+	be.Config.Protocols.SetHTTP1(true)
+	be.Config.Protocols.SetUnencryptedHTTP2(true)
+	be.Start()
+	t.Cleanup(be.Close)
+	var update func(EndpointUpdate)
+	d := &startHook{fakeDiscovery: &fakeDiscovery{synced: true}, onStart: func(ts []DiscoveryTarget) {
+		update = ts[0].Update
+		update(EndpointUpdate{Addrs: []string{hostPort(be)}})
+	}}
+	cfg := oneRoute(t, []Cluster{{Name: "kube", Service: &ServiceRef{Namespace: "shop", Name: "catalog", Port: 80}}})
+	cfg.Discovery = d
+	g := startGateway(t, cfg)
+	for _, step := range []struct {
+		http2 bool
+		want  string
+	}{{false, "HTTP/1.1"}, {true, "HTTP/2.0"}, {false, "HTTP/1.1"}} {
+		update(EndpointUpdate{Addrs: []string{hostPort(be)}, HTTP2: step.http2})
+		for _, method := range []string{"GET", "POST"} { // the lean path and ReverseProxy
+			if _, body := g.do(t, client(), 80, method, "h", "/", nil); body != step.want {
+				t.Errorf("%s with http2 %t: the backend saw %q, want %q", method, step.http2, body, step.want)
+			}
+		}
+		resp, err := client().Get("http://" + g.admin + "/config_dump")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var dump struct{ Clusters []struct{ HTTP2 bool } }
+		json.NewDecoder(resp.Body).Decode(&dump)
+		resp.Body.Close()
+		if len(dump.Clusters) != 1 || dump.Clusters[0].HTTP2 != step.http2 {
+			t.Errorf("/config_dump clusters %+v, want http2 %t", dump.Clusters, step.http2)
+		}
 	}
 }
 

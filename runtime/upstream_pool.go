@@ -151,6 +151,9 @@ func closeIdleTo(rt http.RoundTripper, addrs []string) {
 	switch t := rt.(type) {
 	case *forwarder:
 		t.forget(addrs)
+	case *protocolSwitch:
+		closeIdleTo(t.h1, addrs)
+		closeIdleTo(t.h2, addrs)
 	case interface{ CloseIdleConnections() }:
 		t.CloseIdleConnections()
 	}

@@ -538,7 +538,9 @@ func h2cBackend(t *testing.T, ip string) int {
 
 // TestKubernetesSyncBound: with the API server down at start, the ingress
 // is not ready until --endpoints-sync-timeout, then serves what it knows
-// (nothing: 503 UH) and follows the endpoints once the server is back.
+// (nothing: 503 UH) and follows the endpoints once the server is back,
+// with their protocol: the gRPC-style Service, first seen then, gets
+// HTTP/2.
 func TestKubernetesSyncBound(t *testing.T) {
 	pp := startPods(t, "127.0.0.2")
 	api := kubeapi.Start(t)
@@ -561,16 +563,27 @@ func TestKubernetesSyncBound(t *testing.T) {
 	api.Set(kubePod("a", "v1"))
 	api.Set(pp.catalogService())
 	api.Set(pp.slice("catalog-1", podEP{ip: "127.0.0.2", name: "a"}))
+	h2Port := h2cBackend(t, "127.0.0.6")
+	api.Set(kubeService("greeter", corev1.ServicePort{Name: "api", Port: 80, Protocol: corev1.ProtocolTCP,
+		TargetPort: intstr.FromInt32(int32(h2Port)), AppProtocol: ptrTo("kubernetes.io/h2c")}))
+	api.Set(&discoveryv1.EndpointSlice{
+		ObjectMeta:  metav1.ObjectMeta{Name: "greeter-1", Namespace: "shop", Labels: map[string]string{discoveryv1.LabelServiceName: "greeter"}},
+		AddressType: discoveryv1.AddressTypeIPv4,
+		Ports:       []discoveryv1.EndpointPort{{Name: ptrTo("api"), Port: ptrTo(int32(h2Port)), AppProtocol: ptrTo("kubernetes.io/h2c")}},
+		Endpoints:   []discoveryv1.Endpoint{{Addresses: []string{"127.0.0.6"}, Conditions: discoveryv1.EndpointConditions{Ready: ptrTo(true)}}},
+	})
 	api.SetDown(false)
-	for start := time.Now(); ; {
-		status, body := get(t, client, in.url(80)+"/", "shop.example.com")
-		if status == 200 && body == "127.0.0.2" {
-			break
+	for _, want := range []struct{ path, body string }{{"/", "127.0.0.2"}, {"/h2c", "HTTP/2.0"}} {
+		for start := time.Now(); ; {
+			status, body := get(t, client, in.url(80)+want.path, "shop.example.com")
+			if status == 200 && body == want.body {
+				break
+			}
+			if time.Since(start) > 60*time.Second {
+				t.Fatalf("%s after the API server came back: %d %q, want 200 %q", want.path, status, body, want.body)
+			}
+			time.Sleep(50 * time.Millisecond)
 		}
-		if time.Since(start) > 60*time.Second {
-			t.Fatalf("after the API server came back: %d %q", status, body)
-		}
-		time.Sleep(50 * time.Millisecond)
 	}
 }
 

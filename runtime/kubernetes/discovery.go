@@ -135,12 +135,8 @@ type namespace struct {
 type target struct {
 	gwcrt.DiscoveryTarget
 	missingPort bool
-	// lastHTTP2 is the protocol of the last update; started is the one at
-	// the end of the start's wait, which fixed the cluster's transport
-	// (nil before); protocolWarned says a change from it was logged.
-	lastHTTP2      bool
-	started        *bool
-	protocolWarned bool
+	// http2 is the port's protocol when last known (known).
+	http2, known bool
 }
 
 const serviceIndex = "service"
@@ -298,13 +294,11 @@ func (d *Discovery) WaitSynced(ctx context.Context) bool {
 	}
 	ok := cache.WaitForCacheSync(ctx.Done(), d.synced...)
 	// A recomputation that ran while the pods or Services were not yet
-	// listed may have left endpoints out: do them all once more, and
-	// remember the protocol the runtime fixes the transports with.
-	for _, ns := range d.nss {
-		if ok {
+	// listed may have left endpoints out: do them all once more.
+	if ok {
+		for _, ns := range d.nss {
 			ns.recompute(nil)
 		}
-		ns.fixProtocols()
 	}
 	return ok
 }
@@ -453,29 +447,14 @@ func (ns *namespace) recompute(names []string) {
 					"namespace", ns.name, "service", name, "port", t.Service.Port, "cluster", t.Cluster)
 			}
 			t.missingPort = missing
-			changed := t.started != nil && up.HTTP2 != *t.started && !missing && !up.NoService
-			if changed && !t.protocolWarned {
-				ns.log.Warn("the Service port's protocol changed: the cluster keeps the one it started with until a restart",
-					"namespace", ns.name, "service", name, "port", t.Service.Port, "cluster", t.Cluster, "http2", up.HTTP2)
+			if !missing && !up.NoService {
+				if t.known && up.HTTP2 != t.http2 {
+					ns.log.Info("the Service port's protocol changed: the next requests use it",
+						"namespace", ns.name, "service", name, "port", t.Service.Port, "cluster", t.Cluster, "http2", up.HTTP2)
+				}
+				t.http2, t.known = up.HTTP2, true
 			}
-			t.protocolWarned = changed
-			t.lastHTTP2 = up.HTTP2
 			t.Update(up)
-		}
-	}
-}
-
-// fixProtocols records each target's protocol at the end of the first
-// sync, which the runtime then fixes the cluster's transport with.
-func (ns *namespace) fixProtocols() {
-	ns.mu.Lock()
-	defer ns.mu.Unlock()
-	for _, ts := range ns.targets {
-		for _, t := range ts {
-			if t.started == nil {
-				v := t.lastHTTP2
-				t.started = &v
-			}
 		}
 	}
 }

@@ -480,7 +480,7 @@ func TestDiscoveryServicePorts(t *testing.T) {
 	r.await(t, "web", addrs())
 	r.await(t, "admin", func(u gwcrt.EndpointUpdate) bool { return u.HTTP2 && len(u.Addrs) == 2 })
 	for _, want := range []string{fmt.Sprintf(missing, 80),
-		`msg="the Service port's protocol changed: the cluster keeps the one it started with until a restart" discovery=kubernetes namespace=shop service=catalog port=9000`} {
+		`msg="the Service port's protocol changed: the next requests use it" discovery=kubernetes namespace=shop service=catalog port=9000`} {
 		if !strings.Contains(logs.String(), want) {
 			t.Errorf("log lacks %s:\n%s", want, logs.String())
 		}

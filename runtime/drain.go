@@ -64,9 +64,9 @@ func (g *gateway) drain() {
 	g.log.Info("stopped")
 }
 
-// shutdownServers shuts the servers of the listeners whose socket name
-// which selects down, and reports whether ctx ended before every request
-// in flight was answered.
+// shutdownServers shuts down, together, the servers of the listeners whose
+// socket name which accepts, and reports whether ctx ended before every
+// request in flight was answered.
 func (g *gateway) shutdownServers(ctx context.Context, which func(socket string) bool) (forced bool) {
 	var (
 		wg sync.WaitGroup

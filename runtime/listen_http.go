@@ -55,14 +55,12 @@ func newEngine(cfg *Config, log *slog.Logger, stop <-chan struct{}) *engine {
 	for i := range cfg.Clusters {
 		up := newUpstream(&cfg.Clusters[i], stop, log, cfg.resolver)
 		e.ups = append(e.ups, up)
-		t := e.clusterTransport(&cfg.Clusters[i])
-		switch {
-		case up.disc != nil:
+		c := &cfg.Clusters[i]
+		t := e.clusterTransport(c, c.HTTP2)
+		if up.disc != nil {
 			// Discovery says, and may change, which protocol the port
 			// speaks.
-			t = &protocolSwitch{h1: t, h2: e.h2cTransport(), http2: &up.disc.http2}
-		case cfg.Clusters[i].HTTP2:
-			t = e.h2cTransport()
+			t = &protocolSwitch{h1: t, h2: e.clusterTransport(c, true), http2: &up.disc.http2}
 		}
 		e.transports = append(e.transports, t)
 		if up.dns != nil {

@@ -23,10 +23,21 @@ func needsOwnTransport(p *ClusterPolicy) bool {
 }
 
 // newClusterTransport returns a transport for one cluster's
-// connectionPool and tls settings.
+// connectionPool and tls settings, speaking HTTP/2 when http2 is set (a
+// GRPC or HTTP2 port): over TLS by ALPN h2, else with prior knowledge, as
+// Envoy does; never HTTP/1.1 then, nor cleartext where tls is set.
 // A credentialName is read under dir, and log tells of its reloads.
-func newClusterTransport(name string, p *ClusterPolicy, dir string, log *slog.Logger) (*http.Transport, error) {
+func newClusterTransport(name string, p *ClusterPolicy, dir string, log *slog.Logger, http2 bool) (*http.Transport, error) {
 	t := newTransport()
+	if http2 {
+		var protos http.Protocols
+		if p.TLS != nil {
+			protos.SetHTTP2(true)
+		} else {
+			protos.SetUnencryptedHTTP2(true)
+		}
+		t.Protocols = &protos
+	}
 	pool := p.Pool
 	d := &net.Dialer{Timeout: connectTimeout}
 	if pool.ConnectTimeout > 0 {
@@ -68,6 +79,9 @@ func newClusterTransport(name string, p *ClusterPolicy, dir string, log *slog.Lo
 				return nil, err
 			}
 			cfg := current().Clone()
+			if http2 {
+				cfg.NextProtos = []string{"h2"}
+			}
 			if cfg.ServerName == "" {
 				// Auto SNI: the downstream Host, as Istio sets for SIMPLE and
 				// MUTUAL without sni.
@@ -80,20 +94,33 @@ func newClusterTransport(name string, p *ClusterPolicy, dir string, log *slog.Lo
 				c.Close()
 				return nil, &connectError{fmt.Errorf("tls handshake: %w", err)}
 			}
+			if http2 {
+				// net/http speaks HTTP/2 on a *tls.Conn that negotiated h2;
+				// the per-connection request limits are HTTP/1.1's.
+				if tc.ConnectionState().NegotiatedProtocol != "h2" {
+					tc.Close()
+					return nil, &connectError{fmt.Errorf("tls handshake: the upstream does not speak HTTP/2 (ALPN h2)")}
+				}
+				return tc, nil
+			}
 			return &countedConn{Conn: tc, born: time.Now()}, nil
 		}
 	}
 	return t, nil
 }
 
-// clusterTransport returns the transport of cluster c: the shared one
-// unless its policy needs its own. checkUpstreamTLS has run, so building
-// cannot fail on a file; should it still, the cluster answers 503.
-func (e *engine) clusterTransport(c *Cluster) http.RoundTripper {
+// clusterTransport returns the transport of cluster c, speaking HTTP/2
+// when http2 is set: a shared one (HTTP/1.1 or cleartext HTTP/2) unless
+// its policy needs its own. checkUpstreamTLS has run, so building cannot
+// fail on a file; should it still, the cluster answers 503.
+func (e *engine) clusterTransport(c *Cluster, http2 bool) http.RoundTripper {
 	if !needsOwnTransport(c.Policy) {
+		if http2 {
+			return e.h2cTransport()
+		}
 		return e.forward
 	}
-	t, err := newClusterTransport(c.Name, c.Policy, e.cfg.credentialsDir, e.log)
+	t, err := newClusterTransport(c.Name, c.Policy, e.cfg.credentialsDir, e.log, http2)
 	if err != nil {
 		e.log.Error("upstream transport", "cluster", c.Name, "err", err)
 		return failingTransport{err}

@@ -402,7 +402,7 @@ func TestIdleTimeoutClosesUpstreamConnections(t *testing.T) {
 }
 
 func TestClusterTransportSettings(t *testing.T) {
-	tr, err := newClusterTransport("c", &ClusterPolicy{Pool: ConnectionPool{MaxConnections: 7, IdleTimeout: -1, MaxRequestsPerConnection: 1}}, "", slog.New(slog.DiscardHandler))
+	tr, err := newClusterTransport("c", &ClusterPolicy{Pool: ConnectionPool{MaxConnections: 7, IdleTimeout: -1, MaxRequestsPerConnection: 1}}, "", slog.New(slog.DiscardHandler), false)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,6 +8,7 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
+	"fmt"
 	"io"
 	"log"
 	"math/big"
@@ -132,5 +133,45 @@ func TestUpstreamTLSMissingFileStopsStart(t *testing.T) {
 	cfg := oneRoute(t, []Cluster{cl})
 	if err := checkUpstreamTLS(cfg); err == nil {
 		t.Fatal("a missing caCertificates file was accepted")
+	}
+}
+
+// A cluster that speaks HTTP/2 (a GRPC or HTTP2 port) with a
+// DestinationRule's tls speaks HTTP/2 over TLS (ALPN h2), as Envoy does;
+// and one with only connection-pool settings speaks cleartext HTTP/2.
+// Neither may fall back to cleartext or to HTTP/1.1.
+func TestHTTP2ClusterWithOwnTransport(t *testing.T) {
+	tlsBackend := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, "%s tls=%t", r.Proto, r.TLS != nil)
+	}))
+	tlsBackend.EnableHTTP2 = true
+	tlsBackend.StartTLS()
+	t.Cleanup(tlsBackend.Close)
+	h2c := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, "%s tls=%t", r.Proto, r.TLS != nil)
+	}))
+	h2c.Config.Protocols = new(http.Protocols)
+	h2c.Config.Protocols.SetUnencryptedHTTP2(true)
+	h2c.Start()
+	t.Cleanup(h2c.Close)
+	for _, tt := range []struct {
+		name    string
+		backend *httptest.Server
+		policy  *ClusterPolicy
+		want    string
+	}{
+		{"tls", tlsBackend, &ClusterPolicy{TLS: &UpstreamTLS{InsecureSkipVerify: true}}, "HTTP/2.0 tls=true"},
+		{"connection pool", h2c, &ClusterPolicy{Pool: ConnectionPool{MaxConnections: 10, ConnectTimeout: time.Second}}, "HTTP/2.0 tls=false"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			c := staticCluster("grpc", hostPort(tt.backend))
+			c.HTTP2, c.Policy = true, tt.policy
+			g := startGateway(t, oneRoute(t, []Cluster{c}))
+			for _, method := range []string{"GET", "POST"} {
+				if resp, body := g.do(t, client(), 80, method, "h", "/", nil); resp.StatusCode != 200 || body != tt.want {
+					t.Errorf("%s: %d %q, want 200 %q", method, resp.StatusCode, body, tt.want)
+				}
+			}
+		})
 	}
 }

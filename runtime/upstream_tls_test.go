@@ -154,22 +154,27 @@ func TestHTTP2ClusterWithOwnTransport(t *testing.T) {
 	h2c.Config.Protocols.SetUnencryptedHTTP2(true)
 	h2c.Start()
 	t.Cleanup(h2c.Close)
+	h1Only := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	t.Cleanup(h1Only.Close)
+	skipVerify := &ClusterPolicy{TLS: &UpstreamTLS{InsecureSkipVerify: true}}
 	for _, tt := range []struct {
 		name    string
 		backend *httptest.Server
 		policy  *ClusterPolicy
+		status  int
 		want    string
 	}{
-		{"tls", tlsBackend, &ClusterPolicy{TLS: &UpstreamTLS{InsecureSkipVerify: true}}, "HTTP/2.0 tls=true"},
-		{"connection pool", h2c, &ClusterPolicy{Pool: ConnectionPool{MaxConnections: 10, ConnectTimeout: time.Second}}, "HTTP/2.0 tls=false"},
+		{"tls", tlsBackend, skipVerify, 200, "HTTP/2.0 tls=true"},
+		{"connection pool", h2c, &ClusterPolicy{Pool: ConnectionPool{MaxConnections: 10, ConnectTimeout: time.Second}}, 200, "HTTP/2.0 tls=false"},
+		{"tls without h2", h1Only, skipVerify, 503, "upstream connect error or disconnect/reset before headers. reset reason: connection failure"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			c := staticCluster("grpc", hostPort(tt.backend))
 			c.HTTP2, c.Policy = true, tt.policy
 			g := startGateway(t, oneRoute(t, []Cluster{c}))
 			for _, method := range []string{"GET", "POST"} {
-				if resp, body := g.do(t, client(), 80, method, "h", "/", nil); resp.StatusCode != 200 || body != tt.want {
-					t.Errorf("%s: %d %q, want 200 %q", method, resp.StatusCode, body, tt.want)
+				if resp, body := g.do(t, client(), 80, method, "h", "/", nil); resp.StatusCode != tt.status || body != tt.want {
+					t.Errorf("%s: %d %q, want %d %q", method, resp.StatusCode, body, tt.status, tt.want)
 				}
 			}
 		})

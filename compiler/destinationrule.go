@@ -90,6 +90,7 @@ type connectionPool struct {
 		MaxRequestsPerConnection *int64  `json:"maxRequestsPerConnection"`
 		MaxRetries               *int64  `json:"maxRetries"`
 		IdleTimeout              *string `json:"idleTimeout"`
+		H2UpgradePolicy          string  `json:"h2UpgradePolicy"`
 	} `json:"http"`
 }
 
@@ -135,7 +136,6 @@ var unsupportedPolicy = map[string]verdict{
 	"loadBalancer.warmupDurationSecs":                 {diag.Error, "slow start (warmup) is not supported yet", later},
 	"loadBalancer.warmup":                             {diag.Error, "slow start (warmup) is not supported yet", later},
 	"connectionPool.tcp.idleTimeout":                  {diag.Error, "tcp.idleTimeout applies to TCP proxying, which gwc does not do", "use connectionPool.http.idleTimeout"},
-	"connectionPool.http.h2UpgradePolicy":             {diag.Error, "h2UpgradePolicy is not supported: gwc speaks HTTP/1.1 to upstreams", "remove it"},
 	"connectionPool.http.useClientProtocol":           {diag.Error, "useClientProtocol is not supported: gwc speaks HTTP/1.1 to upstreams", "remove it"},
 	"connectionPool.http.maxConcurrentStreams":        {diag.Error, "maxConcurrentStreams is not supported: gwc speaks HTTP/1.1 to upstreams", "remove it"},
 	"connectionPool.http.http2KeepAlive":              {diag.Error, "http2KeepAlive is not supported: gwc speaks HTTP/1.1 to upstreams", "remove it"},
@@ -385,6 +385,10 @@ func (c *compilation) toPolicy(dr *destinationRule, path string, p *trafficPolic
 			} else {
 				pool.MaxRequestsPerConnection = limit("connectionPool.http.maxRequestsPerConnection", h.MaxRequestsPerConnection)
 			}
+			// istiod's shouldH2Upgrade: UPGRADE makes the cluster speak
+			// HTTP/2; DEFAULT and DO_NOT_UPGRADE leave the port's protocol
+			// (gwc does not read the mesh-wide h2UpgradePolicy).
+			out.H2Upgrade = h.H2UpgradePolicy == "UPGRADE"
 			pool.IdleTimeout = dur("connectionPool.http.idleTimeout", h.IdleTimeout, true)
 			if h.IdleTimeout != nil && pool.IdleTimeout == 0 {
 				pool.IdleTimeout = -1 // 0s disables it

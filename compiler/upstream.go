@@ -8,12 +8,18 @@ import (
 )
 
 // markHTTP2 sets HTTP2 on the clusters whose ServiceEntry port has an
-// HTTP/2 protocol (HTTP2, GRPC, GRPC-WEB): Envoy talks HTTP/2 to them,
-// which gRPC needs. A destination without a ServiceEntry has no declared
-// protocol and gets HTTP/1.1.
+// HTTP/2 protocol (HTTP2, GRPC, GRPC-WEB), and on those whose
+// DestinationRule says h2UpgradePolicy: UPGRADE: Envoy talks HTTP/2 to
+// them, which gRPC needs. A destination without a ServiceEntry has no
+// declared protocol and gets HTTP/1.1 (or, built with --endpoints
+// kubernetes, the one its Service port has at run time).
 func (c *compilation) markHTTP2(cfg *ir.Config) {
 	for i := range cfg.Clusters {
 		cl := &cfg.Clusters[i]
+		if cl.Policy != nil && cl.Policy.H2Upgrade {
+			cl.HTTP2 = true
+			continue
+		}
 		if cl.Origin == nil {
 			continue
 		}

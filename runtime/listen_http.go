@@ -57,9 +57,9 @@ func newEngine(cfg *Config, log *slog.Logger, stop <-chan struct{}) *engine {
 		e.ups = append(e.ups, up)
 		c := &cfg.Clusters[i]
 		t := e.clusterTransport(c, c.HTTP2)
-		if up.disc != nil {
+		if up.disc != nil && !c.HTTP2 {
 			// Discovery says, and may change, which protocol the port
-			// speaks.
+			// speaks (unless h2UpgradePolicy made it HTTP/2).
 			t = &protocolSwitch{h1: t, h2: e.clusterTransport(c, true), http2: &up.disc.http2}
 		}
 		e.transports = append(e.transports, t)

@@ -156,3 +156,23 @@ func (s *startHook) Start(log *slog.Logger, ts []DiscoveryTarget) error {
 	s.onStart(ts)
 	return nil
 }
+
+// TestDiscoveredClusterUpgraded: a discovered cluster the compiler made
+// HTTP/2 (h2UpgradePolicy: UPGRADE) stays HTTP/2 whatever its port says.
+func TestDiscoveredClusterUpgraded(t *testing.T) {
+	be := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, r.Proto) }))
+	be.Config.Protocols = new(http.Protocols)
+	be.Config.Protocols.SetHTTP1(true)
+	be.Config.Protocols.SetUnencryptedHTTP2(true)
+	be.Start()
+	t.Cleanup(be.Close)
+	d := &startHook{fakeDiscovery: &fakeDiscovery{synced: true}, onStart: func(ts []DiscoveryTarget) {
+		ts[0].Update(EndpointUpdate{Addrs: []string{hostPort(be)}})
+	}}
+	cfg := oneRoute(t, []Cluster{{Name: "kube", HTTP2: true, Service: &ServiceRef{Namespace: "shop", Name: "catalog", Port: 80}}})
+	cfg.Discovery = d
+	g := startGateway(t, cfg)
+	if _, body := g.do(t, client(), 80, "GET", "h", "/", nil); body != "HTTP/2.0" {
+		t.Errorf("the backend saw %q, want HTTP/2.0", body)
+	}
+}

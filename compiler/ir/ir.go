@@ -320,6 +320,9 @@ type Policy struct {
 	Pool      ConnectionPool
 	Outlier   *Outlier
 	TLS       *UpstreamTLS
+	// H2Upgrade is connectionPool.http.h2UpgradePolicy UPGRADE: the
+	// cluster speaks HTTP/2 whatever its port's protocol.
+	H2Upgrade bool
 }
 
 // HashPolicy is the key of a consistent-hash balancer; one field is set.

@@ -186,17 +186,9 @@ func (d *Discovery) Start(log *slog.Logger, targets []gwcrt.DiscoveryTarget) err
 			return err
 		}
 		selector := discoveryv1.LabelServiceName + " in (" + strings.Join(names, ",") + ")"
-		sw := d.watch(ns.name, "endpointslices")
-		sliceClient := client.DiscoveryV1().EndpointSlices(ns.name)
-		ns.slices = cache.NewSharedIndexInformer(sw.listWatch(
-			func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
-				o.LabelSelector = selector
-				return sliceClient.List(ctx, o)
-			},
-			func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
-				o.LabelSelector = selector
-				return sliceClient.Watch(ctx, o)
-			}), &discoveryv1.EndpointSlice{}, 0, cache.Indexers{serviceIndex: sliceService})
+		ns.slices = cache.NewSharedIndexInformer(watched(d.watch(ns.name, "endpointslices"),
+			client.DiscoveryV1().EndpointSlices(ns.name), func(o *metav1.ListOptions) { o.LabelSelector = selector }),
+			&discoveryv1.EndpointSlice{}, 0, cache.Indexers{serviceIndex: sliceService})
 		if _, err := ns.slices.AddEventHandler(cache.ResourceEventHandlerFuncs{
 			AddFunc:    func(obj any) { ns.sliceChanged(obj) },
 			UpdateFunc: func(_, obj any) { ns.sliceChanged(obj) },
@@ -206,13 +198,8 @@ func (d *Discovery) Start(log *slog.Logger, targets []gwcrt.DiscoveryTarget) err
 		}
 		d.synced = append(d.synced, ns.slices.HasSynced)
 		if needPods {
-			pw := d.watch(ns.name, "pods")
-			podClient := client.CoreV1().Pods(ns.name)
-			ns.pods = cache.NewSharedIndexInformer(pw.listWatch(
-				func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) { return podClient.List(ctx, o) },
-				func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
-					return podClient.Watch(ctx, o)
-				}),
+			ns.pods = cache.NewSharedIndexInformer(watched(d.watch(ns.name, "pods"),
+				client.CoreV1().Pods(ns.name), func(*metav1.ListOptions) {}),
 				&corev1.Pod{}, 0, cache.Indexers{})
 			if _, err := ns.pods.AddEventHandler(cache.ResourceEventHandlerFuncs{
 				AddFunc:    func(obj any) { ns.podsChanged() },
@@ -253,17 +240,9 @@ func (d *Discovery) watchServices(client Client, ns *namespace, names []string) 
 	if len(names) == 1 {
 		field = "metadata.name=" + names[0]
 	}
-	w := d.watch(ns.name, "services")
-	api := client.CoreV1().Services(ns.name)
-	ns.services = cache.NewSharedIndexInformer(w.listWatch(
-		func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
-			o.FieldSelector = field
-			return api.List(ctx, o)
-		},
-		func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
-			o.FieldSelector = field
-			return api.Watch(ctx, o)
-		}), &corev1.Service{}, 0, cache.Indexers{})
+	ns.services = cache.NewSharedIndexInformer(watched(d.watch(ns.name, "services"),
+		client.CoreV1().Services(ns.name), func(o *metav1.ListOptions) { o.FieldSelector = field }),
+		&corev1.Service{}, 0, cache.Indexers{})
 	if _, err := ns.services.AddEventHandler(cache.ResourceEventHandlerFuncs{
 		AddFunc:    func(obj any) { ns.serviceChanged(nil, obj) },
 		UpdateFunc: func(old, obj any) { ns.serviceChanged(old, obj) },
@@ -475,19 +454,24 @@ func (d *Discovery) watch(ns, resource string) *watchState {
 	return w
 }
 
-// listWatch wraps the list and watch calls so their failures are counted
-// and logged: a line when the watch goes down (naming the verb, the
-// resource and the namespace; for a refusal, what RBAC must allow) and one
-// when it is back. The reflector retries with back-off and the informer's
-// cache, with the endpoints last published, stays as it was meanwhile.
-func (w *watchState) listWatch(
-	list func(context.Context, metav1.ListOptions) (runtime.Object, error),
-	wat func(context.Context, metav1.ListOptions) (watch.Interface, error),
-) cache.ListerWatcher {
+// lister is a typed client of one resource in one namespace.
+type lister[L runtime.Object] interface {
+	List(context.Context, metav1.ListOptions) (L, error)
+	Watch(context.Context, metav1.ListOptions) (watch.Interface, error)
+}
+
+// watched lists and watches c's resources that selector selects, counting
+// and logging the failures in w: a line when the watch goes down (naming
+// the verb, the resource and the namespace; for a refusal, what RBAC must
+// allow) and one when it is back. The reflector retries with back-off and
+// the informer's cache, with the endpoints last published, stays as it was
+// meanwhile.
+func watched[L runtime.Object](w *watchState, c lister[L], selector func(*metav1.ListOptions)) cache.ListerWatcher {
 	return &listWatch{
 		ListWatch: cache.ListWatch{
 			ListWithContextFunc: func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
-				obj, err := list(ctx, o)
+				selector(&o)
+				obj, err := c.List(ctx, o)
 				w.result("list", err)
 				if err == nil && w.lists.Add(1) > 1 {
 					w.log.Info("relisted", "resource", w.resource, "namespace", w.namespace)
@@ -495,7 +479,8 @@ func (w *watchState) listWatch(
 				return obj, err
 			},
 			WatchFuncWithContext: func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
-				i, err := wat(ctx, o)
+				selector(&o)
+				i, err := c.Watch(ctx, o)
 				w.result("watch", err)
 				return i, err
 			},

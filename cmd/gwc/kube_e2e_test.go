@@ -191,15 +191,7 @@ func TestKubernetesEndpointsEndToEnd(t *testing.T) {
 	api.Set(pp.catalogService())
 	api.Set(pp.slice("catalog-1", podEP{ip: a, name: "a"}, podEP{ip: b, name: "b"}))
 	// A gRPC-style Service: its port's appProtocol says cleartext HTTP/2.
-	h2Port := h2cBackend(t, "127.0.0.6")
-	api.Set(kubeService("greeter", corev1.ServicePort{Name: "api", Port: 80, Protocol: corev1.ProtocolTCP,
-		TargetPort: intstr.FromInt32(int32(h2Port)), AppProtocol: ptrTo("kubernetes.io/h2c")}))
-	api.Set(&discoveryv1.EndpointSlice{
-		ObjectMeta:  metav1.ObjectMeta{Name: "greeter-1", Namespace: "shop", Labels: map[string]string{discoveryv1.LabelServiceName: "greeter"}},
-		AddressType: discoveryv1.AddressTypeIPv4,
-		Ports:       []discoveryv1.EndpointPort{{Name: ptrTo("api"), Port: ptrTo(int32(h2Port)), AppProtocol: ptrTo("kubernetes.io/h2c")}},
-		Endpoints:   []discoveryv1.Endpoint{{Addresses: []string{"127.0.0.6"}, Conditions: discoveryv1.EndpointConditions{Ready: ptrTo(true)}}},
-	})
+	setGreeter(t, api)
 	// A multi-port Service whose targetPorts differ from its ports: port
 	// 80 to the named port web, 8080 on pod e and another number on pod
 	// f (so the controller puts them in two slices), and port 9000 to
@@ -519,6 +511,22 @@ func clusterEndpoints(t *testing.T, admin, cluster string) []string {
 
 var relisted = regexp.MustCompile(`msg=relisted .*resource=endpointslices namespace=shop`)
 
+// setGreeter gives the API server a gRPC-style Service, greeter, whose
+// port's appProtocol says cleartext HTTP/2, with one endpoint: an h2c
+// backend on 127.0.0.6.
+func setGreeter(t *testing.T, api *kubeapi.Server) {
+	t.Helper()
+	h2Port := h2cBackend(t, "127.0.0.6")
+	api.Set(kubeService("greeter", corev1.ServicePort{Name: "api", Port: 80, Protocol: corev1.ProtocolTCP,
+		TargetPort: intstr.FromInt32(int32(h2Port)), AppProtocol: ptrTo("kubernetes.io/h2c")}))
+	api.Set(&discoveryv1.EndpointSlice{
+		ObjectMeta:  metav1.ObjectMeta{Name: "greeter-1", Namespace: "shop", Labels: map[string]string{discoveryv1.LabelServiceName: "greeter"}},
+		AddressType: discoveryv1.AddressTypeIPv4,
+		Ports:       []discoveryv1.EndpointPort{{Name: ptrTo("api"), Port: ptrTo(int32(h2Port)), AppProtocol: ptrTo("kubernetes.io/h2c")}},
+		Endpoints:   []discoveryv1.Endpoint{{Addresses: []string{"127.0.0.6"}, Conditions: discoveryv1.EndpointConditions{Ready: ptrTo(true)}}},
+	})
+}
+
 // h2cBackend serves cleartext HTTP/2 only (prior knowledge), as a gRPC
 // server does, answering with the protocol the request came in; it
 // returns the port.
@@ -563,15 +571,7 @@ func TestKubernetesSyncBound(t *testing.T) {
 	api.Set(kubePod("a", "v1"))
 	api.Set(pp.catalogService())
 	api.Set(pp.slice("catalog-1", podEP{ip: "127.0.0.2", name: "a"}))
-	h2Port := h2cBackend(t, "127.0.0.6")
-	api.Set(kubeService("greeter", corev1.ServicePort{Name: "api", Port: 80, Protocol: corev1.ProtocolTCP,
-		TargetPort: intstr.FromInt32(int32(h2Port)), AppProtocol: ptrTo("kubernetes.io/h2c")}))
-	api.Set(&discoveryv1.EndpointSlice{
-		ObjectMeta:  metav1.ObjectMeta{Name: "greeter-1", Namespace: "shop", Labels: map[string]string{discoveryv1.LabelServiceName: "greeter"}},
-		AddressType: discoveryv1.AddressTypeIPv4,
-		Ports:       []discoveryv1.EndpointPort{{Name: ptrTo("api"), Port: ptrTo(int32(h2Port)), AppProtocol: ptrTo("kubernetes.io/h2c")}},
-		Endpoints:   []discoveryv1.Endpoint{{Addresses: []string{"127.0.0.6"}, Conditions: discoveryv1.EndpointConditions{Ready: ptrTo(true)}}},
-	})
+	setGreeter(t, api)
 	api.SetDown(false)
 	for _, want := range []struct{ path, body string }{{"/", "127.0.0.2"}, {"/h2c", "HTTP/2.0"}} {
 		for start := time.Now(); ; {

@@ -1,12 +1,6 @@
 package main
 
 import (
-	"crypto"
-	"crypto/ecdsa"
-	"crypto/ed25519"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/rsa"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
@@ -21,59 +15,9 @@ import (
 	"time"
 
 	jose "github.com/go-jose/go-jose/v4"
+
+	"github.com/gwc-dev/gwc/internal/testjwt"
 )
-
-// testKey is a signing key made for one test, and its JWKS.
-type testKey struct {
-	alg jose.SignatureAlgorithm
-	kid string
-	key crypto.Signer
-}
-
-func newTestKey(t *testing.T, alg jose.SignatureAlgorithm, kid string) testKey {
-	t.Helper()
-	var key crypto.Signer
-	var err error
-	switch alg {
-	case jose.RS256, jose.PS384:
-		key, err = rsa.GenerateKey(rand.Reader, 2048)
-	case jose.ES256:
-		key, err = ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	case jose.EdDSA:
-		_, key, err = ed25519.GenerateKey(rand.Reader)
-	}
-	if err != nil || key == nil {
-		t.Fatalf("key for %s: %v", alg, err)
-	}
-	return testKey{alg: alg, kid: kid, key: key}
-}
-
-func (k testKey) jwks(t *testing.T) string {
-	t.Helper()
-	b, err := json.Marshal(jose.JSONWebKeySet{Keys: []jose.JSONWebKey{{Key: k.key.Public(), KeyID: k.kid, Algorithm: string(k.alg), Use: "sig"}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(b)
-}
-
-func (k testKey) token(t *testing.T, claims map[string]any) string {
-	t.Helper()
-	s, err := jose.NewSigner(jose.SigningKey{Algorithm: k.alg, Key: k.key}, (&jose.SignerOptions{}).WithType("JWT").WithHeader("kid", k.kid))
-	if err != nil {
-		t.Fatal(err)
-	}
-	payload, _ := json.Marshal(claims)
-	obj, err := s.Sign(payload)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tok, err := obj.CompactSerialize()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return tok
-}
 
 // do sends req's method, path and headers to the ingress with Host
 // jwt.example.com and returns the response and its body.
@@ -132,12 +76,12 @@ spec:
 func TestRequestAuthenticationEndToEnd(t *testing.T) {
 	_, webPort := backend(t, "web", 0)
 	_, adminPort := backend(t, "admin", 0)
-	inline := newTestKey(t, jose.EdDSA, "inline-1")
-	remote := newTestKey(t, jose.RS256, "remote-1")
+	inline := testjwt.New(t, jose.EdDSA, "inline-1")
+	remote := testjwt.New(t, jose.RS256, "remote-1")
 	var fetches atomic.Int32
 	jwksSrv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		fetches.Add(1)
-		io.WriteString(w, remote.jwks(t))
+		io.WriteString(w, testjwt.JWKS(t, remote))
 	}))
 	defer jwksSrv.Close()
 	bin := buildIngress(t, map[string]string{
@@ -169,7 +113,7 @@ spec:
     fromHeaders: [{name: x-token}]
     fromParams: [token]
     forwardOriginalToken: true
-`, inline.jwks(t), jwksSrv.URL),
+`, testjwt.JWKS(t, inline), jwksSrv.URL),
 	})
 	logFile := filepath.Join(t.TempDir(), "access.log")
 	in := startIngressWith(t, bin, []string{"--access-log", logFile, "--access-log-format", "json"}, 80)
@@ -184,10 +128,10 @@ spec:
 		}
 		return c
 	}
-	admin := inline.token(t, claims("inline@example.com", "bob", "group", "admin"))
-	user := inline.token(t, claims("inline@example.com", "alice", "group", "user", "org", map[string]any{"team": "payments"}))
-	guest := inline.token(t, claims("inline@example.com", "carol", "group", "guest"))
-	other := newTestKey(t, jose.EdDSA, "inline-1")
+	admin := inline.Sign(t, claims("inline@example.com", "bob", "group", "admin"))
+	user := inline.Sign(t, claims("inline@example.com", "alice", "group", "user", "org", map[string]any{"team": "payments"}))
+	guest := inline.Sign(t, claims("inline@example.com", "carol", "group", "guest"))
+	other := testjwt.New(t, jose.EdDSA, "inline-1")
 
 	cases := []struct {
 		name    string
@@ -206,15 +150,15 @@ spec:
 		{"other claims take the default route", "/guest", []string{"Authorization", "Bearer " + guest}, 200, "web", nil, "via_upstream"},
 		{"access_token parameter, removed", "/q?access_token=" + admin + "&x=1", nil, 200, "admin", []string{"admin GET /q?x=1 "}, ""},
 		{"a client's claim header is dropped", "/spoof", []string{"X-Jwt-Group", "admin"}, 200, "web", nil, "via_upstream"},
-		{"remote key, kept upstream", "/remote", []string{"X-Token", remote.token(t, claims("remote@example.com", "dave"))}, 200, "web",
+		{"remote key, kept upstream", "/remote", []string{"X-Token", remote.Sign(t, claims("remote@example.com", "dave"))}, 200, "web",
 			[]string{"\nX-Token: ey"}, "via_upstream"},
-		{"expired", "/expired", []string{"Authorization", "Bearer " + inline.token(t, claims("inline@example.com", "x", "exp", time.Now().Add(-time.Hour).Unix()))},
+		{"expired", "/expired", []string{"Authorization", "Bearer " + inline.Sign(t, claims("inline@example.com", "x", "exp", time.Now().Add(-time.Hour).Unix()))},
 			401, "", []string{"Jwt is expired"}, "jwt_authn_access_denied{Jwt_is_expired}"},
-		{"signed by another key", "/forged", []string{"Authorization", "Bearer " + other.token(t, claims("inline@example.com", "bob", "group", "admin"))},
+		{"signed by another key", "/forged", []string{"Authorization", "Bearer " + other.Sign(t, claims("inline@example.com", "bob", "group", "admin"))},
 			401, "", []string{"Jwt verification fails"}, "jwt_authn_access_denied{Jwt_verification_fails}"},
-		{"unknown issuer", "/issuer", []string{"Authorization", "Bearer " + inline.token(t, claims("nobody@example.com", "x"))},
+		{"unknown issuer", "/issuer", []string{"Authorization", "Bearer " + inline.Sign(t, claims("nobody@example.com", "x"))},
 			401, "", []string{"Jwt issuer is not configured"}, "jwt_authn_access_denied{Jwt_issuer_is_not_configured}"},
-		{"wrong audience", "/aud", []string{"Authorization", "Bearer " + inline.token(t, claims("inline@example.com", "x", "aud", "bank.example.com"))},
+		{"wrong audience", "/aud", []string{"Authorization", "Bearer " + inline.Sign(t, claims("inline@example.com", "x", "aud", "bank.example.com"))},
 			403, "", []string{"Audiences in Jwt are not allowed"}, "jwt_authn_access_denied{Audiences_in_Jwt_are_not_allowed}"},
 		{"garbage", "/garbage", []string{"Authorization", "Bearer not-a-jwt"},
 			401, "", []string{"Jwt is not in the form of Header.Payload.Signature with two dots and 3 sections"}, ""},
@@ -285,7 +229,7 @@ func accessLogDetails(t *testing.T, file, path string) string {
 func TestJWKSDownRejectsTokens(t *testing.T) {
 	_, webPort := backend(t, "web", 0)
 	_, adminPort := backend(t, "admin", 0)
-	key := newTestKey(t, jose.ES256, "k")
+	key := testjwt.New(t, jose.ES256, "k")
 	bin := buildIngress(t, map[string]string{
 		"gateway.yaml": jwtGateway,
 		"se.yaml": staticEntry("web", "web.sec.svc.cluster.local", webPort) + "---\n" +
@@ -302,7 +246,7 @@ spec:
 `, closedPort(t)),
 	})
 	in := startIngress(t, bin, 80)
-	tok := key.token(t, map[string]any{"iss": "down@example.com", "sub": "x", "group": "admin"})
+	tok := key.Sign(t, map[string]any{"iss": "down@example.com", "sub": "x", "group": "admin"})
 	if resp, body := do(t, in.url(80), "/", "Authorization", "Bearer "+tok); resp.StatusCode != 401 || body != "Jwks remote fetch is failed" {
 		t.Errorf("token with the key set never fetched: %d %q, want 401", resp.StatusCode, body)
 	}

@@ -1,14 +1,7 @@
 package jwt
 
 import (
-	"crypto"
-	"crypto/ecdsa"
-	"crypto/ed25519"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/rsa"
 	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"io"
 	"log/slog"
@@ -21,81 +14,11 @@ import (
 
 	jose "github.com/go-jose/go-jose/v4"
 
+	"github.com/gwc-dev/gwc/internal/testjwt"
 	"github.com/gwc-dev/gwc/runtime"
 )
 
 const issuer = "testing@secure.istio.io"
-
-// signer is a key made for a test, with its JWKS entry.
-type signer struct {
-	alg jose.SignatureAlgorithm
-	kid string
-	key crypto.Signer
-}
-
-func newSigner(t testing.TB, alg jose.SignatureAlgorithm, kid string) signer {
-	t.Helper()
-	var key crypto.Signer
-	var err error
-	switch alg {
-	case jose.RS256, jose.RS384, jose.RS512, jose.PS256, jose.PS384, jose.PS512:
-		key, err = rsa.GenerateKey(rand.Reader, 2048)
-	case jose.ES256:
-		key, err = ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	case jose.ES384:
-		key, err = ecdsa.GenerateKey(elliptic.P384(), rand.Reader)
-	case jose.ES512:
-		key, err = ecdsa.GenerateKey(elliptic.P521(), rand.Reader)
-	case jose.EdDSA:
-		_, key, err = ed25519.GenerateKey(rand.Reader)
-	default:
-		t.Fatalf("no key for %s", alg)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	return signer{alg: alg, kid: kid, key: key}
-}
-
-// jwks returns the public key set of signers.
-func jwks(t testing.TB, ss ...signer) string {
-	t.Helper()
-	var set jose.JSONWebKeySet
-	for _, s := range ss {
-		set.Keys = append(set.Keys, jose.JSONWebKey{Key: s.key.Public(), KeyID: s.kid, Algorithm: string(s.alg), Use: "sig"})
-	}
-	b, err := json.Marshal(set)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(b)
-}
-
-// sign makes a compact JWT of claims.
-func (s signer) sign(t testing.TB, claims map[string]any) string {
-	t.Helper()
-	opts := (&jose.SignerOptions{}).WithType("JWT")
-	if s.kid != "" {
-		opts = opts.WithHeader("kid", s.kid)
-	}
-	sg, err := jose.NewSigner(jose.SigningKey{Algorithm: s.alg, Key: s.key}, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	payload, err := json.Marshal(claims)
-	if err != nil {
-		t.Fatal(err)
-	}
-	obj, err := sg.Sign(payload)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tok, err := obj.CompactSerialize()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return tok
-}
 
 func claimsFor(sub string) map[string]any {
 	return map[string]any{"iss": issuer, "sub": sub, "exp": time.Now().Add(time.Hour).Unix(),
@@ -130,14 +53,14 @@ func TestEveryAlgorithm(t *testing.T) {
 	for _, alg := range []jose.SignatureAlgorithm{jose.RS256, jose.RS384, jose.RS512, jose.PS256, jose.PS384, jose.PS512,
 		jose.ES256, jose.ES384, jose.ES512, jose.EdDSA} {
 		t.Run(string(alg), func(t *testing.T) {
-			s := newSigner(t, alg, "k1")
-			other := newSigner(t, alg, "k1")
-			a := New(Spec{Rules: []Rule{defaultRule(jwks(t, s))}})
-			id, err := a.Authenticate(request("/", "Authorization", "Bearer "+s.sign(t, claimsFor("alice"))))
+			s := testjwt.New(t, alg, "k1")
+			other := testjwt.New(t, alg, "k1")
+			a := New(Spec{Rules: []Rule{defaultRule(testjwt.JWKS(t, s))}})
+			id, err := a.Authenticate(request("/", "Authorization", "Bearer "+s.Sign(t, claimsFor("alice"))))
 			if err != nil || id == nil || id.Principal != issuer+"/alice" {
 				t.Fatalf("valid token: id %+v, err %v", id, err)
 			}
-			_, err = a.Authenticate(request("/", "Authorization", "Bearer "+other.sign(t, claimsFor("alice"))))
+			_, err = a.Authenticate(request("/", "Authorization", "Bearer "+other.Sign(t, claimsFor("alice"))))
 			if reason(err) != statusVerification {
 				t.Errorf("token signed by another key: %q, want %q", reason(err), statusVerification)
 			}
@@ -146,15 +69,15 @@ func TestEveryAlgorithm(t *testing.T) {
 }
 
 func TestRefusals(t *testing.T) {
-	s := newSigner(t, jose.ES256, "k1")
-	rule := defaultRule(jwks(t, s))
+	s := testjwt.New(t, jose.ES256, "k1")
+	rule := defaultRule(testjwt.JWKS(t, s))
 	rule.Audiences = []string{"https://shop.example.com/"}
 	a := New(Spec{Rules: []Rule{rule}})
 	with := func(edit func(map[string]any)) string {
 		c := claimsFor("bob")
 		c["aud"] = "shop.example.com"
 		edit(c)
-		return s.sign(t, c)
+		return s.Sign(t, c)
 	}
 	hs := "eyJhbGciOiJIUzI1NiJ9.eyJpc3MiOiJ0ZXN0aW5nQHNlY3VyZS5pc3Rpby5pbyJ9.c2ln"
 	tests := []struct {
@@ -185,18 +108,18 @@ func TestRefusals(t *testing.T) {
 		}
 	}
 	// A kid no key has: jwt_verify's kid/alg mismatch.
-	k2 := newSigner(t, jose.ES256, "k2")
+	k2 := testjwt.New(t, jose.ES256, "k2")
 	c := claimsFor("x")
 	c["aud"] = "shop.example.com"
-	if _, err := a.Authenticate(request("/", "Authorization", "Bearer "+k2.sign(t, c))); reason(err) != statusKidAlgMismatch {
+	if _, err := a.Authenticate(request("/", "Authorization", "Bearer "+k2.Sign(t, c))); reason(err) != statusKidAlgMismatch {
 		t.Errorf("unknown kid: %q", reason(err))
 	}
 }
 
 func TestLocationsAndOutputs(t *testing.T) {
-	s := newSigner(t, jose.RS256, "")
-	keys := jwks(t, s)
-	tok := s.sign(t, claimsFor("carol"))
+	s := testjwt.New(t, jose.RS256, "")
+	keys := testjwt.JWKS(t, s)
+	tok := s.Sign(t, claimsFor("carol"))
 
 	t.Run("no token passes without identity", func(t *testing.T) {
 		a := New(Spec{Rules: []Rule{defaultRule(keys)}})
@@ -268,8 +191,8 @@ func TestLocationsAndOutputs(t *testing.T) {
 		}
 	})
 	t.Run("two rules: any verifies", func(t *testing.T) {
-		s2 := newSigner(t, jose.ES256, "")
-		r2 := defaultRule(jwks(t, s2))
+		s2 := testjwt.New(t, jose.ES256, "")
+		r2 := defaultRule(testjwt.JWKS(t, s2))
 		r2.Issuer = "other@issuer"
 		a := New(Spec{Rules: []Rule{r2, defaultRule(keys)}})
 		if id, err := a.Authenticate(request("/", "Authorization", "Bearer "+tok)); err != nil || id == nil {
@@ -277,10 +200,10 @@ func TestLocationsAndOutputs(t *testing.T) {
 		}
 		c := claimsFor("dave")
 		c["iss"] = "other@issuer"
-		if id, err := a.Authenticate(request("/", "Authorization", "Bearer "+s2.sign(t, c))); err != nil || id == nil || id.Principal != "other@issuer/dave" {
+		if id, err := a.Authenticate(request("/", "Authorization", "Bearer "+s2.Sign(t, c))); err != nil || id == nil || id.Principal != "other@issuer/dave" {
 			t.Errorf("token of the first rule: %v %v", id, err)
 		}
-		if _, err := a.Authenticate(request("/", "Authorization", "Bearer "+s.sign(t, c))); reason(err) != statusKidAlgMismatch {
+		if _, err := a.Authenticate(request("/", "Authorization", "Bearer "+s.Sign(t, c))); reason(err) != statusKidAlgMismatch {
 			t.Errorf("wrong key for its issuer: %q", reason(err))
 		}
 	})
@@ -298,7 +221,7 @@ func TestLocationsAndOutputs(t *testing.T) {
 // the test runs, and checks that neither a server down nor garbage ever
 // lets a token through, and that the last good set is kept.
 func TestJWKSURI(t *testing.T) {
-	old, cur := newSigner(t, jose.RS256, "old"), newSigner(t, jose.RS256, "new")
+	old, cur := testjwt.New(t, jose.RS256, "old"), testjwt.New(t, jose.RS256, "new")
 	var body atomic.Value
 	var status atomic.Int32
 	fetched := make(chan struct{}, 100)
@@ -319,18 +242,18 @@ func TestJWKSURI(t *testing.T) {
 	a.fetch.refresh = time.Hour
 	a.Start(log)
 	<-fetched
-	if _, err := a.Authenticate(request("/", "Authorization", "Bearer "+old.sign(t, claimsFor("a")))); reason(err) != statusFetchFailed {
+	if _, err := a.Authenticate(request("/", "Authorization", "Bearer "+old.Sign(t, claimsFor("a")))); reason(err) != statusFetchFailed {
 		t.Fatalf("before any fetch: %q", reason(err))
 	}
 	a.Stop()
 
 	// Up: the old key verifies.
 	status.Store(http.StatusOK)
-	body.Store(jwks(t, old))
+	body.Store(testjwt.JWKS(t, old))
 	a.fetch.refresh = 10 * time.Millisecond
 	a.Start(log)
 	defer a.Stop()
-	if _, err := a.Authenticate(request("/", "Authorization", "Bearer "+old.sign(t, claimsFor("a")))); err != nil {
+	if _, err := a.Authenticate(request("/", "Authorization", "Bearer "+old.Sign(t, claimsFor("a")))); err != nil {
 		t.Fatalf("after the first fetch: %v", err)
 	}
 	// Garbage, then down: the old set is kept, and a token of a key it
@@ -338,16 +261,16 @@ func TestJWKSURI(t *testing.T) {
 	for _, broken := range []struct {
 		status int
 		body   string
-	}{{http.StatusOK, `{"keys": "no"}`}, {http.StatusOK, "<html>"}, {http.StatusInternalServerError, jwks(t, cur)}} {
+	}{{http.StatusOK, `{"keys": "no"}`}, {http.StatusOK, "<html>"}, {http.StatusInternalServerError, testjwt.JWKS(t, cur)}} {
 		status.Store(int32(broken.status))
 		body.Store(broken.body)
 		drain(fetched)
 		<-fetched
 		<-fetched // a whole fetch saw the broken answer
-		if _, err := a.Authenticate(request("/", "Authorization", "Bearer "+old.sign(t, claimsFor("a")))); err != nil {
+		if _, err := a.Authenticate(request("/", "Authorization", "Bearer "+old.Sign(t, claimsFor("a")))); err != nil {
 			t.Errorf("%d %q: the last good set was dropped: %v", broken.status, broken.body, err)
 		}
-		if _, err := a.Authenticate(request("/", "Authorization", "Bearer "+cur.sign(t, claimsFor("a")))); err == nil {
+		if _, err := a.Authenticate(request("/", "Authorization", "Bearer "+cur.Sign(t, claimsFor("a")))); err == nil {
 			t.Errorf("%d %q: a token of an unknown key passed", broken.status, broken.body)
 		}
 	}
@@ -355,18 +278,18 @@ func TestJWKSURI(t *testing.T) {
 	// fetches are sequential, so the one after a fetch that saw the new
 	// set starts only once it is stored), the old one no more.
 	status.Store(http.StatusOK)
-	body.Store(jwks(t, cur))
+	body.Store(testjwt.JWKS(t, cur))
 	var err error
 	for range 50 {
 		<-fetched
-		if _, err = a.Authenticate(request("/", "Authorization", "Bearer "+cur.sign(t, claimsFor("a")))); err == nil {
+		if _, err = a.Authenticate(request("/", "Authorization", "Bearer "+cur.Sign(t, claimsFor("a")))); err == nil {
 			break
 		}
 	}
 	if err != nil {
 		t.Errorf("after the rotation: %v", err)
 	}
-	if _, err := a.Authenticate(request("/", "Authorization", "Bearer "+old.sign(t, claimsFor("a")))); reason(err) != statusKidAlgMismatch {
+	if _, err := a.Authenticate(request("/", "Authorization", "Bearer "+old.Sign(t, claimsFor("a")))); reason(err) != statusKidAlgMismatch {
 		t.Errorf("old key after the rotation: %q", reason(err))
 	}
 }
@@ -384,14 +307,14 @@ func drain(c chan struct{}) {
 // TestOpenIDDiscovery finds the key set through the issuer's OpenID
 // configuration, as istiod does for a rule without jwks or jwksUri.
 func TestOpenIDDiscovery(t *testing.T) {
-	s := newSigner(t, jose.ES384, "d")
+	s := testjwt.New(t, jose.ES384, "d")
 	mux := http.NewServeMux()
 	srv := httptest.NewServer(mux)
 	defer srv.Close()
 	mux.HandleFunc("/.well-known/openid-configuration", func(w http.ResponseWriter, r *http.Request) {
 		io.WriteString(w, `{"issuer": "`+srv.URL+`", "jwks_uri": "`+srv.URL+`/keys"}`)
 	})
-	mux.HandleFunc("/keys", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, jwks(t, s)) })
+	mux.HandleFunc("/keys", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, testjwt.JWKS(t, s)) })
 	rule := defaultRule("")
 	rule.Issuer = srv.URL
 	rule.DiscoveryURI = srv.URL + "/.well-known/openid-configuration"
@@ -400,7 +323,7 @@ func TestOpenIDDiscovery(t *testing.T) {
 	defer a.Stop()
 	c := claimsFor("erin")
 	c["iss"] = srv.URL
-	if id, err := a.Authenticate(request("/", "Authorization", "Bearer "+s.sign(t, c))); err != nil || id == nil {
+	if id, err := a.Authenticate(request("/", "Authorization", "Bearer "+s.Sign(t, c))); err != nil || id == nil {
 		t.Errorf("token of the discovered key set: %v, %v", id, err)
 	}
 }
@@ -423,8 +346,8 @@ func TestJWKSTimeout(t *testing.T) {
 	a := New(Spec{Rules: []Rule{rule}})
 	a.Start(slog.New(slog.NewTextHandler(io.Discard, nil)))
 	defer a.Stop()
-	s := newSigner(t, jose.ES256, "k")
-	if _, err := a.Authenticate(request("/", "Authorization", "Bearer "+s.sign(t, claimsFor("x")))); reason(err) != statusFetchFailed {
+	s := testjwt.New(t, jose.ES256, "k")
+	if _, err := a.Authenticate(request("/", "Authorization", "Bearer "+s.Sign(t, claimsFor("x")))); reason(err) != statusFetchFailed {
 		t.Errorf("token with the key server hanging: %q", reason(err))
 	}
 }

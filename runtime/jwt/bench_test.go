@@ -4,6 +4,8 @@ import (
 	"testing"
 
 	jose "github.com/go-jose/go-jose/v4"
+
+	"github.com/gwc-dev/gwc/internal/testjwt"
 )
 
 // BenchmarkAuthenticate is the cost a verified token adds to a request,
@@ -11,9 +13,9 @@ import (
 func BenchmarkAuthenticate(b *testing.B) {
 	for _, alg := range []jose.SignatureAlgorithm{jose.RS256, jose.PS256, jose.ES256, jose.EdDSA} {
 		b.Run(string(alg), func(b *testing.B) {
-			s := newSigner(b, alg, "k")
-			a := New(Spec{Rules: []Rule{defaultRule(jwks(b, s))}})
-			header := "Bearer " + s.sign(b, claimsFor("bench"))
+			s := testjwt.New(b, alg, "k")
+			a := New(Spec{Rules: []Rule{defaultRule(testjwt.JWKS(b, s))}})
+			header := "Bearer " + s.Sign(b, claimsFor("bench"))
 			r := request("/")
 			b.ReportAllocs()
 			for b.Loop() {
@@ -25,7 +27,7 @@ func BenchmarkAuthenticate(b *testing.B) {
 		})
 	}
 	b.Run("no token", func(b *testing.B) {
-		a := New(Spec{Rules: []Rule{defaultRule(jwks(b, newSigner(b, jose.ES256, "k")))}})
+		a := New(Spec{Rules: []Rule{defaultRule(testjwt.JWKS(b, testjwt.New(b, jose.ES256, "k")))}})
 		r := request("/")
 		b.ReportAllocs()
 		for b.Loop() {

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	jose "github.com/go-jose/go-jose/v4"
+
+	"github.com/gwc-dev/gwc/internal/testjwt"
 )
 
 // FuzzAuthenticate feeds token inputs to the whole authenticator: a
@@ -15,10 +17,10 @@ import (
 // prove an identity other than the one the one valid seed carries.
 func FuzzAuthenticate(f *testing.F) {
 	key := ed25519.NewKeyFromSeed(make([]byte, ed25519.SeedSize))
-	s := signer{alg: jose.EdDSA, kid: "fuzz", key: key}
-	valid := s.sign(f, map[string]any{"iss": issuer, "sub": "fuzz", "exp": time.Now().Add(24 * time.Hour).Unix(),
+	s := testjwt.Key{Alg: jose.EdDSA, KID: "fuzz", Signer: key}
+	valid := s.Sign(f, map[string]any{"iss": issuer, "sub": "fuzz", "exp": time.Now().Add(24 * time.Hour).Unix(),
 		"aud": []string{"a"}, "scope": "x y", "n": map[string]any{"k": 1.5}})
-	rule := defaultRule(jwks(f, s))
+	rule := defaultRule(testjwt.JWKS(f, s))
 	rule.FromCookies = []string{"tok"}
 	rule.OutputClaimToHeaders = []ClaimHeader{{Header: "x-k", Claim: "n.k"}}
 	rule.OutputPayloadToHeader = "x-payload"
